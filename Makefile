@@ -1,0 +1,41 @@
+# The two commands: `make run` starts the product, `make test` runs the whole suite.
+# Both install what they need first (Python packages into .venv, Debian packages).
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/install-system-packages.sh
+	bash scripts/install-system-packages.sh
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/agent-orchestrator migrate
+	$(BIN)/agent-orchestrator serve --host $${HOST:-127.0.0.1} --port $(PORT)
+
+test: install
+	bash scripts/ensure-postgres.sh
+	$(BIN)/lint-imports
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check agent_orchestrator tests bench migrations
+	$(BIN)/ruff format --check agent_orchestrator tests bench migrations
+	$(BIN)/lint-imports
+
+bench: install
+	bash scripts/ensure-postgres.sh
+	$(PY) bench/engine.py --shape chain --n 1000 --persist sqlite --repeat 3 --warmup 1
+	$(PY) bench/engine.py --shape fanout --n 1000 --persist sqlite --repeat 3 --warmup 1
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info

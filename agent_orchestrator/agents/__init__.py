@@ -1,0 +1,1 @@
+"""The agent registry and the built-in agents, one module each."""

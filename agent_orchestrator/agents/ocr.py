@@ -1,0 +1,385 @@
+"""`ocr_agent`: the text of a receipt or invoice from an image, a PDF or a text file.
+
+Images are read with Tesseract (``fin+eng`` by default) in a worker thread, so the
+event loop stays free. PDFs give their text layer (pypdf) page by page; a page without
+one is rendered with pdfium and read with Tesseract. With ``use_vision`` and an OpenAI
+key, the page images go to the model instead (`agents.vision`). Files are read only
+inside the caller's tenant area of ``AGENT_FILES_DIR`` (`agents.tenant_files`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import anyio
+import anyio.to_thread
+import pytesseract
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..core.enums import Role
+from ..core.errors import NonRetryableAgentError
+from ..core.protocols import AgentContext, AgentHealth, LocalizedText
+from .base import BaseAgent
+from .tenant_files import FileRefused, resolve_file, sniff
+from .vision import VisionReader
+
+if TYPE_CHECKING:
+    from .resources import AgentResources
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_PAGES = 50
+MAX_PIXELS = 60_000_000  # about 7,700 x 7,700: a phone photo is 12 MP
+PAGE_TIMEOUT_S = 90
+RENDER_DPI = 300
+#: Tesseract's layout mode 4: a single column of lines of varying size (receipts,
+#: invoices); mode 3's block detection splits item names from their amounts.
+TESSERACT_CONFIG = "--psm 4"
+_LANGUAGE = r"^[a-z_]{3,16}(\+[a-z_]{3,16}){0,4}$"
+_MIN_LAYER_CHARS = 3
+# pdfium is not thread-safe (pypdfium2 docs): one document at a time per process.
+_PDFIUM = threading.Lock()
+
+
+class OcrInput(BaseModel):
+    """Which file to read, and how."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str = Field(
+        min_length=1,
+        max_length=1024,
+        description=(
+            "The file, relative to the tenant's files area (the name the upload "
+            "returned, e.g. uploads/1a2b-kuitti.png): PNG, JPEG, TIFF, PDF or text."
+        ),
+    )
+    language: str = Field(
+        "fin+eng",
+        pattern=_LANGUAGE,
+        description="Tesseract languages joined with '+', e.g. fin+eng.",
+    )
+    use_vision: bool = Field(
+        False,
+        description="Read images with the OpenAI model instead of Tesseract "
+        "(needs OPENAI_API_KEY).",
+    )
+
+
+class OcrOutput(BaseModel):
+    """The text read and how it was read."""
+
+    text: str = Field(
+        description="The document's text, pages separated by a form feed."
+    )
+    pages: int = Field(ge=1, description="Pages read.")
+    method: Literal["text", "pdf_text", "tesseract", "vision"] = Field(
+        description="text file, PDF text layer, Tesseract OCR or the vision model."
+    )
+    confidence: float = Field(
+        ge=0, le=1, description="How sure the reading is, 0..1 (Tesseract's word mean)."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PageText:
+    """One page's text, how it was read and how sure the reading is."""
+
+    text: str
+    method: str
+    confidence: float
+
+
+class OcrAgent(BaseAgent[OcrInput, OcrOutput]):
+    """Reads text from the caller's files."""
+
+    id = "ocr_agent"
+    name = "OCR"
+    description = LocalizedText(
+        fi="Lukee kuitin tai laskun tekstin kuvasta (Tesseract, suomi ja englanti), "
+        "PDF:stä tai tekstitiedostosta tenantin tiedostoalueelta.",
+        en="Reads the text of a receipt or invoice from an image (Tesseract, Finnish "
+        "and English), a PDF or a text file in the tenant's files area.",
+    )
+    version = "1.0.0"
+    input_model = OcrInput
+    output_model = OcrOutput
+    min_role = Role.OPERATOR
+
+    def __init__(self, resources: AgentResources) -> None:
+        self.files_dir = resources.files_dir
+        # Tesseract's OpenMP threads make it several times slower when pages are read
+        # side by side on few cores; one thread per run, unless the operator says so.
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        self.vision = VisionReader(resources.services.get("settings"))
+        # Tesseract is CPU-bound: at most one run per core at a time.
+        self._slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+        self._languages: set[str] | None = None
+
+    async def run(self, inputs: OcrInput, ctx: AgentContext) -> OcrOutput:
+        """Read the file's text, page by page, reporting progress per page.
+
+        Raises:
+            NonRetryableAgentError: The file is outside the area, missing, empty,
+                corrupt, of an unsupported kind, or holds no readable text.
+        """
+        path = resolve_file(self.files_dir, ctx.tenant_id, inputs.file)
+        size = path.stat().st_size
+        if size == 0:
+            raise FileRefused(
+                f"file '{inputs.file}' is empty (0 bytes); upload the document again"
+            )
+        if size > MAX_FILE_BYTES:
+            raise FileRefused(
+                f"file '{inputs.file}' is {size} bytes, over the {MAX_FILE_BYTES} byte "
+                "limit; scan it at 300 dpi or split it"
+            )
+        data = await anyio.Path(path).read_bytes()
+        kind = sniff(data[:8192])
+        if kind is None:
+            raise FileRefused(
+                f"file '{inputs.file}' is not a PNG, JPEG, TIFF, PDF or UTF-8 text "
+                "file; convert it to one of those"
+            )
+        if kind == "text":
+            await ctx.report_progress("text file read", fraction=1.0)
+            text = data.decode("utf-8-sig", errors="replace")
+            return self._output(inputs.file, [PageText(text, "text", 1.0)])
+        if inputs.use_vision:
+            self.vision.check()
+        else:
+            await self._check_languages(inputs.language)
+        if kind == "pdf":
+            pages = await self._read_pdf(data, inputs, ctx)
+        else:
+            images = await anyio.to_thread.run_sync(_open_images, data, inputs.file)
+            pages = []
+            for number, image in enumerate(images, 1):
+                pages.append(await self._read_image(image, inputs))
+                await _progress(ctx, number, len(images), pages[-1].method)
+        return self._output(inputs.file, pages)
+
+    async def _read_pdf(
+        self, data: bytes, inputs: OcrInput, ctx: AgentContext
+    ) -> list[PageText]:
+        layers = await anyio.to_thread.run_sync(_pdf_text_layers, data, inputs.file)
+        pages = []
+        for number, layer in enumerate(layers, 1):
+            if layer is not None:  # a text layer is exact: no model or OCR needed
+                pages.append(PageText(layer, "pdf_text", 1.0))
+            else:
+                image = await anyio.to_thread.run_sync(_render_pdf_page, data, number)
+                pages.append(await self._read_image(image, inputs))
+            await _progress(ctx, number, len(layers), pages[-1].method)
+        return pages
+
+    async def _read_image(self, image: Image.Image, inputs: OcrInput) -> PageText:
+        if inputs.use_vision:
+            return PageText(
+                await self.vision.read(image), "vision", self.vision.confidence
+            )
+        text, confidence = await anyio.to_thread.run_sync(
+            self._tesseract, image, inputs.language
+        )
+        return PageText(text, "tesseract", confidence)
+
+    def _tesseract(self, image: Image.Image, language: str) -> tuple[str, float]:
+        with self._slots:
+            try:
+                data = pytesseract.image_to_data(
+                    _prepare(image),
+                    lang=language,
+                    config=TESSERACT_CONFIG,
+                    output_type=pytesseract.Output.DICT,
+                    timeout=PAGE_TIMEOUT_S,
+                )
+            except pytesseract.TesseractNotFoundError:
+                raise NonRetryableAgentError(
+                    "Tesseract is not installed on this server; install tesseract-ocr "
+                    "and tesseract-ocr-fin"
+                ) from None
+            except pytesseract.TesseractError as exc:
+                raise NonRetryableAgentError(
+                    f"Tesseract could not read the page ({exc.message.strip()}); "
+                    "scan the document again as PNG or PDF"
+                ) from exc
+            except RuntimeError as exc:  # pytesseract's timeout
+                raise NonRetryableAgentError(
+                    f"reading a page took over {PAGE_TIMEOUT_S} s; scan the document "
+                    "at 300 dpi and try again"
+                ) from exc
+        return _words_to_text(data)
+
+    async def _check_languages(self, language: str) -> None:
+        if self._languages is None:
+            self._languages = await anyio.to_thread.run_sync(_installed_languages)
+        missing = [lang for lang in language.split("+") if lang not in self._languages]
+        if missing:
+            raise NonRetryableAgentError(
+                f"Tesseract has no language data for {', '.join(missing)} (installed: "
+                f"{', '.join(sorted(self._languages)) or 'none'}); use fin+eng or "
+                "install tesseract-ocr-<language>"
+            )
+
+    def _output(self, name: str, pages: list[PageText]) -> OcrOutput:
+        text = "\f".join(page.text.strip("\n") for page in pages)
+        if not text.replace("\f", "").strip():
+            raise FileRefused(
+                f"no text found in '{name}': the pages are blank or the scan is too "
+                "faint; scan the document again (300 dpi, good light)"
+            )
+        methods = {page.method for page in pages}
+        method = (
+            "pdf_text"
+            if methods == {"pdf_text"}
+            else next(
+                (m for m in ("vision", "tesseract", "text") if m in methods), "text"
+            )
+        )
+        confidence = sum(page.confidence for page in pages) / len(pages)
+        return OcrOutput(
+            text=text, pages=len(pages), method=method, confidence=round(confidence, 3)
+        )
+
+    async def health(self) -> AgentHealth:
+        """Tesseract's version and whether Finnish and English data are installed."""
+        try:
+            version = await anyio.to_thread.run_sync(pytesseract.get_tesseract_version)
+            languages = await anyio.to_thread.run_sync(_installed_languages)
+        except (pytesseract.TesseractNotFoundError, OSError):
+            return AgentHealth(
+                ok=False,
+                detail="Tesseract is not installed; install tesseract-ocr and "
+                "tesseract-ocr-fin",
+                checks={"tesseract": False, "fin": False, "eng": False},
+            )
+        checks = {
+            "tesseract": True,
+            "fin": "fin" in languages,
+            "eng": "eng" in languages,
+            "vision": self.vision.available,
+        }
+        ok = checks["fin"] and checks["eng"]
+        detail = f"Tesseract {version} with {', '.join(sorted(languages))}"
+        if not ok:
+            detail += "; install tesseract-ocr-fin and tesseract-ocr-eng"
+        return AgentHealth(ok=ok, detail=detail, checks=checks)
+
+
+async def _progress(ctx: AgentContext, number: int, total: int, method: str) -> None:
+    await ctx.report_progress(
+        f"page {number} of {total} read ({method})",
+        fraction=number / total,
+        data={"page": number, "pages": total, "method": method},
+    )
+
+
+def _installed_languages() -> set[str]:
+    return set(pytesseract.get_languages(config="")) - {"osd"}
+
+
+def _open_images(data: bytes, name: str) -> list[Image.Image]:
+    """Every frame of an image file, decoded (a multi-page TIFF has several)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise FileRefused(
+                    f"image '{name}' is {image.width} x {image.height} pixels, over "
+                    f"{MAX_PIXELS} pixels; scale it down (300 dpi is enough)"
+                )
+            frames = [
+                ImageOps.exif_transpose(f.copy()) for f in ImageSequence.Iterator(image)
+            ]
+    except FileRefused:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise FileRefused(
+            f"image '{name}' is corrupt or truncated and cannot be read ({exc}); "
+            "upload the original photo or scan again"
+        ) from None
+    if len(frames) > MAX_PAGES:
+        raise FileRefused(f"image '{name}' has {len(frames)} pages, over {MAX_PAGES}")
+    return frames
+
+
+def _pdf_text_layers(data: bytes, name: str) -> list[str | None]:
+    """Each page's text layer, or None for a page that has none (a scan)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise FileRefused(
+                f"PDF '{name}' is password-protected; upload it without a password"
+            )
+        count = len(reader.pages)
+        if count == 0:
+            raise FileRefused(f"PDF '{name}' has no pages; upload the full document")
+        if count > MAX_PAGES:
+            raise FileRefused(f"PDF '{name}' has {count} pages, over {MAX_PAGES}")
+        layers = [page.extract_text() or "" for page in reader.pages]
+    except FileRefused:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise FileRefused(
+            f"PDF '{name}' is corrupt and cannot be read ({exc}); export it again"
+        ) from None
+    alnum = re.compile(r"\w")
+    return [
+        text if len(alnum.findall(text)) >= _MIN_LAYER_CHARS else None
+        for text in layers
+    ]
+
+
+def _render_pdf_page(data: bytes, number: int) -> Image.Image:
+    """Page `number` (from 1) as a grayscale image at `RENDER_DPI`."""
+    import pypdfium2
+
+    with _PDFIUM:
+        document = pypdfium2.PdfDocument(data)
+        try:
+            page = document[number - 1]
+            try:
+                bitmap = page.render(scale=RENDER_DPI / 72, grayscale=True)
+                image: Image.Image = bitmap.to_pil().copy()
+            finally:
+                page.close()
+        finally:
+            document.close()
+    return image
+
+
+def _prepare(image: Image.Image) -> Image.Image:
+    """Grayscale, and small scans enlarged: Tesseract wants letters 20+ pixels high."""
+    gray = image.convert("L")
+    if max(gray.size) < 800:
+        gray = gray.resize((gray.width * 2, gray.height * 2), Image.Resampling.LANCZOS)
+    return gray
+
+
+def _words_to_text(data: dict[str, list[Any]]) -> tuple[str, float]:
+    """Lines of words from Tesseract's word boxes, and the mean word confidence."""
+    lines: dict[tuple[int, int, int], list[str]] = {}
+    confidences: list[float] = []
+    for i, word in enumerate(data["text"]):
+        word = str(word).strip()
+        if not word:
+            continue
+        key = (
+            int(data["block_num"][i]),
+            int(data["par_num"][i]),
+            int(data["line_num"][i]),
+        )
+        lines.setdefault(key, []).append(word)
+        confidence = float(data["conf"][i])
+        if confidence >= 0:
+            confidences.append(confidence)
+    text = "\n".join(" ".join(words) for words in lines.values())
+    mean = sum(confidences) / len(confidences) / 100 if confidences else 0.0
+    return text, max(0.0, min(1.0, mean))

@@ -1,0 +1,134 @@
+"""The error tree. Every error we raise on purpose is one of these::
+
+    AgentOrchestratorError                 base of all errors of ours
+    ├── ConfigurationError (ValueError)    a setting has a value that cannot be used
+    ├── ValidationFailed (ValueError)      input is wrong; carries every Problem found
+    ├── NotFound (LookupError)             no such object for the caller's tenant
+    ├── Conflict (ValueError)              the request clashes with stored state
+    ├── Unauthenticated (PermissionError)  no valid API key
+    ├── Forbidden (PermissionError)        the key's role may not do this
+    ├── RateLimited                        too many requests; says when to retry
+    ├── PlanningFailed (ValueError)        the copilot cannot or may not plan a command
+    └── AgentError (RuntimeError)          an agent's run failed; retryable by default
+        ├── NonRetryableAgentError         retrying cannot help (bad input, missing file)
+        └── AgentTimeout (TimeoutError)    one attempt ran over its time limit
+
+The API maps these to `extensions.code`; anything else is unexpected and is masked for
+clients and logged in full.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with an input, where it is and what to do about it.
+
+    Attributes:
+        path: Where the problem is, e.g. ``steps[1].inputs.text`` or ``variables.period_end``.
+        message: What is wrong, naming the offending ids, and how to fix it.
+        code: A stable machine-readable kind, e.g. ``unknown_agent`` or ``cycle``.
+    """
+
+    path: str
+    message: str
+    code: str = "invalid"
+
+    def as_dict(self) -> dict[str, str]:
+        """The problem as a JSON object."""
+        return {"path": self.path, "message": self.message, "code": self.code}
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class AgentOrchestratorError(Exception):
+    """Base class of every error the product raises on purpose."""
+
+
+class ConfigurationError(AgentOrchestratorError, ValueError):
+    """A setting has a value that cannot be used; the message names it and what fits."""
+
+
+class ValidationFailed(AgentOrchestratorError, ValueError):
+    """An input (graph, variables, agent input, request body) is wrong.
+
+    Attributes:
+        problems: Every problem found, not only the first.
+    """
+
+    def __init__(self, problems: Iterable[Problem], summary: str | None = None) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        if summary is None:
+            count = len(self.problems)
+            listed = "; ".join(str(p) for p in self.problems[:5])
+            more = f" (and {count - 5} more)" if count > 5 else ""
+            summary = f"{count} problem{'s' if count != 1 else ''}: {listed}{more}"
+        super().__init__(summary)
+
+
+class NotFound(AgentOrchestratorError, LookupError):
+    """No such object exists for the caller's tenant (another tenant's ids included)."""
+
+
+class Conflict(AgentOrchestratorError, ValueError):
+    """The request clashes with what is stored, e.g. an idempotency key reused with
+    different input."""
+
+
+class Unauthenticated(AgentOrchestratorError, PermissionError):
+    """The request carries no valid API key."""
+
+
+class Forbidden(AgentOrchestratorError, PermissionError):
+    """The caller's role may not do this."""
+
+
+class RateLimited(AgentOrchestratorError):
+    """Too many requests for one key.
+
+    Attributes:
+        retry_after_s: Seconds until a request will be accepted again.
+    """
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class PlanningFailed(AgentOrchestratorError, ValueError):
+    """The copilot cannot or may not turn a command into a workflow.
+
+    The message speaks the command's language and says what the copilot can do instead.
+    """
+
+
+class AgentError(AgentOrchestratorError, RuntimeError):
+    """An agent's run failed. The engine retries it unless `retryable` is false.
+
+    Attributes:
+        retryable: Whether another attempt may succeed.
+    """
+
+    retryable: bool = True
+
+    def __init__(self, message: str, *, retryable: bool | None = None) -> None:
+        super().__init__(message)
+        if retryable is not None:
+            self.retryable = retryable
+
+
+class NonRetryableAgentError(AgentError):
+    """An agent failure that another attempt cannot fix (bad input, a missing file)."""
+
+    retryable = False
+
+
+class AgentTimeout(AgentError, TimeoutError):
+    """One attempt of a step ran longer than its time limit."""

@@ -1,0 +1,479 @@
+"""The workflow graph: the contract between planner, templates, API and engine.
+
+A workflow is a JSON document (DESIGN.md "Workflow graph")::
+
+    {"variables": {"receipt_file": {"type": "string", "required": true}},
+     "steps": [{"id": "ocr", "agent": "ocr_agent",
+                "inputs": {"file": "${vars.receipt_file}"}},
+               {"id": "parse", "agent": "receipt_parser_agent",
+                "inputs": {"text": "${steps.ocr.text}"}}],
+     "outputs": {"receipt": "${steps.parse.receipt}"}}
+
+An input that is exactly one reference takes the referenced value with its type; a
+reference inside a longer string is interpolated as text; ``$${`` writes a literal ``${``.
+This module parses documents and references and evaluates ``when`` conditions; the
+checks that need the agents live in `validation`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from .errors import Problem, ValidationFailed
+
+VariableType = Literal[
+    "string", "number", "integer", "boolean", "array", "object", "date"
+]
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
+
+
+class VariableSpec(BaseModel):
+    """One workflow variable: its JSON type, whether it must be given, its default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: VariableType = "string"
+    required: bool = False
+    default: Any = None
+    description: str = ""
+
+
+class RetryPolicy(BaseModel):
+    """Per-step retry override. Unset fields fall back to the engine's settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_retries: int | None = Field(default=None, ge=0, le=20)
+    initial_delay_ms: int | None = Field(default=None, ge=0, le=600_000)
+    backoff: float | None = Field(default=None, ge=1.0, le=10.0)
+    max_delay_ms: int | None = Field(default=None, ge=0, le=3_600_000)
+
+
+class StepSpec(BaseModel):
+    """One step: which agent runs, with which inputs, after what, and on what condition."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Identifier
+    agent: str = Field(min_length=1, max_length=128)
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=list)
+    when: str | None = Field(default=None, max_length=2_000)
+    retry: RetryPolicy | None = None
+    timeout_ms: int | None = Field(default=None, ge=1, le=86_400_000)
+    description: str = ""
+
+
+class WorkflowGraph(BaseModel):
+    """A whole workflow document."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    variables: dict[Identifier, VariableSpec] = Field(default_factory=dict)
+    steps: list[StepSpec] = Field(min_length=1)
+    outputs: dict[str, Any] = Field(default_factory=dict)
+
+    def step(self, step_id: str) -> StepSpec:
+        """The step with this id (KeyError if there is none)."""
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+    def dependencies(self) -> dict[str, frozenset[str]]:
+        """For each step, the steps it waits for: `depends_on` plus every referenced step."""
+        return {step.id: step_dependencies(step) for step in self.steps}
+
+    def to_document(self) -> dict[str, Any]:
+        """The graph as a JSON-ready dict, without unset optional fields."""
+        return self.model_dump(mode="json", exclude_defaults=True)
+
+
+def parse_graph(document: WorkflowGraph | Mapping[str, Any]) -> WorkflowGraph:
+    """Read a workflow document, reporting every structural problem with its path.
+
+    Raises:
+        ValidationFailed: The document does not have the shape of a workflow.
+    """
+    if isinstance(document, WorkflowGraph):
+        return document
+    if not isinstance(document, Mapping):
+        raise ValidationFailed(
+            [Problem("", "a workflow graph must be a JSON object", "not_an_object")]
+        )
+    try:
+        return WorkflowGraph.model_validate(dict(document))
+    except ValidationError as exc:
+        raise ValidationFailed(problems_from_pydantic(exc)) from exc
+
+
+def problems_from_pydantic(exc: ValidationError, prefix: str = "") -> list[Problem]:
+    """Turn pydantic's errors into Problems with dotted/indexed paths."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        path = format_path(error["loc"], prefix)
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown field; remove it"
+        elif error["type"] == "missing":
+            message = "field required"
+        problems.append(Problem(path, message, error["type"]))
+    return problems
+
+
+def format_path(loc: Sequence[str | int], prefix: str = "") -> str:
+    """Format a location such as ``("steps", 1, "id")`` as ``steps[1].id``."""
+    out = prefix
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+# --- references -------------------------------------------------------------------
+
+_REF = re.compile(r"\$\{([^{}]*)\}")
+_ESCAPED = "$${"
+_SEGMENT = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_-]*|\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A parsed ``${vars.name...}`` or ``${steps.id.field...}``."""
+
+    root: Literal["vars", "steps"]
+    name: str
+    path: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """The reference as written, normalised."""
+        return "${" + ".".join((self.root, self.name, *self.path)) + "}"
+
+
+class ReferenceSyntaxError(ValueError):
+    """A ``${...}`` that is not a valid reference."""
+
+
+def parse_reference(body: str) -> Reference:
+    """Parse the inside of ``${...}``.
+
+    Raises:
+        ReferenceSyntaxError: It is not ``vars.<name>`` or ``steps.<id>.<field path>``.
+    """
+    parts = [p.strip() for p in body.strip().split(".")]
+    if len(parts) < 2 or parts[0] not in ("vars", "steps"):
+        raise ReferenceSyntaxError(
+            f"'${{{body}}}' is not a reference; write ${{vars.<name>}} or "
+            "${steps.<step id>.<output field>}"
+        )
+    if not all(_SEGMENT.match(p) for p in parts[1:]):
+        raise ReferenceSyntaxError(
+            f"'${{{body}}}' has an empty or invalid path segment"
+        )
+    if parts[0] == "steps" and len(parts) < 3:
+        raise ReferenceSyntaxError(
+            f"'${{{body}}}' names a step but no output field; write "
+            f"${{steps.{parts[1]}.<output field>}}"
+        )
+    root: Literal["vars", "steps"] = "vars" if parts[0] == "vars" else "steps"
+    return Reference(root, parts[1], tuple(parts[2:]))
+
+
+def whole_reference(value: str) -> Reference | None:
+    """The reference if `value` is exactly one ``${...}``, else None."""
+    text = value.strip()
+    if text.startswith("${") and text.endswith("}") and text.count("${") == 1:
+        return parse_reference(text[2:-1])
+    return None
+
+
+def iter_references(value: Any, path: str = "") -> Iterator[tuple[str, str, Reference]]:
+    """Every reference inside an input value, with the path where it stands and how.
+
+    Yields:
+        ``(path, "whole" | "text", reference)``; raises ReferenceSyntaxError on a bad one.
+    """
+    if isinstance(value, str):
+        if "${" not in value:
+            return
+        whole = whole_reference(value)
+        if whole is not None:
+            yield path, "whole", whole
+            return
+        for match in _REF.finditer(value.replace(_ESCAPED, "\0\0\0")):
+            yield path, "text", parse_reference(match.group(1))
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from iter_references(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from iter_references(item, f"{path}[{index}]")
+
+
+def step_dependencies(step: StepSpec) -> frozenset[str]:
+    """The steps `step` waits for: its `depends_on` and every step it references.
+
+    Malformed references are ignored here; validation reports them.
+    """
+    deps = set(step.depends_on)
+    try:
+        for _, _, ref in iter_references(step.inputs):
+            if ref.root == "steps":
+                deps.add(ref.name)
+        if step.when:
+            for ref in parse_condition(step.when).references():
+                if ref.root == "steps":
+                    deps.add(ref.name)
+    except (ReferenceSyntaxError, ConditionSyntaxError):
+        pass
+    return frozenset(deps)
+
+
+class Scope:
+    """Values references resolve against: the variables and finished steps' outputs."""
+
+    __slots__ = ("outputs", "variables")
+
+    def __init__(
+        self,
+        variables: Mapping[str, Any],
+        outputs: Mapping[str, Mapping[str, Any] | None],
+    ) -> None:
+        self.variables = variables
+        self.outputs = outputs
+
+    def lookup(self, ref: Reference) -> Any:
+        """The referenced value; None where a path runs into a missing or null value."""
+        if ref.root == "vars":
+            value: Any = self.variables.get(ref.name)
+        else:
+            value = self.outputs.get(ref.name)
+        for segment in ref.path:
+            if isinstance(value, Mapping):
+                value = value.get(segment)
+            elif isinstance(value, list) and segment.isdigit():
+                index = int(segment)
+                value = value[index] if index < len(value) else None
+            else:
+                return None
+        return value
+
+    def resolve(self, value: Any) -> Any:
+        """Replace every reference inside `value` (recursively) by its value."""
+        if isinstance(value, str):
+            if "${" not in value:
+                return value
+            whole = whole_reference(value)
+            if whole is not None:
+                return self.lookup(whole)
+            text = value.replace(_ESCAPED, "\0\0\0")
+            text = _REF.sub(
+                lambda m: _as_text(self.lookup(parse_reference(m.group(1)))), text
+            )
+            return text.replace("\0\0\0", "${")
+        if isinstance(value, Mapping):
+            return {key: self.resolve(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.resolve(item) for item in value]
+        return value
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+# --- `when` conditions -------------------------------------------------------------
+#
+# condition := disjunction
+# disjunction := conjunction ("or" conjunction)*
+# conjunction := negation ("and" negation)*
+# negation := "not" negation | comparison
+# comparison := operand [("==" | "!=" | ">" | ">=" | "<" | "<=" | "in") operand]
+# operand := ${reference} | JSON literal | "(" condition ")"
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<ref>\$\{[^{}]*\})
+      | (?P<op>==|!=|>=|<=|>|<)
+      | (?P<paren>[()])
+      | (?P<word>not|and|or|in|true|false|null)\b
+      | (?P<string>"(?:[^"\\]|\\.)*")
+      | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
+    )""",
+    re.VERBOSE,
+)
+
+
+class ConditionSyntaxError(ValueError):
+    """A `when` condition that does not parse."""
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A parsed `when` condition, as a small expression tree."""
+
+    op: str
+    args: tuple[Any, ...]
+
+    def references(self) -> Iterator[Reference]:
+        """Every reference the condition reads."""
+        for arg in self.args:
+            if isinstance(arg, Reference):
+                yield arg
+            elif isinstance(arg, Condition):
+                yield from arg.references()
+
+    def evaluate(self, scope: Scope) -> bool:
+        """Evaluate against finished steps' outputs and the variables."""
+        return bool(self._value(scope))
+
+    def _value(self, scope: Scope) -> Any:
+        if self.op == "value":
+            arg = self.args[0]
+            return scope.lookup(arg) if isinstance(arg, Reference) else arg
+        if self.op == "not":
+            return not self.args[0]._value(scope)
+        if self.op == "and":
+            return all(a._value(scope) for a in self.args)
+        if self.op == "or":
+            return any(a._value(scope) for a in self.args)
+        left, right = (a._value(scope) for a in self.args)
+        return _compare(self.op, left, right)
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    if op == "==":
+        return bool(left == right)
+    if op == "!=":
+        return bool(left != right)
+    if op == "in":
+        try:
+            return left in right
+        except TypeError:
+            return False
+    if left is None or right is None:
+        return False
+    try:
+        if op == ">":
+            return bool(left > right)
+        if op == ">=":
+            return bool(left >= right)
+        if op == "<":
+            return bool(left < right)
+        return bool(left <= right)
+    except TypeError:
+        return False
+
+
+def parse_condition(text: str) -> Condition:
+    """Parse a `when` condition such as ``${steps.parse.total} > 100 and ${vars.send}``.
+
+    Raises:
+        ConditionSyntaxError: With the position and what was expected.
+        ReferenceSyntaxError: A ``${...}`` inside is not a valid reference.
+    """
+    tokens = _tokenize(text)
+    parser = _ConditionParser(tokens, text)
+    condition = parser.disjunction()
+    if parser.pos != len(tokens):
+        raise ConditionSyntaxError(
+            f"unexpected {tokens[parser.pos][1]!r} in condition {text!r}"
+        )
+    return condition
+
+
+def _tokenize(text: str) -> list[tuple[str, str]]:
+    tokens, pos = [], 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        match = _TOKEN.match(text, pos)
+        if match is None or match.end() == pos:
+            raise ConditionSyntaxError(
+                f"cannot read condition {text!r} at character {pos + 1}: expected a "
+                "${reference}, a JSON literal, an operator (== != > >= < <= in) or "
+                "not/and/or"
+            )
+        kind = match.lastgroup or ""
+        tokens.append((kind, match.group(kind)))
+        pos = match.end()
+    if not tokens:
+        raise ConditionSyntaxError("the condition is empty")
+    return tokens
+
+
+class _ConditionParser:
+    def __init__(self, tokens: list[tuple[str, str]], text: str) -> None:
+        self.tokens, self.text, self.pos = tokens, text, 0
+
+    def _peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def _take(self) -> tuple[str, str]:
+        token = self._peek()
+        if token is None:
+            raise ConditionSyntaxError(f"condition {self.text!r} ends too early")
+        self.pos += 1
+        return token
+
+    def disjunction(self) -> Condition:
+        parts = [self.conjunction()]
+        while self._peek() == ("word", "or"):
+            self.pos += 1
+            parts.append(self.conjunction())
+        return parts[0] if len(parts) == 1 else Condition("or", tuple(parts))
+
+    def conjunction(self) -> Condition:
+        parts = [self.negation()]
+        while self._peek() == ("word", "and"):
+            self.pos += 1
+            parts.append(self.negation())
+        return parts[0] if len(parts) == 1 else Condition("and", tuple(parts))
+
+    def negation(self) -> Condition:
+        if self._peek() == ("word", "not"):
+            self.pos += 1
+            return Condition("not", (self.negation(),))
+        return self.comparison()
+
+    def comparison(self) -> Condition:
+        left = self.operand()
+        token = self._peek()
+        if token is not None and (token[0] == "op" or token == ("word", "in")):
+            self.pos += 1
+            return Condition(token[1], (left, self.operand()))
+        return left
+
+    def operand(self) -> Condition:
+        kind, value = self._take()
+        if kind == "paren" and value == "(":
+            inner = self.disjunction()
+            if self._take() != ("paren", ")"):
+                raise ConditionSyntaxError(f"missing ')' in condition {self.text!r}")
+            return inner
+        if kind == "ref":
+            return Condition("value", (parse_reference(value[2:-1]),))
+        if kind in ("string", "number") or value in ("true", "false", "null"):
+            return Condition("value", (json.loads(value),))
+        raise ConditionSyntaxError(f"unexpected {value!r} in condition {self.text!r}")

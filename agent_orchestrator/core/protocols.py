@@ -1,0 +1,364 @@
+"""The Protocols concrete parts plug into, and the records they pass each other.
+
+The engine is handed an `AgentCatalogue`, a `RunStore` and an `EventSink`; it never
+learns which database, web framework or agent implementation sits behind them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from .enums import EventType, ExecutionStatus, Role, StepStatus
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from .records import AuditEntry
+
+# --- agents ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LocalizedText:
+    """A text in Finnish and English (the planner reads the Finnish one first)."""
+
+    fi: str
+    en: str
+
+    def get(self, language: str) -> str:
+        """The text in `language` (``fi`` or ``en``), Finnish for anything else."""
+        return self.en if language.startswith("en") else self.fi
+
+
+@dataclass(frozen=True, slots=True)
+class AgentHealth:
+    """What `Agent.health()` found.
+
+    Attributes:
+        ok: True when the agent can do its work now.
+        detail: One line for people, e.g. "Tesseract 5.3.0 with fin, eng".
+        checks: Named sub-checks and whether each passed.
+    """
+
+    ok: bool
+    detail: str = ""
+    checks: Mapping[str, bool] = field(default_factory=dict)
+
+
+ProgressReporter = Callable[
+    [str, "float | None", "Mapping[str, Any] | None"], Awaitable[None]
+]
+
+
+@dataclass(slots=True)
+class AgentContext:
+    """What an agent knows about the step it runs in.
+
+    Attributes:
+        tenant_id: The tenant whose data the agent may touch, and no other.
+        execution_id: The execution this step belongs to.
+        step_id: The step's id in the graph.
+        agent_id: The agent's id.
+        attempt: 1 for the first attempt, 2 for the first retry, ...
+        logger: A logger bound to the ids above.
+        role: The role of the key that started the execution, if known.
+    """
+
+    tenant_id: str
+    execution_id: str
+    step_id: str
+    agent_id: str
+    attempt: int
+    logger: logging.Logger | logging.LoggerAdapter[logging.Logger]
+    progress: ProgressReporter
+    role: Role | None = None
+
+    @property
+    def idempotency_key(self) -> str:
+        """A key that is the same on every attempt of this step of this execution.
+
+        Agents with effects outside the database (e-mail, webhooks) send it along so
+        that a retried or resumed step does not act twice.
+        """
+        return f"{self.execution_id}:{self.step_id}"
+
+    async def report_progress(
+        self,
+        message: str,
+        *,
+        fraction: float | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Announce progress as a `STEP_PROGRESS` event (stored, then published)."""
+        await self.progress(message, fraction, data)
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """A unit of work a workflow step runs.
+
+    Attributes:
+        id: Stable identifier used in graphs, e.g. ``ocr_agent``.
+        name: Short human name.
+        description: What it does, in Finnish and English; the planner reads it.
+        version: The agent's own version.
+        input_model: Pydantic model of its inputs; its JSON schema is published.
+        output_model: Pydantic model of its outputs.
+        side_effects: True when it acts outside the database (mail, webhooks).
+        min_role: The lowest role that may use it in a workflow.
+    """
+
+    id: str
+    name: str
+    description: LocalizedText
+    version: str
+    input_model: type[BaseModel]
+    output_model: type[BaseModel]
+    side_effects: bool
+    min_role: Role
+
+    async def run(self, inputs: Any, ctx: AgentContext) -> BaseModel:
+        """Do the work for validated `inputs` (an `input_model` instance).
+
+        Raises:
+            AgentError: On failure; `NonRetryableAgentError` when retrying cannot help.
+        """
+        ...
+
+    async def health(self) -> AgentHealth:
+        """Say truthfully whether the agent can work now (tools present, service up)."""
+        ...
+
+
+class AgentCatalogue(Protocol):
+    """Looks agents up by id; the registry implements it."""
+
+    def get(self, agent_id: str) -> Agent | None:
+        """The agent with this id, or None."""
+        ...
+
+    def __iter__(self) -> Iterator[Agent]:
+        """Every registered agent, ordered by id."""
+        ...
+
+
+# --- executions --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionEvent:
+    """One stored event of an execution; `seq` runs 1, 2, 3, ... per execution."""
+
+    execution_id: str
+    tenant_id: str
+    seq: int
+    type: EventType
+    at: dt.datetime
+    step_id: str | None = None
+    agent_id: str | None = None
+    attempt: int | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """The stored state of one step of an execution."""
+
+    step_id: str
+    agent_id: str
+    status: StepStatus
+    attempts: int = 0
+    started_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+    duration_ms: int | None = None
+    output: Mapping[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRecord:
+    """The stored state of an execution, with its steps when loaded with them."""
+
+    id: str
+    tenant_id: str
+    status: ExecutionStatus
+    graph: Mapping[str, Any]
+    variables: Mapping[str, Any]
+    created_at: dt.datetime
+    template_id: str | None = None
+    workflow_id: str | None = None
+    workflow_version: int | None = None
+    result: Mapping[str, Any] | None = None
+    error_message: str | None = None
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+    created_by: str | None = None
+    role: Role | None = None
+    started_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+    duration_ms: int | None = None
+    cancel_requested: bool = False
+    last_seq: int = 0
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    steps: tuple[StepRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NewExecution:
+    """What `RunStore.create_execution` needs; the graph is already validated."""
+
+    id: str
+    tenant_id: str
+    graph: Mapping[str, Any]
+    variables: Mapping[str, Any]
+    steps: Sequence[tuple[str, str]]
+    template_id: str | None = None
+    workflow_id: str | None = None
+    workflow_version: int | None = None
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+    created_by: str | None = None
+    role: Role | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StepUpdate:
+    """New values for some columns of one step (keys: status, attempts, started_at,
+    completed_at, duration_ms, output, error)."""
+
+    execution_id: str
+    step_id: str
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionUpdate:
+    """New values for some columns of one execution (keys: status, started_at,
+    completed_at, duration_ms, result, error_message); a final status also ends the
+    lease."""
+
+    execution_id: str
+    values: Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class WriteBatch:
+    """State changes and the events announcing them, written in one transaction."""
+
+    steps: list[StepUpdate] = field(default_factory=list)
+    executions: list[ExecutionUpdate] = field(default_factory=list)
+    events: list[ExecutionEvent] = field(default_factory=list)
+
+    def extend(self, other: WriteBatch) -> None:
+        """Append another batch's writes, keeping their order."""
+        self.steps.extend(other.steps)
+        self.executions.extend(other.executions)
+        self.events.extend(other.events)
+
+    def __bool__(self) -> bool:
+        return bool(self.steps or self.executions or self.events)
+
+
+class RunStore(Protocol):
+    """Durable state of executions, as the engine needs it."""
+
+    async def create_execution(
+        self,
+        new: NewExecution,
+        *,
+        lease_owner: str | None = None,
+        lease_s: float | None = None,
+        audit: AuditEntry | None = None,
+    ) -> tuple[ExecutionRecord, bool]:
+        """Store a new PENDING execution with its steps, leased to `lease_owner` if given,
+        with `audit` written in the same transaction.
+
+        Returns:
+            The stored record and True, or, when the tenant already has an execution
+            with the same idempotency key and request hash, that one and False.
+
+        Raises:
+            Conflict: The idempotency key was used with a different request.
+        """
+        ...
+
+    async def load_execution(
+        self, execution_id: str, tenant_id: str | None = None
+    ) -> ExecutionRecord:
+        """The execution with its steps (NotFound if absent or another tenant's)."""
+        ...
+
+    async def write(self, batch: WriteBatch) -> None:
+        """Apply a batch in one transaction: all of it or nothing."""
+        ...
+
+    async def claim(
+        self,
+        owner: str,
+        lease_s: float,
+        *,
+        execution_ids: Sequence[str] | None = None,
+        limit: int = 100,
+    ) -> list[str]:
+        """Take the lease of unfinished executions nobody holds (or whose lease ran out).
+
+        Returns:
+            The ids now held by `owner`.
+        """
+        ...
+
+    async def renew(
+        self, owner: str, execution_ids: Sequence[str], lease_s: float
+    ) -> dict[str, bool]:
+        """Extend leases still held by `owner`.
+
+        Returns:
+            For each execution still held, whether a cancel was requested.
+        """
+        ...
+
+    async def release(self, owner: str, execution_ids: Sequence[str]) -> None:
+        """Give up leases so that another worker may take the executions."""
+        ...
+
+    async def request_cancel(
+        self, execution_id: str, tenant_id: str, audit: AuditEntry | None = None
+    ) -> ExecutionRecord:
+        """Mark an execution for cancellation (with `audit` in the same transaction); its
+        lease holder carries it out."""
+        ...
+
+    async def events_after(
+        self, execution_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[ExecutionEvent]:
+        """Stored events with `seq` greater than `after_seq`, in order."""
+        ...
+
+    async def last_event(self, execution_id: str) -> ExecutionEvent | None:
+        """The execution's newest stored event, if any."""
+        ...
+
+
+class EventSink(Protocol):
+    """Where the engine announces events once they are stored."""
+
+    def publish(self, events: Sequence[ExecutionEvent]) -> None:
+        """Hand stored events to subscribers without waiting for them."""
+        ...
+
+
+class Clock(Protocol):
+    """Time as the engine sees it (replaceable in tests)."""
+
+    def now(self) -> dt.datetime:
+        """The current time, aware UTC."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary start, never going back."""
+        ...

@@ -1,0 +1,546 @@
+"""One execution driven to its end (DESIGN.md "Engine semantics").
+
+Ready steps run concurrently in the execution's task group. Each state change is
+written (with the event that announces it) before anything acts on it; a step's success
+is written together with the start of the steps it unblocks, so that a chain costs one
+transaction per step. A resumed execution reuses the stored outputs of finished steps
+and runs the rest; an interrupted attempt counts as started but not as failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from pydantic import BaseModel, ValidationError
+
+from ..core.enums import EventType, ExecutionStatus, StepStatus
+from ..core.errors import AgentError, AgentTimeout, NonRetryableAgentError
+from ..core.graph import Condition, Scope, StepSpec, WorkflowGraph, parse_condition
+from ..core.ids import utcnow
+from ..core.protocols import (
+    Agent,
+    AgentCatalogue,
+    AgentContext,
+    ExecutionEvent,
+    ExecutionRecord,
+    ExecutionUpdate,
+    StepUpdate,
+    WriteBatch,
+)
+from .settings import Backoff, EngineSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from anyio.abc import TaskGroup
+
+    from .writer import BatchWriter
+
+log = logging.getLogger("agent_orchestrator.engine")
+_FINALISE_TIMEOUT_S = 30
+
+
+class ExecutionRun:
+    """The in-memory state of one execution this process drives.
+
+    Attributes:
+        id: The execution id.
+        finished: Set once the final status is stored (or the run was abandoned).
+    """
+
+    def __init__(
+        self,
+        record: ExecutionRecord,
+        catalogue: AgentCatalogue,
+        writer: BatchWriter,
+        settings: EngineSettings,
+    ) -> None:
+        self.id = record.id
+        self.record = record
+        self.graph = WorkflowGraph.model_validate(record.graph)
+        self.catalogue = catalogue
+        self.writer = writer
+        self.settings = settings
+        self.finished = anyio.Event()
+        self.seq = record.last_seq
+        self.cancel_requested = record.cancel_requested
+        self.abandoned = False
+        self.failure: tuple[str, str] | None = None
+        self.final_status: ExecutionStatus | None = (
+            record.status if record.status.is_final else None
+        )
+        self.started_at = record.started_at
+        self._scope: anyio.CancelScope | None = None
+        self._tg: TaskGroup | None = None
+
+        self.steps = {step.id: step for step in self.graph.steps}
+        self.status: dict[str, StepStatus] = {s: StepStatus.PENDING for s in self.steps}
+        self.attempts = dict.fromkeys(self.steps, 0)
+        self.failures = dict.fromkeys(self.steps, 0)
+        self.step_started: dict[str, Any] = {}
+        outputs: dict[str, Mapping[str, Any] | None] = {}
+        for stored in record.steps:
+            if stored.step_id not in self.steps:
+                continue
+            self.status[stored.step_id] = stored.status
+            self.attempts[stored.step_id] = stored.attempts
+            self.step_started[stored.step_id] = stored.started_at
+            if stored.status is StepStatus.SUCCEEDED:
+                outputs[stored.step_id] = stored.output or {}
+            # An attempt cut short by a crash was started but did not fail.
+            self.failures[stored.step_id] = (
+                stored.attempts
+                if stored.status is StepStatus.RETRYING
+                else max(stored.attempts - 1, 0)
+            )
+        self.scope = Scope(record.variables, outputs)
+        dependencies = self.graph.dependencies()
+        self.dependents: dict[str, list[str]] = {s: [] for s in self.steps}
+        self.waiting: dict[str, set[str]] = {}
+        for step_id, deps in dependencies.items():
+            self.waiting[step_id] = {
+                d for d in deps if not self.status[d].lets_dependents_run
+            }
+            for dep in deps:
+                self.dependents[dep].append(step_id)
+        self._unsettled = [
+            s.id for s in reversed(self.graph.steps) if not self.status[s.id].is_final
+        ]
+        self.conditions: dict[str, Condition] = {
+            s.id: parse_condition(s.when) for s in self.graph.steps if s.when
+        }
+
+    # --- control from outside ----------------------------------------------------
+
+    def request_cancel(self) -> None:
+        """Cancel: running steps stop now, the rest is marked CANCELLED."""
+        self.cancel_requested = True
+        if self._scope is not None:
+            self._scope.cancel()
+
+    def abandon(self) -> None:
+        """Stop without writing anything (another worker took the lease)."""
+        self.abandoned = True
+        if self._scope is not None:
+            self._scope.cancel()
+
+    # --- the run ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Drive the execution until it ends, is cancelled or abandoned."""
+        try:
+            if self.final_status is None:
+                await self._run()
+        finally:
+            self.finished.set()
+
+    async def _run(self) -> None:
+        batch = WriteBatch()
+        if self.record.status is ExecutionStatus.PENDING and not self.cancel_requested:
+            self.started_at = utcnow()
+            batch.executions.append(
+                ExecutionUpdate(
+                    self.id,
+                    {"status": ExecutionStatus.RUNNING, "started_at": self.started_at},
+                )
+            )
+            self._event(
+                batch,
+                EventType.EXECUTION_STARTED,
+                data={"template_id": self.record.template_id, "steps": len(self.steps)},
+            )
+        failed = [s for s, st in self.status.items() if st is StepStatus.FAILED]
+        if failed:
+            # The process died between a step's failure and the execution's.
+            self.failure = (failed[0], f"step '{failed[0]}' failed")
+        launch: list[str] = []
+        if not self.cancel_requested and self.failure is None:
+            for step_id, status in self.status.items():
+                if status in (StepStatus.RUNNING, StepStatus.RETRYING):
+                    self.status[step_id] = StepStatus.PENDING
+            ready = [s for s in self.steps if not self.waiting[s]]
+            launch = self._ready(ready, batch)
+            if self._all_final():
+                self._complete(batch)
+        await self.writer.commit(batch)
+        if self.final_status is not None:
+            return
+        with anyio.CancelScope() as self._scope:
+            if self.cancel_requested or self.failure is not None:
+                self._scope.cancel()
+            async with anyio.create_task_group() as self._tg:
+                for step_id in launch:
+                    self._tg.start_soon(self._step, step_id)
+        if self.final_status is None and not self.abandoned:
+            with anyio.CancelScope(shield=True), anyio.fail_after(_FINALISE_TIMEOUT_S):
+                await self._finalise()
+
+    def _ready(self, candidates: Iterable[str], batch: WriteBatch) -> list[str]:
+        """Start or skip every candidate whose dependencies are all done."""
+        queue = deque(candidates)
+        launch: list[str] = []
+        now = utcnow()
+        while queue:
+            step_id = queue.popleft()
+            if self.status[step_id] is not StepStatus.PENDING or self.waiting[step_id]:
+                continue
+            condition = self.conditions.get(step_id)
+            if condition is not None and not condition.evaluate(self.scope):
+                self.status[step_id] = StepStatus.SKIPPED
+                batch.steps.append(
+                    StepUpdate(
+                        self.id,
+                        step_id,
+                        {"status": StepStatus.SKIPPED, "completed_at": now},
+                    )
+                )
+                self._event(
+                    batch,
+                    EventType.STEP_SKIPPED,
+                    step_id,
+                    data={"when": self.steps[step_id].when},
+                )
+                self._unblock(step_id, queue)
+                continue
+            self._start_attempt(step_id, batch, now)
+            launch.append(step_id)
+        return launch
+
+    def _start_attempt(self, step_id: str, batch: WriteBatch, now: Any) -> None:
+        self.status[step_id] = StepStatus.RUNNING
+        self.attempts[step_id] += 1
+        values: dict[str, Any] = {
+            "status": StepStatus.RUNNING,
+            "attempts": self.attempts[step_id],
+            "error": None,
+        }
+        if self.step_started.get(step_id) is None:
+            self.step_started[step_id] = now
+            values["started_at"] = now
+        batch.steps.append(StepUpdate(self.id, step_id, values))
+        self._event(
+            batch, EventType.STEP_STARTED, step_id, attempt=self.attempts[step_id]
+        )
+
+    def _unblock(self, step_id: str, queue: deque[str]) -> None:
+        for dependent in self.dependents[step_id]:
+            waiting = self.waiting[dependent]
+            waiting.discard(step_id)
+            if not waiting:
+                queue.append(dependent)
+
+    def _all_final(self) -> bool:
+        # Final states never change back, so a step once seen final is not checked again.
+        while self._unsettled:
+            if not self.status[self._unsettled[-1]].is_final:
+                return False
+            self._unsettled.pop()
+        return True
+
+    # --- one step ----------------------------------------------------------------
+
+    async def _step(self, step_id: str) -> None:
+        # A step that unblocks exactly one other runs it in this same task: a chain
+        # then costs no task creation per step.
+        next_id: str | None = step_id
+        while next_id is not None:
+            next_id = await self._run_step(next_id)
+
+    async def _run_step(self, step_id: str) -> str | None:
+        step = self.steps[step_id]
+        agent = self.catalogue.get(step.agent)
+        backoff = Backoff.for_step(step.retry, self.settings)
+        while True:
+            output, error = await self._attempt(step, agent)
+            if error is None:
+                launch = await self._succeed(step_id, output or {})
+                assert self._tg is not None
+                for other in launch[1:]:
+                    self._tg.start_soon(self._step, other)
+                return launch[0] if launch else None
+            self.failures[step_id] += 1
+            if error.retryable and self.failures[step_id] <= backoff.max_retries:
+                delay = backoff.delay(self.failures[step_id])
+                batch = WriteBatch()
+                self.status[step_id] = StepStatus.RETRYING
+                batch.steps.append(
+                    StepUpdate(
+                        self.id,
+                        step_id,
+                        {"status": StepStatus.RETRYING, "error": str(error)},
+                    )
+                )
+                self._event(
+                    batch,
+                    EventType.STEP_RETRYING,
+                    step_id,
+                    attempt=self.attempts[step_id],
+                    data={
+                        "error": str(error),
+                        "error_type": type(error).__name__,
+                        "delay_ms": round(delay * 1000),
+                        "next_attempt": self.attempts[step_id] + 1,
+                    },
+                )
+                await self.writer.commit(batch)
+                await anyio.sleep(delay)
+                batch = WriteBatch()
+                self._start_attempt(step_id, batch, utcnow())
+                await self.writer.commit(batch)
+                continue
+            await self._fail(step_id, error)
+            return None
+
+    async def _attempt(
+        self, step: StepSpec, agent: Agent | None
+    ) -> tuple[dict[str, Any] | None, AgentError | None]:
+        if agent is None:
+            return None, NonRetryableAgentError(
+                f"agent '{step.agent}' of step '{step.id}' is not registered here"
+            )
+        try:
+            inputs = agent.input_model.model_validate(self.scope.resolve(step.inputs))
+        except ValidationError as exc:
+            return None, NonRetryableAgentError(
+                f"inputs of step '{step.id}' do not fit agent '{agent.id}': "
+                + _summarise(exc)
+            )
+        ctx = self._context(step, agent)
+        timeout_ms = step.timeout_ms or self.settings.timeout_ms
+        try:
+            with anyio.move_on_after(timeout_ms / 1000) as deadline:
+                result = await agent.run(inputs, ctx)
+            if deadline.cancelled_caught:
+                return None, AgentTimeout(
+                    f"step '{step.id}' (agent '{agent.id}') ran over its time limit of "
+                    f"{timeout_ms} ms on attempt {ctx.attempt}"
+                )
+        except AgentError as exc:
+            return None, exc
+        except Exception as exc:  # an agent's bug or an unexpected library error
+            ctx.logger.exception("agent %s failed unexpectedly", agent.id)
+            return None, AgentError(f"{type(exc).__name__}: {exc}")
+        try:
+            if not isinstance(result, BaseModel):
+                result = agent.output_model.model_validate(result)
+            output: dict[str, Any] = result.model_dump(mode="json")
+        except ValidationError as exc:
+            return None, NonRetryableAgentError(
+                f"agent '{agent.id}' returned output that does not fit its output model: "
+                + _summarise(exc)
+            )
+        return output, None
+
+    def _context(self, step: StepSpec, agent: Agent) -> AgentContext:
+        logger = logging.LoggerAdapter(
+            log,
+            {
+                "execution_id": self.id,
+                "tenant_id": self.record.tenant_id,
+                "step_id": step.id,
+                "agent_id": agent.id,
+            },
+        )
+        attempt = self.attempts[step.id]
+
+        async def progress(
+            message: str, fraction: float | None, data: Mapping[str, Any] | None
+        ) -> None:
+            batch = WriteBatch()
+            payload: dict[str, Any] = {"message": message}
+            if fraction is not None:
+                payload["fraction"] = max(0.0, min(1.0, float(fraction)))
+            if data:
+                payload["data"] = dict(data)
+            self._event(
+                batch, EventType.STEP_PROGRESS, step.id, attempt=attempt, data=payload
+            )
+            await self.writer.commit(batch)
+
+        return AgentContext(
+            tenant_id=self.record.tenant_id,
+            execution_id=self.id,
+            step_id=step.id,
+            agent_id=agent.id,
+            attempt=attempt,
+            logger=logger,
+            progress=progress,
+            role=self.record.role,
+        )
+
+    async def _succeed(self, step_id: str, output: dict[str, Any]) -> list[str]:
+        now = utcnow()
+        batch = WriteBatch()
+        self.status[step_id] = StepStatus.SUCCEEDED
+        self.scope.outputs[step_id] = output  # type: ignore[index]
+        duration = _ms(self.step_started.get(step_id), now)
+        batch.steps.append(
+            StepUpdate(
+                self.id,
+                step_id,
+                {
+                    "status": StepStatus.SUCCEEDED,
+                    "completed_at": now,
+                    "duration_ms": duration,
+                    "output": output,
+                    "error": None,
+                },
+            )
+        )
+        self._event(
+            batch,
+            EventType.STEP_SUCCEEDED,
+            step_id,
+            attempt=self.attempts[step_id],
+            data={"duration_ms": duration},
+        )
+        queue: deque[str] = deque()
+        self._unblock(step_id, queue)
+        launch = self._ready(queue, batch)
+        if self._all_final():
+            self._complete(batch)
+        await self.writer.commit(batch)
+        return launch
+
+    async def _fail(self, step_id: str, error: AgentError) -> None:
+        now = utcnow()
+        batch = WriteBatch()
+        self.status[step_id] = StepStatus.FAILED
+        batch.steps.append(
+            StepUpdate(
+                self.id,
+                step_id,
+                {
+                    "status": StepStatus.FAILED,
+                    "completed_at": now,
+                    "duration_ms": _ms(self.step_started.get(step_id), now),
+                    "error": str(error),
+                },
+            )
+        )
+        self._event(
+            batch,
+            EventType.STEP_FAILED,
+            step_id,
+            attempt=self.attempts[step_id],
+            data={
+                "error": str(error),
+                "error_type": type(error).__name__,
+                "retryable": error.retryable,
+                "attempts": self.attempts[step_id],
+            },
+        )
+        if self.failure is None:
+            self.failure = (step_id, str(error))
+        await self.writer.commit(batch)
+        if self._scope is not None:
+            self._scope.cancel()
+
+    # --- the end -----------------------------------------------------------------
+
+    def _complete(self, batch: WriteBatch) -> None:
+        now = utcnow()
+        result = self._result()
+        duration = _ms(self.started_at, now)
+        self.final_status = ExecutionStatus.SUCCEEDED
+        batch.executions.append(
+            ExecutionUpdate(
+                self.id,
+                {
+                    "status": ExecutionStatus.SUCCEEDED,
+                    "completed_at": now,
+                    "duration_ms": duration,
+                    "result": result,
+                },
+            )
+        )
+        self._event(
+            batch, EventType.EXECUTION_SUCCEEDED, data={"duration_ms": duration}
+        )
+
+    def _result(self) -> dict[str, Any]:
+        if self.graph.outputs:
+            return dict(self.scope.resolve(self.graph.outputs))
+        # Without declared outputs, the result is what the last steps produced.
+        sinks = [s for s, deps in self.dependents.items() if not deps]
+        return {s: self.scope.outputs.get(s) for s in sinks}
+
+    async def _finalise(self) -> None:
+        now = utcnow()
+        batch = WriteBatch()
+        cancelled = [s for s, st in self.status.items() if not st.is_final]
+        for step_id in cancelled:
+            self.status[step_id] = StepStatus.CANCELLED
+            batch.steps.append(
+                StepUpdate(
+                    self.id,
+                    step_id,
+                    {"status": StepStatus.CANCELLED, "completed_at": now},
+                )
+            )
+        duration = _ms(self.started_at, now)
+        if self.failure is not None:
+            step_id, message = self.failure
+            status, kind = ExecutionStatus.FAILED, EventType.EXECUTION_FAILED
+            error = f"step '{step_id}' failed: {message}"
+            data: dict[str, Any] = {"step_id": step_id, "error": message}
+        else:
+            status, kind = ExecutionStatus.CANCELLED, EventType.EXECUTION_CANCELLED
+            error = "cancelled on request"
+            data = {}
+        data.update(cancelled_steps=cancelled, duration_ms=duration)
+        batch.executions.append(
+            ExecutionUpdate(
+                self.id,
+                {
+                    "status": status,
+                    "completed_at": now,
+                    "duration_ms": duration,
+                    "error_message": error,
+                },
+            )
+        )
+        self._event(batch, kind, data=data)
+        self.final_status = status
+        await self.writer.commit(batch)
+
+    def _event(
+        self,
+        batch: WriteBatch,
+        kind: EventType,
+        step_id: str | None = None,
+        *,
+        attempt: int | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> ExecutionEvent:
+        self.seq += 1
+        event = ExecutionEvent(
+            execution_id=self.id,
+            tenant_id=self.record.tenant_id,
+            seq=self.seq,
+            type=kind,
+            at=utcnow(),
+            step_id=step_id,
+            agent_id=self.steps[step_id].agent if step_id else None,
+            attempt=attempt,
+            data=dict(data or {}),
+        )
+        batch.events.append(event)
+        return event
+
+
+def _ms(start: Any, end: Any) -> int | None:
+    if start is None:
+        return None
+    return max(0, round((end - start).total_seconds() * 1000))
+
+
+def _summarise(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False)[:5]:
+        where = ".".join(str(p) for p in error["loc"]) or "input"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)

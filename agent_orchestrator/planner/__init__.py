@@ -1,0 +1,1 @@
+"""The copilot planner: Finnish commands to validated workflow graphs."""

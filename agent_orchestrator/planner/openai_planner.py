@@ -1,0 +1,423 @@
+"""The OpenAI planner: a model chooses the template and names the period; code does the
+rest.
+
+One call asks the model (any OpenAI-compatible server) for a `PlanChoice` with
+structured output. The choice goes through `compose_plan`, the same code the offline
+planner uses; what does not validate goes back to the model as a follow-up message
+listing each problem's path and message, at most ``max_retries`` times. A plan that
+needs an agent above the caller's role is refused at once, never repaired into
+something else, and a refusal the model writes is the answer.
+
+When the model cannot give a usable plan (the service fails or times out, the answer is
+not JSON, the model refuses or is cut off, repairs run out), the offline planner
+answers instead and the plan's warnings say so in the command's language; without a
+fallback that is a `PlanningFailed`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import openai
+from pydantic import ValidationError
+
+from ..core.errors import PlanningFailed, Problem, ValidationFailed
+from . import messages
+from .compose import NOTIFY_AGENT, RUN_ROLE, compose_plan
+from .prompts import repair_message, system_prompt, usable_templates, user_message
+from .structured import PlanChoice
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import TracebackType
+
+    from ..core.enums import Role
+    from ..core.protocols import AgentCatalogue
+    from ..core.templates import WorkflowTemplate
+    from .model import Plan, PlanContext, PlanDraft, Planner
+
+__all__ = ["OpenAIPlanner"]
+
+log = logging.getLogger("agent_orchestrator.planner")
+MAX_REFUSAL_CHARS = 600
+
+# Why the model gave no usable plan, said to the user (first part of a warning).
+_FAILURES: dict[str, dict[str, str]] = {
+    "timeout": {
+        "fi": "Kielimalli ei vastannut ajoissa.",
+        "en": "The language model did not answer in time.",
+        "sv": "Språkmodellen svarade inte i tid.",
+    },
+    "unavailable": {
+        "fi": "Kielimallipalvelu ei ollut käytettävissä.",
+        "en": "The language model service was not available.",
+        "sv": "Språkmodellstjänsten var inte tillgänglig.",
+    },
+    "garbage": {
+        "fi": "Kielimallin vastausta ei voitu lukea.",
+        "en": "The language model's answer could not be read.",
+        "sv": "Språkmodellens svar kunde inte läsas.",
+    },
+    "refused": {
+        "fi": "Kielimalli kieltäytyi vastaamasta.",
+        "en": "The language model declined to answer.",
+        "sv": "Språkmodellen avböjde att svara.",
+    },
+    "length": {
+        "fi": "Kielimallin vastaus katkesi kesken.",
+        "en": "The language model's answer was cut off.",
+        "sv": "Språkmodellens svar avbröts.",
+    },
+    "invalid": {
+        "fi": "Kielimallin suunnitelma ei läpäissyt tarkistusta korjausyritysten "
+        "jälkeenkään.",
+        "en": "The language model's plan did not pass validation, even after "
+        "repair attempts.",
+        "sv": "Språkmodellens plan klarade inte valideringen, inte ens efter "
+        "reparationsförsök.",
+    },
+}
+_FELL_BACK = {
+    "fi": "Suunnitelman teki paikallinen suunnittelija.",
+    "en": "The offline planner made this plan instead.",
+    "sv": "Planen gjordes i stället av den lokala planeraren.",
+}
+_NO_FALLBACK = {
+    "fi": "Yritä hetken päästä uudelleen.",
+    "en": "Try again in a moment.",
+    "sv": "Försök igen om en stund.",
+}
+
+
+class _ModelFailed(Exception):
+    """The model gave no usable plan; `reason` is a key of `_FAILURES`."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+@dataclasses.dataclass
+class _Tally:
+    calls: int = 0
+    tokens: int = 0
+    repairs: list[tuple[str, ...]] = dataclasses.field(default_factory=list)
+
+
+class OpenAIPlanner:
+    """Plans with a model through the official `openai` client, with a fallback.
+
+    Use it as an async context manager to keep one HTTP client for its lifetime;
+    without one, each `plan` opens and closes its own client.
+
+    Args:
+        catalogue: The registered agents.
+        templates: The shipped templates by id.
+        api_key: ``OPENAI_API_KEY``.
+        model: ``OPENAI_MODEL``.
+        base_url: ``OPENAI_BASE_URL``: any OpenAI-compatible server.
+        max_retries: Repair rounds after the first answer (``AGENT_MAX_RETRIES``).
+        timeout_ms: The limit of each model call (``AGENT_TIMEOUT_MS``).
+        fallback: The planner that answers when the model cannot; None raises
+            `PlanningFailed` instead.
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        catalogue: AgentCatalogue,
+        templates: Mapping[str, WorkflowTemplate],
+        *,
+        api_key: str,
+        model: str,
+        base_url: str | None = None,
+        max_retries: int = 3,
+        timeout_ms: int = 30_000,
+        fallback: Planner | None = None,
+    ) -> None:
+        self.catalogue = catalogue
+        self.templates = templates
+        self.model = model
+        self.max_retries = max(0, max_retries)
+        self.timeout_s = timeout_ms / 1000
+        self.fallback = fallback
+        self._api_key = api_key
+        self._base_url = base_url
+        self._client: openai.AsyncOpenAI | None = None
+        self._prompts: dict[Role | None, str] = {}
+
+    async def __aenter__(self) -> OpenAIPlanner:
+        self._client = self._new_client()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (if the planner was entered)."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+    def _new_client(self) -> openai.AsyncOpenAI:
+        # No client-side retries: a failed call falls back to the offline planner at
+        # once, which answers better than a user waiting through back-offs.
+        return openai.AsyncOpenAI(
+            api_key=self._api_key,
+            base_url=self._base_url,
+            timeout=self.timeout_s,
+            max_retries=0,
+        )
+
+    def system_prompt(self, role: Role | None) -> str:
+        """The instructions for a caller of `role` (made once per role)."""
+        prompt = self._prompts.get(role)
+        if prompt is None:
+            prompt = system_prompt(self.catalogue, self.templates, role)
+            self._prompts[role] = prompt
+        return prompt
+
+    async def plan(self, command: str, context: PlanContext) -> Plan:
+        """Plan `command` with the model, or with the fallback when the model fails.
+
+        Raises:
+            PlanningFailed: The model refused the command as outside the product's
+                work, the plan needs an agent above the caller's role, or the model
+                failed and there is no fallback (or the fallback refused too).
+        """
+        role = context.role
+        if role is not None and not role.includes(RUN_ROLE):
+            # Nothing this caller could run: no reason to ask the model.
+            raise PlanningFailed(
+                messages.text(
+                    "role",
+                    messages.language_of(context.language),
+                    role=role.value,
+                    needed=RUN_ROLE.value,
+                )
+            )
+        tally = _Tally()
+        try:
+            if self._client is not None:
+                return await self._plan(self._client, command, context, tally)
+            async with self._new_client() as client:
+                return await self._plan(client, command, context, tally)
+        except _ModelFailed as failure:
+            log.warning("the model gave no usable plan (%s)", failure)
+            return await self._fall_back(command, context, failure, tally)
+
+    async def _plan(
+        self,
+        client: openai.AsyncOpenAI,
+        command: str,
+        context: PlanContext,
+        tally: _Tally,
+    ) -> Plan:
+        conversation: list[dict[str, str]] = [
+            {"role": "system", "content": self.system_prompt(context.role)},
+            {"role": "user", "content": user_message(command, context)},
+        ]
+        while True:
+            content, problems, plan = await self._attempt(
+                client, conversation, context, tally
+            )
+            if plan is not None:
+                return plan
+            if len(tally.repairs) >= self.max_retries:
+                listed = "; ".join(str(p) for p in problems)
+                raise _ModelFailed("invalid", listed)
+            tally.repairs.append(tuple(str(p) for p in problems))
+            conversation += [
+                {"role": "assistant", "content": content},
+                {"role": "user", "content": repair_message(problems)},
+            ]
+
+    async def _attempt(
+        self,
+        client: openai.AsyncOpenAI,
+        conversation: list[dict[str, str]],
+        context: PlanContext,
+        tally: _Tally,
+    ) -> tuple[str, tuple[Problem, ...], Plan | None]:
+        """One call: the answer's text and either its problems or the plan."""
+        content, choice, problems = await self._ask(client, conversation, tally)
+        if choice is None:
+            return content, problems, None
+        if choice.refusal and choice.refusal.strip():
+            # The model judged the command outside the product's work.
+            raise PlanningFailed(choice.refusal.strip()[:MAX_REFUSAL_CHARS])
+        try:
+            draft = choice.to_draft(context.language)
+        except ValidationFailed as exc:
+            return content, exc.problems, None
+        language = messages.language_of(context.language or draft.language)
+        self._refuse_forbidden(draft, context, language)
+        if draft.template_id not in self.templates:
+            usable = usable_templates(self.templates, self.catalogue, context.role)
+            listed = ", ".join(t.id for t in usable)
+            problem = Problem(
+                "template_id",
+                f"unknown template '{draft.template_id}'; choose one of: {listed}; "
+                "or set `refusal` if none fits",
+                "unknown_template",
+            )
+            return content, (problem,), None
+        try:
+            plan = compose_plan(
+                draft,
+                context,
+                self.templates,
+                self.catalogue,
+                planner=self.name,
+                command_language=language,
+                model_calls=tally.calls,
+                tokens=tally.tokens,
+                repairs=tally.repairs,
+            )
+        except ValidationFailed as exc:
+            return content, exc.problems, None
+        except PlanningFailed as exc:
+            # A draft that composes to nothing (a bad format or address, no period):
+            # the model may fix it, or refuse in words.
+            return content, (Problem("plan", str(exc), "not_plannable"),), None
+        return content, (), plan
+
+    def _refuse_forbidden(
+        self, draft: PlanDraft, context: PlanContext, language: str
+    ) -> None:
+        """Refuse a draft that needs an agent above the caller's role: repairing it
+        would quietly change what the caller asked for."""
+        role = context.role
+        template = self.templates.get(draft.template_id or "")
+        if role is None or template is None:
+            return
+        agents = [step.agent for step in template.graph.steps]
+        if draft.recipients:
+            agents.append(NOTIFY_AGENT)
+        needed = [
+            agent.min_role
+            for agent in map(self.catalogue.get, agents)
+            if agent is not None and not role.includes(agent.min_role)
+        ]
+        if needed:
+            highest = max(needed, key=lambda r: r.rank)
+            raise PlanningFailed(
+                messages.text("role", language, role=role.value, needed=highest.value)
+            )
+
+    async def _ask(
+        self,
+        client: openai.AsyncOpenAI,
+        conversation: list[dict[str, str]],
+        tally: _Tally,
+    ) -> tuple[str, PlanChoice | None, tuple[Problem, ...]]:
+        """Call the model once: its text, and its choice or why the choice is unfit.
+
+        Raises:
+            _ModelFailed: No answer worth repairing.
+        """
+        tally.calls += 1
+        try:
+            with anyio.fail_after(self.timeout_s):
+                raw = await client.chat.completions.with_raw_response.parse(
+                    model=self.model,
+                    messages=conversation,  # type: ignore[arg-type]
+                    response_format=PlanChoice,
+                    timeout=self.timeout_s,
+                )
+        except (TimeoutError, openai.APITimeoutError) as exc:
+            raise _ModelFailed("timeout", type(exc).__name__) from exc
+        except openai.APIStatusError as exc:
+            raise _ModelFailed("unavailable", f"HTTP {exc.status_code}") from exc
+        except openai.OpenAIError as exc:
+            raise _ModelFailed("unavailable", type(exc).__name__) from exc
+        body = _json(raw)
+        tally.tokens += _total_tokens(body)
+        content = _content(body)
+        try:
+            completion = raw.parse()
+        except openai.LengthFinishReasonError as exc:
+            raise _ModelFailed("length") from exc
+        except openai.ContentFilterFinishReasonError as exc:
+            raise _ModelFailed("refused", "content filter") from exc
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            if not content or any(e["type"] == "json_invalid" for e in errors):
+                raise _ModelFailed("garbage", content[:80]) from exc
+            problems = tuple(
+                Problem(
+                    ".".join(str(p) for p in e["loc"]) or "(answer)",
+                    e["msg"],
+                    "bad_answer",
+                )
+                for e in errors
+            )
+            return content, None, problems
+        if not completion.choices:
+            raise _ModelFailed("garbage", "no choices")
+        message = completion.choices[0].message
+        if message.refusal:
+            raise _ModelFailed("refused", message.refusal[:80])
+        if message.parsed is None:
+            raise _ModelFailed("garbage", content[:80])
+        return content, message.parsed, ()
+
+    async def _fall_back(
+        self,
+        command: str,
+        context: PlanContext,
+        failure: _ModelFailed,
+        tally: _Tally,
+    ) -> Plan:
+        if self.fallback is None:
+            language = messages.language_of(context.language)
+            raise PlanningFailed(
+                f"{_FAILURES[failure.reason][language]} {_NO_FALLBACK[language]}"
+            ) from failure
+        plan = await self.fallback.plan(command, context)
+        language = messages.language_of(plan.language)
+        warning = f"{_FAILURES[failure.reason][language]} {_FELL_BACK[language]}"
+        return dataclasses.replace(
+            plan,
+            warnings=(*plan.warnings, warning),
+            model_calls=plan.model_calls + tally.calls,
+            tokens=plan.tokens + tally.tokens,
+            repairs=(*plan.repairs, *tally.repairs),
+        )
+
+
+def _json(raw: Any) -> dict[str, Any]:
+    try:
+        body = json.loads(raw.http_response.text)
+    except (ValueError, AttributeError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _total_tokens(body: Mapping[str, Any]) -> int:
+    usage = body.get("usage")
+    if not isinstance(usage, dict):
+        return 0
+    total = usage.get("total_tokens")
+    if isinstance(total, int):
+        return total
+    parts = (usage.get("prompt_tokens"), usage.get("completion_tokens"))
+    return sum(p for p in parts if isinstance(p, int))
+
+
+def _content(body: Mapping[str, Any]) -> str:
+    try:
+        content = body["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        return ""
+    return content if isinstance(content, str) else ""

@@ -1,0 +1,172 @@
+"""Period words to dates: the one resolver both planners use.
+
+A planner names a period symbolically (`PeriodSpec`); this module turns it into an
+inclusive ``(start, end)`` pair against the request's reference date, following
+DESIGN.md "Shipped templates":
+
+- "viime/edellinen kuukausi" is the whole previous calendar month;
+- "tämä/kuluva kuukausi/neljännes/vuosi" and "vuoden alusta" end on the reference date;
+- a named month without a year is the latest such month that has begun, whole (a named
+  quarter without a year likewise);
+- "viimeiset N kuukautta" are the N whole calendar months before the current one;
+- quarters are calendar quarters; "viime viikko" is the previous ISO week, Monday to
+  Sunday; the fiscal year (tilikausi) is the calendar year.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from typing import TypeVar
+
+from ..core.errors import PlanningFailed
+from .model import PeriodKind, PeriodSpec
+
+__all__ = ["PeriodError", "format_date", "format_period", "resolve_period"]
+
+_T = TypeVar("_T")
+
+
+class PeriodError(PlanningFailed):
+    """A period spec that names no real period (a missing field, start after end).
+
+    Attributes:
+        reason: A stable kind: ``missing_field`` or ``start_after_end``.
+        field: The missing field, for ``missing_field``.
+        start: The given start, for ``start_after_end``.
+        end: The given end, for ``start_after_end``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        field: str | None = None,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.field = field
+        self.start = start
+        self.end = end
+
+
+def resolve_period(spec: PeriodSpec, reference: dt.date) -> tuple[dt.date, dt.date]:
+    """The inclusive dates of `spec`, seen from `reference` ("today").
+
+    Args:
+        spec: The period in words.
+        reference: The request's reference date.
+
+    Returns:
+        ``(start, end)`` with ``start <= end``.
+
+    Raises:
+        PeriodError: The spec lacks a field its kind needs (e.g. ``month`` for
+            ``month``), or an explicit start is after its end.
+    """
+    kind = spec.kind
+    if kind is PeriodKind.TODAY:
+        return reference, reference
+    if kind is PeriodKind.YESTERDAY:
+        day = reference - dt.timedelta(days=1)
+        return day, day
+    if kind is PeriodKind.CURRENT_WEEK:
+        return reference - dt.timedelta(days=reference.weekday()), reference
+    if kind is PeriodKind.PREVIOUS_WEEK:
+        monday = reference - dt.timedelta(days=reference.weekday() + 7)
+        return monday, monday + dt.timedelta(days=6)
+    if kind is PeriodKind.CURRENT_MONTH:
+        return reference.replace(day=1), reference
+    if kind is PeriodKind.PREVIOUS_MONTH:
+        year, month = _shift_month(reference.year, reference.month, -1)
+        return _month(year, month)
+    if kind is PeriodKind.MONTH:
+        month = _require(spec.month, "month", kind)
+        if spec.year is not None:
+            return _month(spec.year, month)
+        # The latest such month that has begun: this year's, or last year's.
+        year = reference.year if month <= reference.month else reference.year - 1
+        return _month(year, month)
+    if kind is PeriodKind.LAST_N_MONTHS:
+        count = _require(spec.count, "count", kind)
+        first_year, first_month = _shift_month(reference.year, reference.month, -count)
+        last_year, last_month = _shift_month(reference.year, reference.month, -1)
+        return _month(first_year, first_month)[0], _month(last_year, last_month)[1]
+    if kind is PeriodKind.CURRENT_QUARTER:
+        return _quarter(reference.year, _quarter_of(reference))[0], reference
+    if kind is PeriodKind.PREVIOUS_QUARTER:
+        quarter = _quarter_of(reference) - 1
+        if quarter == 0:
+            return _quarter(reference.year - 1, 4)
+        return _quarter(reference.year, quarter)
+    if kind is PeriodKind.QUARTER:
+        quarter = _require(spec.quarter, "quarter", kind)
+        if spec.year is not None:
+            return _quarter(spec.year, quarter)
+        current = _quarter_of(reference)
+        year = reference.year if quarter <= current else reference.year - 1
+        return _quarter(year, quarter)
+    if kind is PeriodKind.CURRENT_YEAR:
+        return dt.date(reference.year, 1, 1), reference
+    if kind is PeriodKind.PREVIOUS_YEAR:
+        return dt.date(reference.year - 1, 1, 1), dt.date(reference.year - 1, 12, 31)
+    if kind is PeriodKind.YEAR:
+        year = _require(spec.year, "year", kind)
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    # PeriodKind.EXPLICIT
+    start = _require(spec.start, "start", kind)
+    end = _require(spec.end, "end", kind)
+    if start > end:
+        raise PeriodError(
+            f"the period starts on {start.isoformat()}, after its end "
+            f"{end.isoformat()}; give the start date first",
+            reason="start_after_end",
+            start=start,
+            end=end,
+        )
+    return start, end
+
+
+def format_date(day: dt.date) -> str:
+    """A date the Finnish way, e.g. ``1.10.2026``."""
+    return f"{day.day}.{day.month}.{day.year}"
+
+
+def format_period(start: dt.date, end: dt.date) -> str:
+    """A period the Finnish way, e.g. ``1.10.2026–31.10.2026`` (one date if a day)."""
+    if start == end:
+        return format_date(start)
+    return f"{format_date(start)}–{format_date(end)}"
+
+
+def _require(value: _T | None, field: str, kind: PeriodKind) -> _T:
+    if value is None:
+        raise PeriodError(
+            f"a period of kind '{kind.value}' needs '{field}'; give it or name "
+            "another period",
+            reason="missing_field",
+            field=field,
+        )
+    return value
+
+
+def _shift_month(year: int, month: int, delta: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + delta
+    return index // 12, index % 12 + 1
+
+
+def _month(year: int, month: int) -> tuple[dt.date, dt.date]:
+    last = calendar.monthrange(year, month)[1]
+    return dt.date(year, month, 1), dt.date(year, month, last)
+
+
+def _quarter_of(day: dt.date) -> int:
+    return (day.month - 1) // 3 + 1
+
+
+def _quarter(year: int, quarter: int) -> tuple[dt.date, dt.date]:
+    first = 3 * (quarter - 1) + 1
+    return dt.date(year, first, 1), _month(year, first + 2)[1]

@@ -1,0 +1,1 @@
+"""Query, Mutation and Subscription roots: check rights, call a service, map to types."""

@@ -1,0 +1,80 @@
+"""Artifacts (files agents made, e.g. reports): the REST download of the bytes and the
+GraphQL `artifact` query of their metadata. Both answer the owning tenant's keys only;
+another tenant's id is "not found", exactly like an unknown one."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import strawberry
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..core.auth import Principal
+from ..core.bookkeeping import ArtifactStore
+from ..core.errors import NotFound
+from ..schema.context import Info
+from ..schema.services import Services
+from ..schema.types.artifact import DOWNLOAD_PATH, Artifact
+from ..security.permissions import Permission
+from .access import allow
+
+__all__ = ["DOWNLOAD_PATH", "ArtifactQuery", "download_artifact"]
+
+
+def artifact_store(services: Services) -> ArtifactStore:
+    """The process's artifact store (wired by the app).
+
+    Raises:
+        NotFound: The service runs without one, so no artifact exists.
+    """
+    store: ArtifactStore | None = services.extras.get("artifacts")
+    if store is None:
+        raise NotFound("this service stores no artifacts")
+    return store
+
+
+def content_disposition(filename: str) -> str:
+    """An ``attachment`` header value with an ASCII fallback name and the exact UTF-8
+    name (RFC 6266, RFC 5987)."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
+        for c in filename
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+
+
+async def download_artifact(
+    request: Request, services: Services, principal: Principal
+) -> Response:
+    """``GET /api/v1/agent-orchestrator/artifacts/{artifact_id}``: the file's bytes,
+    its content type and a download name. `resolvers.rest` wraps it in the
+    permission check and the error mapping (unknown or foreign id: 404)."""
+    artifact = await artifact_store(services).get(
+        request.path_params["artifact_id"], principal.tenant_id
+    )
+    return Response(
+        artifact.content,
+        media_type=artifact.content_type,
+        headers={
+            "Content-Disposition": content_disposition(artifact.filename),
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@strawberry.type
+class ArtifactQuery:
+    """Reading artifacts' metadata."""
+
+    @strawberry.field(
+        description="A file an agent made (e.g. a report), by id; download its bytes "
+        "from `downloadUrl`."
+    )
+    async def artifact(self, info: Info, id: strawberry.ID) -> Artifact:
+        principal = allow(info, Permission.READ)
+        record = await artifact_store(info.context.services).get(
+            str(id), principal.tenant_id
+        )
+        return Artifact.of(record, str(info.context.request.base_url))

@@ -1,0 +1,123 @@
+"""``POST /api/v1/agent-orchestrator/copilot/execute``: the deployment guide's copilot
+route, thin over the same service as `copilotExecute`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ..core.auth import Principal
+from ..core.errors import Problem, ValidationFailed
+from ..planner.model import Plan
+from ..schema.copilot import CopilotCaller, CopilotOptions, execute_command
+from ..schema.services import Services
+from ..security.permissions import Permission, effective_role
+from .rest import PREFIX, _json_body, endpoint
+
+_FIELDS = {"command", "context", "dry_run"}
+_CONTEXT_FIELDS = {"tenant_id", "user_id", "reference_date", "timezone", "language"}
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """A plan as the REST API shows it (snake_case)."""
+    return {
+        "template_id": plan.template_id,
+        "variables": dict(plan.variables),
+        "graph": dict(plan.graph),
+        "explanation": plan.explanation,
+        "planner": plan.planner,
+        "warnings": list(plan.warnings),
+        "language": plan.language,
+        "model_calls": plan.model_calls,
+        "tokens": plan.tokens,
+    }
+
+
+def _read(body: dict[str, Any]) -> tuple[str, CopilotOptions, bool]:
+    problems: list[Problem] = []
+    command = body.get("command")
+    if not isinstance(command, str):
+        problems.append(
+            Problem(
+                "command",
+                'required: the command as text, e.g. "Luo talousraportti viime kuulta"',
+            )
+        )
+    dry_run = body.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        problems.append(Problem("dry_run", "must be true or false"))
+    context = body.get("context") or {}
+    if not isinstance(context, dict):
+        problems.append(Problem("context", "must be a JSON object"))
+        context = {}
+    problems.extend(
+        Problem(name, "unknown field; remove it")
+        for name in sorted(set(body) - _FIELDS)
+    )
+    problems.extend(
+        Problem(
+            f"context.{name}",
+            f"unknown field; use {', '.join(sorted(_CONTEXT_FIELDS))}",
+        )
+        for name in sorted(set(context) - _CONTEXT_FIELDS)
+    )
+    texts: dict[str, str | None] = {}
+    for name in _CONTEXT_FIELDS:
+        value = context.get(name)
+        if value is not None and not isinstance(value, str):
+            problems.append(Problem(f"context.{name}", "must be a string"))
+            value = None
+        texts[name] = value
+    reference_date = None
+    if texts["reference_date"] is not None:
+        try:
+            reference_date = dt.date.fromisoformat(texts["reference_date"])
+        except ValueError:
+            problems.append(
+                Problem("context.reference_date", "must be an ISO date YYYY-MM-DD")
+            )
+    if problems:
+        raise ValidationFailed(problems)
+    options = CopilotOptions(
+        tenant_id=texts["tenant_id"],
+        user_id=texts["user_id"],
+        reference_date=reference_date,
+        timezone=texts["timezone"],
+        language=texts["language"],
+    )
+    return str(command), options, dry_run
+
+
+@endpoint(Permission.COPILOT)
+async def copilot_execute(
+    request: Request, services: Services, principal: Principal
+) -> JSONResponse:
+    command, options, dry_run = _read(await _json_body(request))
+    caller = CopilotCaller(
+        tenant_id=principal.tenant_id,
+        role=effective_role(principal, rbac=services.settings.agent_rbac_enabled),
+        actor=principal.key_id,
+        via="rest",
+        ip_address=request.client.host if request.client else None,
+        request_id=getattr(request.state, "request_id", None),
+    )
+    plan, record = await execute_command(
+        services, command, caller, options, dry_run=dry_run
+    )
+    return JSONResponse(
+        {
+            "plan": plan_json(plan),
+            "execution_id": record.id if record else None,
+            "status": record.status.value if record else "PLANNED",
+        },
+        status_code=202 if record else 200,
+    )
+
+
+def copilot_routes() -> list[Route]:
+    """The copilot's REST routes."""
+    return [Route(f"{PREFIX}/copilot/execute", copilot_execute, methods=["POST"])]

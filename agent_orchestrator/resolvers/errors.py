@@ -1,0 +1,106 @@
+"""Our error tree on the GraphQL boundary: each domain error becomes a message and an
+`extensions.code`; anything unexpected is masked for the client and logged in full
+(SECURITY.md: mask only errors that are not ours, so that validation errors still
+show)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from ..core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PlanningFailed,
+    RateLimited,
+    Unauthenticated,
+    ValidationFailed,
+)
+
+log = logging.getLogger("agent_orchestrator.api")
+INTERNAL = (
+    "Internal server error; it has been logged. Try again, or tell the operators."
+)
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The `extensions.code` of a domain error, None for anything else."""
+    for kind, code in (
+        (ValidationFailed, "VALIDATION_FAILED"),
+        (NotFound, "NOT_FOUND"),
+        (Unauthenticated, "UNAUTHENTICATED"),
+        (Forbidden, "FORBIDDEN"),
+        (RateLimited, "RATE_LIMITED"),
+        (PlanningFailed, "PLANNING_FAILED"),
+        (Conflict, "CONFLICT"),
+    ):
+        if isinstance(exc, kind):
+            return code
+    return None
+
+
+def error_extensions(exc: BaseException) -> dict[str, object] | None:
+    """The extensions of a domain error (None when it is not ours)."""
+    code = error_code(exc)
+    if code is None:
+        return None
+    extensions: dict[str, object] = {"code": code}
+    if isinstance(exc, ValidationFailed):
+        extensions["problems"] = [p.as_dict() for p in exc.problems]
+    if isinstance(exc, RateLimited):
+        extensions["retryAfter"] = round(exc.retry_after_s, 3)
+    return extensions
+
+
+class TranslateErrors(MaskErrors):
+    """Gives domain errors their codes, keeps GraphQL's own validation errors (without
+    field suggestions when asked), and masks the rest."""
+
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
+        super().__init__(error_message=INTERNAL)
+        self.hide_suggestions = hide_suggestions
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [self._translate(e) for e in errors]
+
+    def _translate(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if original is None:
+            message = error.message
+            if self.hide_suggestions:
+                message = _SUGGESTION.sub("", message)
+            code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+            return GraphQLError(
+                message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions={**(error.extensions or {}), "code": code},
+            )
+        extensions = error_extensions(original)
+        if extensions is not None:
+            return GraphQLError(
+                str(original),
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions=extensions,
+            )
+        if isinstance(original, GraphQLError):
+            return self._translate(original)
+        log.error("unexpected error in a GraphQL operation", exc_info=original)
+        return GraphQLError(
+            INTERNAL,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR"},
+        )

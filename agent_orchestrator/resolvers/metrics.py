@@ -1,0 +1,43 @@
+"""Metrics, read once or pushed at an interval."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import anyio
+import strawberry
+
+from ..schema.context import Info
+from ..schema.types.metrics import Metrics
+from ..security.permissions import Permission
+from .access import allow, key_guard
+
+
+@strawberry.type
+class MetricsQuery:
+    """Reading metrics."""
+
+    @strawberry.field(description="Figures over the last `hoursBack` hours.")
+    async def metrics(self, info: Info, hours_back: int = 24) -> Metrics:
+        principal = allow(info, Permission.READ)
+        feed = info.context.services.extras["metrics_feed"]
+        return Metrics.of(
+            await feed.snapshot(principal.tenant_id, hours_back, fresh=True)
+        )
+
+
+@strawberry.type
+class MetricsSubscription:
+    """Live metrics."""
+
+    @strawberry.subscription(description="Fresh metrics at the server's interval.")
+    async def metrics_updates(
+        self, info: Info, hours_back: int = 24
+    ) -> AsyncGenerator[Metrics, None]:
+        principal = allow(info, Permission.READ)
+        feed = info.context.services.extras["metrics_feed"]
+        check = key_guard(info)
+        while True:
+            await check()
+            yield Metrics.of(await feed.snapshot(principal.tenant_id, hours_back))
+            await anyio.sleep(feed.interval_s)

@@ -1,0 +1,109 @@
+"""The Strawberry ASGI view: context per request, API key at WebSocket connect, and a
+GraphiQL page whose files this server serves itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from ..config import Settings
+from ..core.auth import Principal
+from ..core.enums import Role
+from ..core.errors import Unauthenticated
+from ..core.ids import DEFAULT_TENANT
+from ..schema.context import Context
+from ..schema.scalars import NUL_MESSAGE, has_nul
+from ..schema.services import Services
+from .event_stream import EventStreamHandler
+
+INIT_TIMEOUT = dt.timedelta(seconds=10)
+MAX_SUBSCRIPTIONS = 100
+
+
+class GraphQLView(GraphQL[Context, None]):
+    """`/graphql` over HTTP and WebSocket."""
+
+    services: Services
+    graphql_transport_ws_handler_class = EventStreamHandler
+
+    def __init__(self, schema: Any, settings: Settings, ide_html: str | None) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if ide_html else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=INIT_TIMEOUT,
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS,
+            allowed_origins=settings.agent_cors_origins,
+            multipart_uploads_enabled=False,
+        )
+        self._ide_html = ide_html or ""
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        principal: Principal | None = getattr(request.state, "principal", None)
+        request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+        return Context(
+            request=request,
+            response=response,
+            services=self.services,
+            request_id=request_id,
+            principal_=principal,
+        )
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        """Authenticate the `connection_init` payload's ``X-API-Key``."""
+        settings = self.services.settings
+        if not settings.agent_api_key_enabled:
+            context.principal_ = Principal(DEFAULT_TENANT, Role.ADMIN)
+            return None
+        params = context.connection_params or {}
+        key = params.get("X-API-Key") or params.get("x-api-key")
+        try:
+            context.principal_ = await self.services.api_keys.authenticate(
+                key if isinstance(key, str) else None
+            )
+        except Unauthenticated as exc:
+            audit = self.services.extras.get("audit_failure")
+            if audit is not None:
+                await audit(context.request, str(exc))
+            raise ConnectionRejectionError(
+                {"message": str(exc), "code": "UNAUTHENTICATED"}
+            ) from None
+        return None
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Request bodies: refuse NUL characters (PostgreSQL cannot store them)."""
+        try:
+            value = super().decode_json(data)  # skips the WebSocket check below
+        except json.JSONDecodeError as exc:
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+        if has_nul(value):
+            raise HTTPException(400, NUL_MESSAGE)
+        return value
+
+    def parse_query_params(self, params: Any) -> Any:
+        """GET requests: the same check as bodies."""
+        value = super().parse_query_params(params)
+        if has_nul(value):
+            raise HTTPException(400, NUL_MESSAGE)
+        return value
+
+    def decode_json(self, data: str | bytes) -> object:
+        """WebSocket messages (and bodies): text with NUL characters is refused."""
+        value = super().decode_json(data)
+        if has_nul(value):
+            text = data.decode(errors="replace") if isinstance(data, bytes) else data
+            raise json.JSONDecodeError(NUL_MESSAGE, text, 0)
+        return value
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self._ide_html)

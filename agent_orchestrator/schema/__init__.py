@@ -1,0 +1,1 @@
+"""Strawberry types, inputs, enums and scalars; the per-request context and loaders."""

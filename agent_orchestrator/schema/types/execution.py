@@ -1,0 +1,148 @@
+"""Executions, their steps and events as GraphQL types."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from ...core.protocols import ExecutionEvent as Event
+from ...core.protocols import ExecutionRecord, StepRecord
+from ..context import Info  # noqa: TC001 (Strawberry reads annotations at run time)
+from ..enums import EventType, ExecutionStatus, StepStatus
+from ..scalars import JSON
+
+
+@strawberry.type
+class StepRun:
+    """One step of an execution."""
+
+    step_id: str
+    agent_id: str
+    status: StepStatus
+    attempts: int
+    started_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    duration_ms: int | None
+    error: str | None
+    output: JSON | None
+
+    @classmethod
+    def of(cls, step: StepRecord) -> StepRun:
+        """The GraphQL view of a step."""
+        return cls(
+            step_id=step.step_id,
+            agent_id=step.agent_id,
+            status=step.status,
+            attempts=step.attempts,
+            started_at=step.started_at,
+            completed_at=step.completed_at,
+            duration_ms=step.duration_ms,
+            error=step.error,
+            output=step.output,
+        )
+
+
+@strawberry.type
+class ExecutionEvent:
+    """A numbered event of an execution."""
+
+    seq: int
+    type: EventType
+    execution_id: strawberry.ID
+    step_id: str | None
+    agent_id: str | None
+    attempt: int | None
+    at: dt.datetime
+    data: JSON
+
+    @classmethod
+    def of(cls, event: Event) -> ExecutionEvent:
+        """The GraphQL view of an event."""
+        return cls(
+            seq=event.seq,
+            type=event.type,
+            execution_id=strawberry.ID(event.execution_id),
+            step_id=event.step_id,
+            agent_id=event.agent_id,
+            attempt=event.attempt,
+            at=event.at,
+            data=dict(event.data),
+        )
+
+
+@strawberry.type
+class Execution:
+    """One run of a workflow."""
+
+    id: strawberry.ID
+    status: ExecutionStatus
+    template_id: str | None
+    workflow_id: str | None
+    workflow_version: int | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    duration_ms: int | None
+    error_message: str | None
+    variables: JSON
+    result: JSON | None
+    graph: JSON
+    metadata: JSON
+    _steps: strawberry.Private[tuple[StepRecord, ...] | None] = None
+
+    @strawberry.field(description="The steps, in graph order.")
+    async def steps(self, info: Info) -> list[StepRun]:
+        records = self._steps
+        if records is None:
+            records = tuple(await info.context.loaders.steps.load(str(self.id)))
+        return [StepRun.of(s) for s in records]
+
+    @strawberry.field(description="Stored events after `afterSeq`, in order.")
+    async def events(self, info: Info, after_seq: int = 0) -> list[ExecutionEvent]:
+        stored = await info.context.services.runs.events_after(str(self.id), after_seq)
+        return [ExecutionEvent.of(e) for e in stored]
+
+    @classmethod
+    def of(cls, record: ExecutionRecord, *, with_steps: bool = False) -> Execution:
+        """The GraphQL view of an execution (steps load lazily unless given)."""
+        return cls(
+            id=strawberry.ID(record.id),
+            status=record.status,
+            template_id=record.template_id,
+            workflow_id=record.workflow_id,
+            workflow_version=record.workflow_version,
+            created_at=record.created_at,
+            started_at=record.started_at,
+            completed_at=record.completed_at,
+            duration_ms=record.duration_ms,
+            error_message=record.error_message,
+            variables=dict(record.variables),
+            result=dict(record.result) if record.result is not None else None,
+            graph=dict(record.graph),
+            metadata=dict(record.metadata),
+            _steps=record.steps if with_steps else None,
+        )
+
+
+@strawberry.input
+class ExecuteWorkflowInput:
+    """What to run: exactly one of templateId, workflowId or graph."""
+
+    template_id: str | None = None
+    workflow_id: strawberry.ID | None = None
+    workflow_version: int | None = None
+    graph: JSON | None = None
+    initial_variables: JSON | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class ExecutionFilter:
+    """Which executions to list."""
+
+    status: list[ExecutionStatus] | None = None
+    template_id: str | None = None
+    workflow_id: strawberry.ID | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None

@@ -1,0 +1,205 @@
+"""`RunStore` in memory: for the benchmark's ``--persist none`` and for engine tests on
+event loops the SQL drivers do not support (trio). Same contract, no durability."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from ..core.enums import ExecutionStatus, StepStatus
+from ..core.errors import Conflict, NotFound
+from ..core.ids import utcnow
+from ..core.protocols import (
+    ExecutionEvent,
+    ExecutionRecord,
+    NewExecution,
+    StepRecord,
+    WriteBatch,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def _copy(value: object) -> object:
+    # Stored JSON must not change when the caller's dict does; scalars need no copy.
+    return copy.deepcopy(value) if isinstance(value, dict | list) else value
+
+
+@dataclasses.dataclass
+class _Lease:
+    owner: str | None = None
+    expires: dt.datetime | None = None
+
+
+class MemoryRunStore:
+    """Executions, steps and events in dicts (implements `core.protocols.RunStore`)."""
+
+    def __init__(self) -> None:
+        self._executions: dict[str, ExecutionRecord] = {}
+        self._steps: dict[str, dict[str, StepRecord]] = {}
+        self._events: dict[str, list[ExecutionEvent]] = {}
+        self._leases: dict[str, _Lease] = {}
+        self._keys: dict[tuple[str, str], str] = {}
+
+    async def create_execution(
+        self,
+        new: NewExecution,
+        *,
+        lease_owner: str | None = None,
+        lease_s: float | None = None,
+        audit: object = None,
+    ) -> tuple[ExecutionRecord, bool]:
+        """See `RunStore.create_execution`."""
+        if new.idempotency_key is not None:
+            existing_id = self._keys.get((new.tenant_id, new.idempotency_key))
+            if existing_id is not None:
+                existing = self._executions[existing_id]
+                if existing.request_hash != new.request_hash:
+                    raise Conflict(
+                        f"idempotency key {new.idempotency_key!r} was already used for a "
+                        "different request"
+                    )
+                return await self.load_execution(existing_id), False
+            self._keys[(new.tenant_id, new.idempotency_key)] = new.id
+        now = utcnow()
+        self._executions[new.id] = ExecutionRecord(
+            id=new.id,
+            tenant_id=new.tenant_id,
+            status=ExecutionStatus.PENDING,
+            graph=copy.deepcopy(dict(new.graph)),
+            variables=copy.deepcopy(dict(new.variables)),
+            created_at=now,
+            template_id=new.template_id,
+            workflow_id=new.workflow_id,
+            workflow_version=new.workflow_version,
+            idempotency_key=new.idempotency_key,
+            request_hash=new.request_hash,
+            created_by=new.created_by,
+            role=new.role,
+            metadata=dict(new.metadata),
+        )
+        self._steps[new.id] = {
+            step_id: StepRecord(step_id, agent_id, StepStatus.PENDING)
+            for step_id, agent_id in new.steps
+        }
+        self._events[new.id] = []
+        expires = (
+            now + dt.timedelta(seconds=lease_s) if lease_owner and lease_s else None
+        )
+        self._leases[new.id] = _Lease(lease_owner, expires)
+        return await self.load_execution(new.id), True
+
+    async def load_execution(
+        self, execution_id: str, tenant_id: str | None = None, *, with_seq: bool = True
+    ) -> ExecutionRecord:
+        """See `RunStore.load_execution`."""
+        record = self._executions.get(execution_id)
+        if record is None or (tenant_id is not None and record.tenant_id != tenant_id):
+            raise NotFound(f"execution {execution_id} not found")
+        events = self._events[execution_id]
+        return dataclasses.replace(
+            record,
+            steps=tuple(self._steps[execution_id].values()),
+            last_seq=events[-1].seq if events else 0,
+        )
+
+    async def write(self, batch: WriteBatch) -> None:
+        """See `RunStore.write`; checks everything before changing anything."""
+        for event in batch.events:
+            if event.execution_id not in self._events:
+                raise NotFound(f"execution {event.execution_id} not found")
+        for step in batch.steps:
+            current = self._steps[step.execution_id][step.step_id]
+            values = {k: _copy(v) for k, v in step.values.items()}
+            if "status" in values:
+                values["status"] = StepStatus(values["status"])
+            self._steps[step.execution_id][step.step_id] = dataclasses.replace(
+                current, **values
+            )
+        for execution in batch.executions:
+            values = {k: _copy(v) for k, v in execution.values.items()}
+            if "status" in values:
+                values["status"] = ExecutionStatus(values["status"])
+                if values["status"].is_final:
+                    self._leases[execution.execution_id] = _Lease()
+            self._executions[execution.execution_id] = dataclasses.replace(
+                self._executions[execution.execution_id], **values
+            )
+        for event in batch.events:
+            stored = self._events[event.execution_id]
+            expected = (stored[-1].seq if stored else 0) + 1
+            if event.seq != expected:
+                raise Conflict(
+                    f"event seq {event.seq} of {event.execution_id} is not {expected}"
+                )
+            stored.append(event)
+
+    async def claim(
+        self,
+        owner: str,
+        lease_s: float,
+        *,
+        execution_ids: Sequence[str] | None = None,
+        limit: int = 100,
+    ) -> list[str]:
+        """See `RunStore.claim`."""
+        now = utcnow()
+        claimed = []
+        for execution_id, record in self._executions.items():
+            if len(claimed) >= limit:
+                break
+            if execution_ids is not None and execution_id not in execution_ids:
+                continue
+            if record.status not in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING):
+                continue
+            lease = self._leases[execution_id]
+            if lease.owner in (None, owner) or (lease.expires and lease.expires < now):
+                self._leases[execution_id] = _Lease(
+                    owner, now + dt.timedelta(seconds=lease_s)
+                )
+                claimed.append(execution_id)
+        return claimed
+
+    async def renew(
+        self, owner: str, execution_ids: Sequence[str], lease_s: float
+    ) -> dict[str, bool]:
+        """See `RunStore.renew`."""
+        held = {}
+        for execution_id in execution_ids:
+            lease = self._leases.get(execution_id)
+            if lease is not None and lease.owner == owner:
+                lease.expires = utcnow() + dt.timedelta(seconds=lease_s)
+                held[execution_id] = self._executions[execution_id].cancel_requested
+        return held
+
+    async def release(self, owner: str, execution_ids: Sequence[str]) -> None:
+        """See `RunStore.release`."""
+        for execution_id in execution_ids:
+            if self._leases.get(execution_id, _Lease()).owner == owner:
+                self._leases[execution_id] = _Lease()
+
+    async def request_cancel(
+        self, execution_id: str, tenant_id: str, audit: object = None
+    ) -> ExecutionRecord:
+        """See `RunStore.request_cancel`."""
+        record = await self.load_execution(execution_id, tenant_id)
+        if not record.status.is_final:
+            self._executions[execution_id] = dataclasses.replace(
+                self._executions[execution_id], cancel_requested=True
+            )
+        return await self.load_execution(execution_id, tenant_id)
+
+    async def events_after(
+        self, execution_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[ExecutionEvent]:
+        """See `RunStore.events_after`."""
+        found = [e for e in self._events.get(execution_id, []) if e.seq > after_seq]
+        return found[:limit] if limit is not None else found
+
+    async def last_event(self, execution_id: str) -> ExecutionEvent | None:
+        """See `RunStore.last_event`."""
+        stored = self._events.get(execution_id)
+        return stored[-1] if stored else None

@@ -1,0 +1,404 @@
+"""`RunStore` on SQL: the engine's durable state, written in few statements per batch.
+
+A batch (step updates, execution updates, events) is one transaction: updates are
+grouped by the columns they set and sent with executemany; events go in as one
+multi-row insert. Leases (`lease_owner`, `lease_expires_at`) let several workers share
+PostgreSQL: claims take rows with ``FOR UPDATE SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..core.enums import EventType, ExecutionStatus, Role, StepStatus
+from ..core.errors import Conflict, NotFound
+from ..core.ids import as_utc, utcnow
+from ..core.protocols import (
+    ExecutionEvent,
+    ExecutionRecord,
+    NewExecution,
+    StepRecord,
+    WriteBatch,
+)
+from .audit import write_audit
+from .models import ExecutionEventRow, ExecutionRow, StepRunRow
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from ..core.records import AuditEntry
+    from .database import Database
+
+executions = ExecutionRow.__table__
+steps = StepRunRow.__table__
+events = ExecutionEventRow.__table__
+
+_UNFINISHED = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
+_STEP_COLUMNS = frozenset(
+    {
+        "status",
+        "attempts",
+        "started_at",
+        "completed_at",
+        "duration_ms",
+        "output",
+        "error",
+    }
+)
+_EXECUTION_COLUMNS = frozenset(
+    {"status", "started_at", "completed_at", "duration_ms", "result", "error_message"}
+)
+
+
+# Statements of the read paths, built once (building them costs more than SQLite
+# takes to run them).
+_BY_ID = select(executions).where(executions.c.id == bindparam("id"))
+_BY_ID_AND_TENANT = _BY_ID.where(executions.c.tenant_id == bindparam("tenant"))
+_STEPS_OF = (
+    select(steps).where(steps.c.execution_id == bindparam("id")).order_by(steps.c.position)
+)
+_LAST_SEQ = select(func.coalesce(func.max(events.c.seq), 0)).where(
+    events.c.execution_id == bindparam("id")
+)
+_LAST_EVENT = (
+    select(events)
+    .where(events.c.execution_id == bindparam("id"))
+    .order_by(events.c.seq.desc())
+    .limit(1)
+)
+_EXISTS = select(executions.c.id).where(
+    executions.c.id == bindparam("id"), executions.c.tenant_id == bindparam("tenant")
+)
+
+
+class SqlRunStore:
+    """The engine's store on SQLite or PostgreSQL (implements `core.protocols.RunStore`)."""
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    # --- creating and loading ------------------------------------------------------
+
+    async def create_execution(
+        self,
+        new: NewExecution,
+        *,
+        lease_owner: str | None = None,
+        lease_s: float | None = None,
+        audit: AuditEntry | None = None,
+    ) -> tuple[ExecutionRecord, bool]:
+        """Store a new PENDING execution with its steps; see `RunStore`.
+
+        With `lease_owner`, the new execution is leased to that worker at once so that no
+        other worker takes it before it starts.
+        """
+        now = utcnow()
+        expires = (
+            now + dt.timedelta(seconds=lease_s) if lease_owner and lease_s else None
+        )
+        row = {
+            "id": new.id,
+            "tenant_id": new.tenant_id,
+            "workflow_id": new.workflow_id,
+            "workflow_version": new.workflow_version,
+            "template_id": new.template_id,
+            "status": ExecutionStatus.PENDING.value,
+            "graph": dict(new.graph),
+            "variables": dict(new.variables),
+            "idempotency_key": new.idempotency_key,
+            "request_hash": new.request_hash,
+            "created_by": new.created_by,
+            "role": new.role.value if new.role else None,
+            "created_at": now,
+            "cancel_requested": False,
+            "lease_owner": lease_owner,
+            "lease_expires_at": expires,
+            "metadata": dict(new.metadata),
+        }
+        step_rows = [
+            {
+                "execution_id": new.id,
+                "tenant_id": new.tenant_id,
+                "step_id": step_id,
+                "agent_id": agent_id,
+                "position": position,
+                "status": StepStatus.PENDING.value,
+                "attempts": 0,
+            }
+            for position, (step_id, agent_id) in enumerate(new.steps)
+        ]
+        if new.idempotency_key is not None:
+            existing = await self._by_idempotency_key(new)
+            if existing is not None:
+                return existing, False
+        try:
+            async with self.db.write() as conn:
+                await conn.execute(insert(executions), [row])
+                if step_rows:
+                    await conn.execute(insert(steps), step_rows)
+                if audit is not None:
+                    await write_audit(
+                        conn, replace(audit, resource_id=audit.resource_id or new.id)
+                    )
+        except IntegrityError:
+            # Two requests with one idempotency key raced; the other one won.
+            if new.idempotency_key is None:
+                raise
+            existing = await self._by_idempotency_key(new)
+            if existing is None:
+                raise
+            return existing, False
+        return await self.load_execution(new.id), True
+
+    async def _by_idempotency_key(self, new: NewExecution) -> ExecutionRecord | None:
+        async with self.db.read() as conn:
+            found = (
+                await conn.execute(
+                    select(executions.c.id, executions.c.request_hash).where(
+                        executions.c.tenant_id == new.tenant_id,
+                        executions.c.idempotency_key == new.idempotency_key,
+                    )
+                )
+            ).first()
+        if found is None:
+            return None
+        if found.request_hash != new.request_hash:
+            raise Conflict(
+                f"idempotency key {new.idempotency_key!r} was already used for a "
+                f"different request (execution {found.id}); use a new key for a new "
+                "request"
+            )
+        return await self.load_execution(found.id)
+
+    async def load_execution(
+        self, execution_id: str, tenant_id: str | None = None, *, with_seq: bool = True
+    ) -> ExecutionRecord:
+        """The execution with its steps and (unless `with_seq` is false, as the API
+        does not need it) its last event number; see `RunStore`."""
+        async with self.db.read() as conn:
+            if tenant_id is None:
+                found = await conn.execute(_BY_ID, {"id": execution_id})
+            else:
+                found = await conn.execute(
+                    _BY_ID_AND_TENANT, {"id": execution_id, "tenant": tenant_id}
+                )
+            row = found.mappings().first()
+            if row is None:
+                raise NotFound(f"execution {execution_id} not found")
+            step_rows = (await conn.execute(_STEPS_OF, {"id": execution_id})).mappings()
+            step_records = tuple(step_record(s) for s in step_rows)
+            last_seq = 0
+            if with_seq:
+                last_seq = (await conn.execute(_LAST_SEQ, {"id": execution_id})).scalar_one()
+        return execution_record(row, step_records, int(last_seq))
+
+    async def exists(self, execution_id: str, tenant_id: str) -> bool:
+        """Whether the tenant has this execution (one cheap query)."""
+        async with self.db.read() as conn:
+            found = await conn.execute(_EXISTS, {"id": execution_id, "tenant": tenant_id})
+            return found.first() is not None
+
+    # --- writing ---------------------------------------------------------------------
+
+    async def write(self, batch: WriteBatch) -> None:
+        """Apply a batch in one transaction; see `RunStore.write`."""
+        if batch:
+            await self.db.batches.write(batch)
+
+    # --- leases ----------------------------------------------------------------------
+
+    async def claim(
+        self,
+        owner: str,
+        lease_s: float,
+        *,
+        execution_ids: Sequence[str] | None = None,
+        limit: int = 100,
+    ) -> list[str]:
+        """Lease unfinished executions that nobody holds; see `RunStore.claim`."""
+        if limit <= 0:
+            return []
+        now = utcnow()
+        candidates = (
+            select(executions.c.id)
+            .where(
+                executions.c.status.in_(_UNFINISHED),
+                or_(
+                    executions.c.lease_owner.is_(None),
+                    executions.c.lease_expires_at < now,
+                    executions.c.lease_owner == owner,
+                ),
+            )
+            .order_by(executions.c.created_at)
+            .limit(limit)
+        )
+        if execution_ids is not None:
+            candidates = candidates.where(executions.c.id.in_(list(execution_ids)))
+        if not self.db.is_sqlite:
+            candidates = candidates.with_for_update(skip_locked=True)
+        statement = (
+            update(executions)
+            .where(executions.c.id.in_(candidates.scalar_subquery()))
+            .values(
+                lease_owner=owner, lease_expires_at=now + dt.timedelta(seconds=lease_s)
+            )
+            .returning(executions.c.id)
+        )
+        async with self.db.write() as conn:
+            return [r[0] for r in await conn.execute(statement)]
+
+    async def renew(
+        self, owner: str, execution_ids: Sequence[str], lease_s: float
+    ) -> dict[str, bool]:
+        """Extend leases `owner` still holds.
+
+        Returns:
+            For each execution still held, whether someone asked to cancel it.
+        """
+        if not execution_ids:
+            return {}
+        statement = (
+            update(executions)
+            .where(
+                executions.c.id.in_(list(execution_ids)),
+                executions.c.lease_owner == owner,
+            )
+            .values(lease_expires_at=utcnow() + dt.timedelta(seconds=lease_s))
+            .returning(executions.c.id, executions.c.cancel_requested)
+        )
+        async with self.db.write() as conn:
+            return {
+                r.id: bool(r.cancel_requested) for r in await conn.execute(statement)
+            }
+
+    async def release(self, owner: str, execution_ids: Sequence[str]) -> None:
+        """Give up leases; see `RunStore.release`."""
+        if not execution_ids:
+            return
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(executions)
+                .where(
+                    executions.c.id.in_(list(execution_ids)),
+                    executions.c.lease_owner == owner,
+                )
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+
+    async def request_cancel(
+        self, execution_id: str, tenant_id: str, audit: AuditEntry | None = None
+    ) -> ExecutionRecord:
+        """Ask for an execution to be cancelled; its lease holder carries it out."""
+        async with self.db.write() as conn:
+            found = (
+                await conn.execute(
+                    update(executions)
+                    .where(
+                        executions.c.id == execution_id,
+                        executions.c.tenant_id == tenant_id,
+                    )
+                    .values(
+                        cancel_requested=executions.c.cancel_requested
+                        | executions.c.status.in_(_UNFINISHED)
+                    )
+                    .returning(executions.c.id)
+                )
+            ).first()
+            if found is not None:
+                await write_audit(conn, audit)
+        if found is None:
+            raise NotFound(f"execution {execution_id} not found")
+        return await self.load_execution(execution_id, tenant_id)
+
+    # --- events ----------------------------------------------------------------------
+
+    async def events_after(
+        self, execution_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[ExecutionEvent]:
+        """Stored events after `after_seq`, in order; see `RunStore.events_after`."""
+        query = (
+            select(events)
+            .where(events.c.execution_id == execution_id, events.c.seq > after_seq)
+            .order_by(events.c.seq)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        async with self.db.read() as conn:
+            return [event_record(r) for r in (await conn.execute(query)).mappings()]
+
+    async def last_event(self, execution_id: str) -> ExecutionEvent | None:
+        """The newest stored event; see `RunStore.last_event`."""
+        async with self.db.read() as conn:
+            row = (
+                (await conn.execute(_LAST_EVENT, {"id": execution_id})).mappings().first()
+            )
+        return event_record(row) if row is not None else None
+
+
+def step_record(row: Mapping[str, Any]) -> StepRecord:
+    """A `StepRecord` from an ``agent_step_runs`` row."""
+    return StepRecord(
+        step_id=row["step_id"],
+        agent_id=row["agent_id"],
+        status=StepStatus(row["status"]),
+        attempts=row["attempts"],
+        started_at=as_utc(row["started_at"]),
+        completed_at=as_utc(row["completed_at"]),
+        duration_ms=row["duration_ms"],
+        output=row["output"],
+        error=row["error"],
+    )
+
+
+def execution_record(
+    row: Mapping[str, Any], step_records: tuple[StepRecord, ...] = (), last_seq: int = 0
+) -> ExecutionRecord:
+    """An `ExecutionRecord` from an ``agent_workflow_executions`` row."""
+    created_at = as_utc(row["created_at"])
+    assert created_at is not None
+    return ExecutionRecord(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        status=ExecutionStatus(row["status"]),
+        graph=row["graph"],
+        variables=row["variables"],
+        created_at=created_at,
+        template_id=row["template_id"],
+        workflow_id=row["workflow_id"],
+        workflow_version=row["workflow_version"],
+        result=row["result"],
+        error_message=row["error_message"],
+        idempotency_key=row["idempotency_key"],
+        request_hash=row["request_hash"],
+        created_by=row["created_by"],
+        role=Role(row["role"]) if row["role"] else None,
+        started_at=as_utc(row["started_at"]),
+        completed_at=as_utc(row["completed_at"]),
+        duration_ms=row["duration_ms"],
+        cancel_requested=bool(row["cancel_requested"]),
+        last_seq=last_seq,
+        metadata=row["metadata"] or {},
+        steps=step_records,
+    )
+
+
+def event_record(row: Mapping[str, Any]) -> ExecutionEvent:
+    """An `ExecutionEvent` from an ``agent_execution_events`` row."""
+    at = as_utc(row["at"])
+    assert at is not None
+    return ExecutionEvent(
+        execution_id=row["execution_id"],
+        tenant_id=row["tenant_id"],
+        seq=row["seq"],
+        type=EventType(row["type"]),
+        at=at,
+        step_id=row["step_id"],
+        agent_id=row["agent_id"],
+        attempt=row["attempt"],
+        data=row["data"] or {},
+    )

@@ -1,0 +1,1 @@
+"""Shipped workflow templates, one JSON file each (data, not code)."""

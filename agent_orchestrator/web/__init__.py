@@ -1,0 +1,1 @@
+"""The dashboard page and the locally served static assets (no CDN)."""

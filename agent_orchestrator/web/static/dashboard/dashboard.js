@@ -1,0 +1,235 @@
+// The live metrics dashboard: `metricsUpdates` over graphql-transport-ws (the
+// protocol of the graphql-ws library, its PROTOCOL.md) and recent executions over HTTP. The API key stays in this tab's sessionStorage and travels only
+// in the connection_init payload and the X-API-Key header, never in a URL.
+"use strict";
+
+const GRAPHQL_PATH = document.body.dataset.graphqlPath || "/graphql";
+const KEY_STORAGE = "agentOrchestrator.apiKey";
+const METRICS = `subscription { metricsUpdates(hoursBack: 24) {
+  totalExecutions successRate avgDurationMs p95DurationMs errorRate
+  agents { agentId executions successRate avgDurationMs } } }`;
+const EXECUTIONS = `{ executions(first: 20) { edges { node {
+  id status templateId startedAt durationMs } } } }`;
+
+// Finnish first, English after the dot, as everywhere on the page.
+const MESSAGES = {
+  UNAUTHENTICATED: "API-avain ei kelpaa · The API key was refused",
+  FORBIDDEN: "Avaimella ei ole oikeutta tähän · The key may not do this",
+  RATE_LIMITED: "Liikaa pyyntöjä, odota hetki · Too many requests, wait a moment",
+};
+// Close codes after which reconnecting cannot help (graphql-transport-ws and Strawberry).
+const FINAL_CLOSES = {
+  4400: "Palvelin hylkäsi viestin · The server refused a message",
+  4401: MESSAGES.UNAUTHENTICATED,
+  4403: MESSAGES.UNAUTHENTICATED,
+  4406: "Palvelin ei tue protokollaa · Subprotocol not supported",
+  4429: "Liian monta yhteydenottoa · Too many initialisation requests",
+};
+
+const STATUS = {
+  PENDING: "Jonossa",
+  RUNNING: "Käynnissä",
+  WAITING_APPROVAL: "Odottaa hyväksyntää",
+  SUCCEEDED: "Onnistui",
+  FAILED: "Epäonnistui",
+  CANCELLED: "Peruttu",
+};
+
+const $ = (id) => document.getElementById(id);
+const percent = new Intl.NumberFormat("fi-FI", { style: "percent", maximumFractionDigits: 1 });
+const number = new Intl.NumberFormat("fi-FI", { maximumFractionDigits: 2 });
+const pct = (x) => (x == null ? "–" : percent.format(x));
+const duration = (x) =>
+  x == null ? "–" : x >= 1000 ? `${number.format(x / 1000)} s` : `${Math.round(x)} ms`;
+const time = (iso) => (iso ? new Date(iso).toLocaleString("fi-FI") : "–");
+
+/** The live connection: one at a time; a stale socket's events are ignored. */
+let live = null;
+
+function status(text, isError = false) {
+  $("status").textContent = text;
+  $("status").className = isError ? "error" : "ok";
+}
+
+function cell(text, className) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function row(...cells) {
+  const tr = document.createElement("tr");
+  tr.append(...cells);
+  return tr;
+}
+
+function errorText(errors) {
+  const first = errors[0] || {};
+  const code = first.extensions && first.extensions.code;
+  return MESSAGES[code] || `Virhe · Error: ${first.message || code || "?"}`;
+}
+
+function showMetrics(m) {
+  $("total").textContent = number.format(m.totalExecutions);
+  $("success").textContent = pct(m.successRate);
+  $("errors").textContent = pct(m.errorRate);
+  $("avg").textContent = duration(m.avgDurationMs);
+  $("p95").textContent = duration(m.p95DurationMs);
+  const rows = m.agents.map((a) =>
+    row(cell(a.agentId), cell(number.format(a.executions)), cell(pct(a.successRate)),
+      cell(duration(a.avgDurationMs))));
+  $("agents").replaceChildren(...(rows.length ? rows : [row(emptyCell(4))]));
+}
+
+function emptyCell(span) {
+  const td = cell("Ei suorituksia · No executions");
+  td.colSpan = span;
+  return td;
+}
+
+function statusCell(value) {
+  const td = cell(`${STATUS[value] || value} `, `state ${value}`);
+  const english = document.createElement("small");
+  english.lang = "en";
+  english.textContent = value;
+  td.append(english);
+  return td;
+}
+
+function showExecutions(edges) {
+  const rows = edges.map(({ node }) =>
+    row(cell(node.id.slice(0, 8)), statusCell(node.status), cell(node.templateId || "–"),
+      cell(time(node.startedAt)), cell(duration(node.durationMs))));
+  rows.forEach((tr, i) => (tr.firstChild.title = edges[i].node.id));
+  $("executions").replaceChildren(...(rows.length ? rows : [row(emptyCell(5))]));
+}
+
+/** POST a query with the key in X-API-Key; throws an Error with a readable message. */
+async function query(key, text) {
+  let response;
+  try {
+    response = await fetch(GRAPHQL_PATH, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-API-Key": key },
+      body: JSON.stringify({ query: text }),
+    });
+  } catch {
+    throw new Error("Palvelimeen ei saada yhteyttä · Cannot reach the server");
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // Not JSON (a proxy's error page): the status code is all there is.
+  }
+  if (body && body.errors && body.errors.length) throw new Error(errorText(body.errors));
+  if (!response.ok || !body || !body.data) {
+    throw new Error(`Palvelin vastasi ${response.status} · The server answered ${response.status}`);
+  }
+  return body.data;
+}
+
+async function refreshExecutions(conn) {
+  if (conn.loading) return;
+  conn.loading = true;
+  try {
+    const data = await query(conn.key, EXECUTIONS);
+    if (live === conn) showExecutions(data.executions.edges);
+  } catch (error) {
+    if (live === conn) status(error.message, true);
+  } finally {
+    conn.loading = false;
+  }
+}
+
+function socketUrl() {
+  const url = new URL(GRAPHQL_PATH, location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url.href;
+}
+
+function connect(key, attempt = 0) {
+  disconnect();
+  const conn = { key, attempt, socket: new WebSocket(socketUrl(), "graphql-transport-ws") };
+  live = conn;
+  status("Yhdistetään… · Connecting…");
+  const send = (message) => conn.socket.send(JSON.stringify(message));
+  conn.socket.onopen = () => send({ type: "connection_init", payload: { "X-API-Key": key } });
+  conn.socket.onmessage = (event) => {
+    if (live !== conn) return;
+    const message = JSON.parse(event.data);
+    switch (message.type) {
+      case "connection_ack":
+        conn.attempt = 0;
+        status("Yhdistetty, odotetaan lukuja… · Connected, waiting for figures…");
+        send({ id: "metrics", type: "subscribe", payload: { query: METRICS } });
+        refreshExecutions(conn);
+        break;
+      case "next":
+        if (message.payload.errors) {
+          status(errorText(message.payload.errors), true);
+        } else {
+          showMetrics(message.payload.data.metricsUpdates);
+          status(`Päivitetty ${new Date().toLocaleTimeString("fi-FI")} · Updated`);
+          refreshExecutions(conn);
+        }
+        break;
+      case "error":
+        status(errorText(message.payload), true);
+        break;
+      case "ping":
+        send({ type: "pong" });
+        break;
+      case "complete":
+        status("Palvelin lopetti päivitykset · The server ended the updates", true);
+        break;
+    }
+  };
+  conn.socket.onclose = (event) => {
+    if (live !== conn) return;
+    const final = FINAL_CLOSES[event.code];
+    if (final) {
+      status(final, true);
+      live = null;
+      return;
+    }
+    // Anything else (a restart, a network break) is retried with backoff and jitter.
+    const delay = Math.min(30, 2 ** conn.attempt) * (0.5 + Math.random() / 2);
+    const seconds = Math.ceil(delay);
+    status(`Yhteys katkesi, uusi yritys ${seconds} s kuluttua · Retrying in ${seconds} s`, true);
+    conn.timer = setTimeout(() => live === conn && connect(key, conn.attempt + 1), delay * 1000);
+  };
+}
+
+function disconnect() {
+  const conn = live;
+  live = null;
+  if (!conn) return;
+  clearTimeout(conn.timer);
+  if (conn.socket.readyState <= WebSocket.OPEN) conn.socket.close(1000);
+}
+
+$("key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const key = $("key").value.trim();
+  if (!key) {
+    status("Anna API-avain · Enter an API key", true);
+    return;
+  }
+  sessionStorage.setItem(KEY_STORAGE, key);
+  connect(key);
+});
+
+$("forget").addEventListener("click", () => {
+  disconnect();
+  sessionStorage.removeItem(KEY_STORAGE);
+  $("key").value = "";
+  status("Avain unohdettu · Key forgotten");
+});
+
+const saved = sessionStorage.getItem(KEY_STORAGE);
+if (saved) {
+  $("key").value = saved;
+  connect(saved);
+}

@@ -1,0 +1,88 @@
+"""Listing executions with their steps costs a constant number of SQL statements,
+however many executions there are (DataLoaders, built per request)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import event
+from starlette.testclient import TestClient
+
+from agent_orchestrator.app import create_app
+from agent_orchestrator.config import load_settings
+from agent_orchestrator.core.enums import Role
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+GRAPH = {
+    "steps": [
+        {"id": f"s{i}", "agent": "echo_agent", "inputs": {"value": i}} for i in range(3)
+    ]
+}
+LIST = """query($first: Int!) { executions(first: $first) {
+  edges { node { id status steps { stepId status output } } } } }"""
+
+
+@pytest.fixture
+def client(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
+    settings = load_settings(
+        database_url=database_url,
+        agent_plugins=["tests.support.agents"],
+        agent_files_dir=tmp_path,
+    )
+    app = create_app(settings)
+    with TestClient(app) as client:
+        services = app.state.services
+        _, key = client.portal.call(
+            lambda: services.api_keys.create(name="t", role=Role.ADMIN)
+        )
+        yield client, key
+
+
+def test_listing_executions_with_steps_costs_constant_statements(
+    client: tuple[TestClient, str],
+) -> None:
+    http, key = client
+    headers = {"X-API-Key": key}
+    mutation = "mutation($g: JSON!) { executeWorkflow(input: {graph: $g}) { id } }"
+    for _ in range(100):
+        body = http.post(
+            "/graphql",
+            json={"query": mutation, "variables": {"g": GRAPH}},
+            headers=headers,
+        ).json()
+        assert not body.get("errors"), body
+    services = http.app.state.services  # type: ignore[attr-defined]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engines = {
+        services.database.reader.sync_engine,
+        services.database.writer.sync_engine,
+    }
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
+    try:
+        figures = {}
+        for first in (1, 10, 100):
+            statements.clear()
+            body = http.post(
+                "/graphql",
+                json={"query": LIST, "variables": {"first": first}},
+                headers=headers,
+            ).json()
+            edges = body["data"]["executions"]["edges"]
+            assert len(edges) == first and all(
+                len(e["node"]["steps"]) == 3 for e in edges
+            )
+            figures[first] = len([s for s in statements if "agent_api_keys" not in s])
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
+    print(f"SQL statements per listing (first=1/10/100): {figures}")
+    assert figures[1] == figures[10] == figures[100] <= 3

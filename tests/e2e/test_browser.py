@@ -1,0 +1,100 @@
+"""The real server in a real headless Chromium: GraphiQL runs a query with the key from
+its headers editor, and the dashboard shows live metrics, with nothing leaving the
+machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.databases import DatabaseFactory
+from tests.support.server import ROOT, ServerProcess
+from tests.web.browser import open_page
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server(
+    database_factory: DatabaseFactory, tmp_path: Path
+) -> Iterator[tuple[str, str]]:
+    url = database_factory.sqlite(tmp_path)
+    key = (
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "agent_orchestrator",
+                "generate-api-key",
+                "web",
+                "admin",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    env = {
+        "DATABASE_URL": url,
+        "AGENT_FILES_DIR": str(tmp_path),
+        "AGENT_METRICS_INTERVAL_S": "0.5",
+    }
+    with ServerProcess(env, tmp_path / "server.log") as process:
+        yield process.url, key
+
+
+def test_graphiql_answers_a_query_with_the_key_from_its_headers(
+    server: tuple[str, str],
+) -> None:
+    url, key = server
+    with open_page() as page:
+        page.goto(url + "/graphql")
+        expect(page.get_by_test_id("graphiql-container")).to_be_visible()
+        # What the README tells people: put the key in the Headers tab, then run.
+        page.evaluate(
+            "([headers]) => localStorage.setItem('graphiql:headers', headers)",
+            [json.dumps({"X-API-Key": key})],
+        )
+        page.evaluate(
+            "() => localStorage.setItem('graphiql:query', '{ agents { id } }')"
+        )
+        page.reload()
+        expect(page.get_by_test_id("graphiql-container")).to_be_visible()
+        page.locator(".graphiql-execute-button").click()
+        expect(page.locator(".result-window")).to_contain_text("wait_agent")
+        assert key not in page.url
+
+
+def test_dashboard_shows_the_servers_live_metrics(server: tuple[str, str]) -> None:
+    url, key = server
+    with httpx.Client(base_url=url, headers={"X-API-Key": key}) as http:
+        started = http.post(
+            "/graphql",
+            json={
+                "query": 'mutation { executeWorkflow(input: {graph: {steps: [{id: "w", '
+                'agent: "wait_agent", inputs: {seconds: 0}}]}}) { id } }'
+            },
+        ).json()
+    assert not started.get("errors"), started
+    with open_page() as page:
+        page.goto(url + "/workflows/metrics")
+        page.fill("#key", key)
+        page.click("#key-form button[type=submit]")
+        expect(page.locator("#total")).to_have_text("1")
+        expect(page.locator("#agents tr")).to_have_count(1)
+        expect(page.locator("#agents")).to_contain_text("wait_agent")
+        expect(page.locator("#executions")).to_contain_text(
+            started["data"]["executeWorkflow"]["id"][:8]
+        )

@@ -1,0 +1,129 @@
+"""Agents for engine tests. Loaded into server processes with
+``AGENT_PLUGINS=tests.support.agents`` (its `create_agents`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from pydantic import BaseModel
+
+from agent_orchestrator.agents.base import BaseAgent
+from agent_orchestrator.core.enums import Role
+from agent_orchestrator.core.errors import AgentError, NonRetryableAgentError
+from agent_orchestrator.core.protocols import AgentContext, LocalizedText
+
+if TYPE_CHECKING:
+    from agent_orchestrator.agents.resources import AgentResources
+
+
+class FlakyInput(BaseModel):
+    fail_times: int = 0
+    retryable: bool = True
+    message: str = "simulated failure"
+
+
+class FlakyOutput(BaseModel):
+    attempt: int
+
+
+class FlakyAgent(BaseAgent[FlakyInput, FlakyOutput]):
+    """Fails on its first `fail_times` attempts, then succeeds."""
+
+    id = "flaky_agent"
+    name = "Flaky"
+    description = LocalizedText(fi="Epäonnistuu testissä.", en="Fails in tests.")
+    input_model = FlakyInput
+    output_model = FlakyOutput
+
+    async def run(self, inputs: FlakyInput, ctx: AgentContext) -> FlakyOutput:
+        if ctx.attempt <= inputs.fail_times:
+            if inputs.retryable:
+                raise AgentError(f"{inputs.message} (attempt {ctx.attempt})")
+            raise NonRetryableAgentError(f"{inputs.message} (attempt {ctx.attempt})")
+        return FlakyOutput(attempt=ctx.attempt)
+
+
+class TouchInput(BaseModel):
+    path: str
+    seconds: float = 0.0
+
+
+class TouchOutput(BaseModel):
+    runs: int
+    value: str
+
+
+class TouchAgent(BaseAgent[TouchInput, TouchOutput]):
+    """Appends a line to a file for every run (so a test can count runs across
+    processes), then waits `seconds`."""
+
+    id = "touch_agent"
+    name = "Touch"
+    description = LocalizedText(
+        fi="Kirjaa ajon tiedostoon.", en="Logs each run to a file."
+    )
+    input_model = TouchInput
+    output_model = TouchOutput
+
+    async def run(self, inputs: TouchInput, ctx: AgentContext) -> TouchOutput:
+        line = f"{ctx.execution_id} {ctx.step_id} {ctx.attempt} {os.getpid()}\n"
+        path = Path(inputs.path)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+        await anyio.sleep(inputs.seconds)
+        runs = sum(
+            1 for row in path.read_text().splitlines() if row.split()[1] == ctx.step_id
+        )
+        return TouchOutput(runs=runs, value=f"{ctx.step_id}-done")
+
+
+class EchoInput(BaseModel):
+    value: Any = None
+    text: str | None = None
+
+
+class EchoOutput(BaseModel):
+    value: Any = None
+    text: str | None = None
+    number: float = 1.0
+
+
+class EchoAgent(BaseAgent[EchoInput, EchoOutput]):
+    """Returns its inputs."""
+
+    id = "echo_agent"
+    name = "Echo"
+    description = LocalizedText(fi="Palauttaa syötteensä.", en="Returns its inputs.")
+    input_model = EchoInput
+    output_model = EchoOutput
+    min_role = Role.VIEWER
+
+    async def run(self, inputs: EchoInput, ctx: AgentContext) -> EchoOutput:
+        return EchoOutput(value=inputs.value, text=inputs.text)
+
+
+class AdminInput(BaseModel):
+    pass
+
+
+class AdminOnlyAgent(BaseAgent[AdminInput, EchoOutput]):
+    """An agent only admins may use (for role checks)."""
+
+    id = "admin_only_agent"
+    name = "Admin only"
+    description = LocalizedText(fi="Vain ylläpitäjille.", en="Admins only.")
+    input_model = AdminInput
+    output_model = EchoOutput
+    min_role = Role.ADMIN
+
+    async def run(self, inputs: AdminInput, ctx: AgentContext) -> EchoOutput:
+        return EchoOutput(text="admin")
+
+
+def create_agents(resources: AgentResources) -> list[Any]:
+    """Every test agent (the AGENT_PLUGINS factory)."""
+    del resources
+    return [FlakyAgent(), TouchAgent(), EchoAgent(), AdminOnlyAgent()]

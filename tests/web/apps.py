@@ -1,0 +1,180 @@
+"""Small real Starlette + Strawberry apps that serve the web pages the way `app.py` does
+(`GraphQL.render_graphql_ide` returns our page, `STATIC_DIR` mounted at `/static`), over
+a stand-in schema with the fields the pages use."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import strawberry
+from graphql import GraphQLError
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import Info
+
+from agent_orchestrator.web.dashboard import dashboard_html
+from agent_orchestrator.web.graphiql import (
+    STATIC_DIR,
+    STATIC_PREFIX,
+    local_graphiql_html,
+)
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+GOOD_KEY = "ao_" + "k" * 36
+
+
+@strawberry.type
+class AgentMetrics:
+    agent_id: str
+    executions: int
+    success_rate: float
+    avg_duration_ms: float | None
+
+
+@strawberry.type
+class Metrics:
+    total_executions: int
+    success_rate: float
+    avg_duration_ms: float | None
+    p95_duration_ms: float | None
+    error_rate: float
+    agents: list[AgentMetrics]
+
+
+@strawberry.type
+class Execution:
+    id: strawberry.ID
+    status: str
+    template_id: str | None
+    started_at: str | None
+    duration_ms: int | None
+
+
+@strawberry.type
+class ExecutionEdge:
+    node: Execution
+
+
+@strawberry.type
+class ExecutionConnection:
+    edges: list[ExecutionEdge]
+
+
+METRICS = Metrics(
+    total_executions=12,
+    success_rate=0.75,
+    avg_duration_ms=1530.0,
+    p95_duration_ms=4200.0,
+    error_rate=0.25,
+    agents=[
+        AgentMetrics(
+            agent_id="ocr_agent",
+            executions=12,
+            success_rate=0.75,
+            avg_duration_ms=800.0,
+        ),
+        AgentMetrics(
+            agent_id="ledger_agent",
+            executions=9,
+            success_rate=1.0,
+            avg_duration_ms=None,
+        ),
+    ],
+)
+EXECUTION = Execution(
+    id=strawberry.ID("0195f0aa-1111-7000-8000-000000000001"),
+    status="SUCCEEDED",
+    template_id="receipt_processing",
+    started_at="2026-11-24T10:00:00+00:00",
+    duration_ms=1530,
+)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The X-API-Key header this request carried.")
+    def seen_key(self, info: Info) -> str | None:
+        request: Request = info.context["request"]
+        return request.headers.get("x-api-key")
+
+    @strawberry.field
+    def executions(self, info: Info, first: int = 20) -> ExecutionConnection:
+        request: Request = info.context["request"]
+        key = request.headers.get("x-api-key")
+        info.context["seen"].http_keys.append(key)
+        if key != GOOD_KEY:
+            raise GraphQLError(
+                "unknown API key", extensions={"code": "UNAUTHENTICATED"}
+            )
+        return ExecutionConnection(edges=[ExecutionEdge(node=EXECUTION)][:first])
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription
+    async def metrics_updates(
+        self, hours_back: int = 24
+    ) -> AsyncGenerator[Metrics, None]:
+        yield METRICS
+        await anyio.sleep_forever()
+
+
+SCHEMA = strawberry.Schema(query=Query, subscription=Subscription)
+
+
+@dataclass
+class Seen:
+    """What the stand-in server received, for assertions."""
+
+    init_payloads: list[dict[str, Any]] = field(default_factory=list)
+    http_keys: list[str | None] = field(default_factory=list)
+
+
+class LocalGraphQL(GraphQL[dict[str, Any], None]):
+    """What the lead's view does for the page and the WebSocket key check."""
+
+    def __init__(self, seen: Seen) -> None:
+        super().__init__(
+            SCHEMA, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,)
+        )
+        self.seen = seen
+
+    async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
+        return {"request": request, "response": response, "seen": self.seen}
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(local_graphiql_html())
+
+    async def on_ws_connect(self, context: dict[str, Any]) -> None:
+        params = context["connection_params"]
+        self.seen.init_payloads.append(params)
+        if params.get("X-API-Key") != GOOD_KEY:
+            raise ConnectionRejectionError({"message": "unknown API key"})
+
+
+def create_app(seen: Seen | None = None) -> Starlette:
+    """GraphiQL at ``/graphql``, the dashboard at ``/workflows/metrics`` and
+    `STATIC_DIR` at `STATIC_PREFIX`; ``executions`` and WebSockets want `GOOD_KEY`."""
+    gql = LocalGraphQL(seen if seen is not None else Seen())
+
+    async def dashboard(request: Request) -> HTMLResponse:
+        return HTMLResponse(dashboard_html())
+
+    return Starlette(
+        routes=[
+            Route("/graphql", gql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", gql),
+            Route("/workflows/metrics", dashboard),
+            Mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static"),
+        ]
+    )

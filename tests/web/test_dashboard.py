@@ -1,0 +1,98 @@
+"""The dashboard page: local files only, and the operations of DESIGN.md's contract."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from graphql import build_schema, parse, validate
+
+from agent_orchestrator.resolvers.schema import create_schema
+from agent_orchestrator.web.dashboard import dashboard_html
+from agent_orchestrator.web.graphiql import STATIC_DIR, STATIC_PREFIX
+from tests.web.pages import assets, external_addresses
+
+SCRIPT = STATIC_DIR / "dashboard" / "dashboard.js"
+STYLE = STATIC_DIR / "dashboard" / "dashboard.css"
+METRICS = (
+    "subscription { metricsUpdates(hoursBack: 24) { totalExecutions successRate "
+    "avgDurationMs p95DurationMs errorRate agents { agentId executions successRate "
+    "avgDurationMs } } }"
+)
+EXECUTIONS = (
+    "{ executions(first: 20) { edges { node { id status templateId startedAt "
+    "durationMs } } } }"
+)
+
+
+def _operation(name: str) -> str:
+    found = re.search(rf"const {name} = `(.*?)`;", SCRIPT.read_text(), re.DOTALL)
+    assert found is not None, name
+    return " ".join(found.group(1).split())
+
+
+def test_the_page_and_its_files_name_no_external_address() -> None:
+    for text in (dashboard_html(), SCRIPT.read_text(), STYLE.read_text()):
+        assert external_addresses(text) == []
+
+
+def test_every_file_the_page_loads_is_served_from_the_static_folder() -> None:
+    loaded = assets(dashboard_html())
+
+    assert {a.url for a in loaded} == {
+        "/static/graphiql/favicon.svg",
+        "/static/dashboard/dashboard.css",
+        "/static/dashboard/dashboard.js",
+    }
+    for asset in loaded:
+        assert (STATIC_DIR / asset.url.removeprefix(STATIC_PREFIX + "/")).is_file()
+
+
+def test_the_page_follows_the_static_prefix_and_graphql_path() -> None:
+    html = dashboard_html("/assets", graphql_path="/api/graphql")
+
+    assert {a.url.rsplit("/", 1)[0] for a in assets(html)} == {
+        "/assets/graphiql",
+        "/assets/dashboard",
+    }
+    assert 'data-graphql-path="/api/graphql"' in html
+
+
+def test_finnish_labels_come_first() -> None:
+    html = dashboard_html()
+
+    assert '<html lang="fi">' in html
+    for label in (
+        "Suorituksia",
+        "Onnistumisaste",
+        "Virheaste",
+        "Agentit",
+        "Viimeisimmät suoritukset",
+        "API-avain",
+    ):
+        assert label in html
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"), [("METRICS", METRICS), ("EXECUTIONS", EXECUTIONS)]
+)
+def test_the_script_sends_the_contract_operations(name: str, expected: str) -> None:
+    assert _operation(name) == expected
+
+
+@pytest.mark.parametrize("name", ["METRICS", "EXECUTIONS"])
+def test_the_operations_are_valid_against_the_real_schema(name: str) -> None:
+    schema = build_schema(create_schema().as_str())
+
+    assert validate(schema, parse(_operation(name))) == []
+
+
+def test_the_key_travels_only_in_connection_init_and_the_header() -> None:
+    script = SCRIPT.read_text()
+
+    assert '"graphql-transport-ws"' in script
+    assert 'type: "connection_init", payload: { "X-API-Key": key }' in script
+    assert '"X-API-Key": key' in script
+    # sessionStorage only: the key is gone when the tab closes.
+    assert "sessionStorage" in script and "localStorage" not in script
+    assert "searchParams" not in script and "?key" not in script
