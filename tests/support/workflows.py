@@ -26,15 +26,12 @@ if TYPE_CHECKING:
     from agent_orchestrator.core.protocols import ExecutionRecord
     from agent_orchestrator.store.database import Database
 
-# One process and a fresh database: there is nothing to take over, so the runner does
-# not claim (its claim loop could otherwise pick up an execution it is starting itself).
 FAST = EngineSettings(
     max_retries=2,
     timeout_ms=60_000,
     retry_initial_ms=20,
     retry_max_ms=500,
     lease_s=5,
-    resume=False,
 )
 
 

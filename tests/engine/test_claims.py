@@ -1,0 +1,80 @@
+"""A runner's claim loop meets the executions the same runner has just started.
+
+New executions are leased to the runner that creates them, and the claim loop (which
+takes back executions of dead workers) also returns leases the runner already holds.
+An execution that ends while the loop reads it must not be started a second time from
+what the loop read: its steps would run again and its error would be rewritten.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import anyio
+import pytest
+
+from agent_orchestrator.core.enums import EventType, ExecutionStatus
+from agent_orchestrator.engine.service import ExecuteRequest
+from agent_orchestrator.engine.settings import EngineSettings
+
+if TYPE_CHECKING:
+    from .conftest import Engine
+
+pytestmark = pytest.mark.anyio
+
+ROUNDS = 40
+
+
+@pytest.fixture
+def engine_settings() -> EngineSettings:
+    # A short lease makes the claim loop look every 50 ms, so it keeps meeting
+    # executions that are starting or just ending.
+    return EngineSettings(
+        max_retries=0,
+        timeout_ms=5_000,
+        retry_initial_ms=10,
+        retry_max_ms=100,
+        lease_s=0.15,
+        resume=True,
+    )
+
+
+FAILING = {
+    "steps": [
+        {
+            "id": "x",
+            "agent": "flaky_agent",
+            "inputs": {"fail_times": 5, "retryable": False, "message": "bad file"},
+        },
+        {"id": "after", "agent": "wait_agent", "inputs": {"seconds": 0}, "depends_on": ["x"]},
+    ]
+}
+
+
+async def test_fast_executions_run_once_while_the_claim_loop_looks(
+    engine: Engine,
+) -> None:
+    async def one(index: int) -> None:
+        record, _ = await engine.service.execute(
+            ExecuteRequest(tenant_id="t1", graph=FAILING)
+        )
+        with anyio.fail_after(30):
+            final = await engine.runner.wait_finished(record.id)
+        # Let the claim loop have its looks at the finished execution.
+        await anyio.sleep(0.12)
+        final = await engine.store.load_execution(record.id)
+        assert final.status is ExecutionStatus.FAILED, index
+        assert final.error_message is not None
+        assert final.error_message.count("failed") == 1, final.error_message
+        events = await engine.store.events_after(record.id)
+        started = [e for e in events if e.type is EventType.STEP_STARTED]
+        assert len(started) == 1, f"round {index}: step started {len(started)} times"
+        finals = [e for e in events if e.type.is_final]
+        assert len(finals) == 1, f"round {index}: {len(finals)} final events"
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+
+    async with anyio.create_task_group() as tg:
+        for index in range(ROUNDS):
+            tg.start_soon(one, index)
+            await anyio.sleep(0.01)
+    assert engine.runner.active == []
