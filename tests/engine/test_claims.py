@@ -46,7 +46,12 @@ FAILING = {
             "agent": "flaky_agent",
             "inputs": {"fail_times": 5, "retryable": False, "message": "bad file"},
         },
-        {"id": "after", "agent": "wait_agent", "inputs": {"seconds": 0}, "depends_on": ["x"]},
+        {
+            "id": "after",
+            "agent": "wait_agent",
+            "inputs": {"seconds": 0},
+            "depends_on": ["x"],
+        },
     ]
 }
 
