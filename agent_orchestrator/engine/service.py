@@ -38,6 +38,9 @@ class ExecuteRequest:
         actor: The API key id (or other actor) that asked.
         role: The caller's role; agents above it are refused.
         metadata: Kept with the execution (e.g. the copilot's command and plan).
+        made_from_template: The template a given `graph` was made from (the copilot's
+            plan adds steps to one); recorded as the execution's template so that
+            filtering executions by template finds it.
         audit: Written in the same transaction as the new execution.
     """
 
@@ -52,6 +55,7 @@ class ExecuteRequest:
     role: Role | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     audit: AuditEntry | None = None
+    made_from_template: str | None = None
 
 
 class WorkflowService:
@@ -134,7 +138,7 @@ class WorkflowService:
             graph=frozen,
             variables=variables,
             steps=[(step.id, step.agent) for step in graph.steps],
-            template_id=request.template_id,
+            template_id=request.template_id or request.made_from_template,
             workflow_id=request.workflow_id,
             workflow_version=request.workflow_version,
             idempotency_key=key,

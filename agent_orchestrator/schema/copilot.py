@@ -206,6 +206,7 @@ async def prepare_command(
             "copilot": plan_metadata(command, plan, context),
         },
         audit=_audit(services, caller, "copilot.execute", command, plan, options),
+        made_from_template=plan.template_id,
     )
     return plan, request
 

@@ -51,6 +51,7 @@ from agent_orchestrator.store.artifacts import SqlArtifactStore
 from agent_orchestrator.store.outbox import SqlOutbox
 from agent_orchestrator.store.runs import SqlRunStore
 from tests.support.fake_openai import serve_app
+from tests.support.mailbox import Mailbox, smtp_server
 from tests.support.server import free_port
 
 if TYPE_CHECKING:
@@ -73,40 +74,10 @@ BODY = "Hei,\n\nliitteenä lokakuun talousraportti.\n\nTerveisin\nKirjanpitäjä
 # --- a real SMTP server ---------------------------------------------------------------
 
 
-@dataclass
-class Mailbox:
-    """An aiosmtpd handler that keeps what arrives and refuses chosen recipients."""
-
-    port: int = 0
-    received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-    refuse: dict[str, str] = field(default_factory=dict)
-
-    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(  # noqa: N802
-        self, server: Any, session: Any, envelope: Any
-    ) -> str:
-        self.received.append(
-            (envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
-        )
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(port=free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    try:
+    with smtp_server() as box:
         yield box
-    finally:
-        controller.stop()
 
 
 # --- a real webhook receiver ----------------------------------------------------------

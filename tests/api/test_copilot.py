@@ -136,6 +136,7 @@ async def test_copilot_execute_runs_the_plan_and_keeps_the_command(api: Api) -> 
     assert final["variables"] == OCTOBER
     assert set(final["result"]) >= {"sales_vat", "deductible_vat", "payable"}
     assert execution["graph"] == plan["graph"]
+    assert execution["templateId"] == "vat_report", "filtering by template finds it"
     kept = execution["metadata"]
     assert kept["source"] == "copilot" and kept["via"] == "graphql"
     copilot = kept["copilot"]

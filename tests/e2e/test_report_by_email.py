@@ -13,13 +13,12 @@ import datetime as dt
 import email
 import email.policy
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pypdf
 import pytest
-from aiosmtpd.controller import Controller
 
 from agent_orchestrator.core.bookkeeping import EntryKind, NewLedgerEntry, VatLine
 from agent_orchestrator.core.enums import ExecutionStatus, Role, StepStatus
@@ -27,7 +26,7 @@ from agent_orchestrator.planner.factory import open_planner
 from agent_orchestrator.planner.model import PlanContext
 from agent_orchestrator.store.artifacts import SqlArtifactStore
 from agent_orchestrator.store.ledger import SqlLedgerStore
-from tests.support.server import free_port
+from tests.support.mailbox import Mailbox, smtp_server
 from tests.support.workflows import open_workflows, run
 
 if TYPE_CHECKING:
@@ -210,31 +209,10 @@ def finnish(amount: Decimal) -> str:
 # --- a real SMTP server ---------------------------------------------------------------
 
 
-@dataclass
-class Mailbox:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    port: int = 0
-    received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-
-    async def handle_DATA(  # noqa: N802 (aiosmtpd's hook name)
-        self, server: Any, session: Any, envelope: Any
-    ) -> str:
-        self.received.append(
-            (envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
-        )
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(port=free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    try:
+    with smtp_server() as box:
         yield box
-    finally:
-        controller.stop()
 
 
 # --- the test -------------------------------------------------------------------------
