@@ -24,6 +24,7 @@ run: install
 
 test: install
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-redis.sh
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(tesseract-ocr tesseract-ocr-fin tesseract-ocr-eng libvoikko1 voikko-fi
-          poppler-utils chromium fonts-dejavu-core fonts-liberation)
+          poppler-utils chromium fonts-dejavu-core fonts-liberation redis-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

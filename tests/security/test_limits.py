@@ -29,8 +29,10 @@ def redis_url() -> str:
 
 def check_redis() -> None:
     import socket
+    from urllib.parse import urlsplit
 
-    host, port = "127.0.0.1", 6379
+    where = urlsplit(redis_url())
+    host, port = where.hostname or "127.0.0.1", where.port or 6379
     try:
         socket.create_connection((host, port), timeout=2).close()
     except OSError as exc:
