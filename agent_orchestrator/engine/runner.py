@@ -131,7 +131,9 @@ class Runner:
         record, created = await self.store.create_execution(
             new, lease_owner=self.owner, lease_s=self.settings.lease_s, audit=audit
         )
-        if created:
+        # The claim loop may have met the new execution first (it is leased to this
+        # runner) and be running it, or have run it to its end, while this call waited.
+        if created and record.id not in self._ended:
             self._launch(record)
         return record, created
 
@@ -237,7 +239,8 @@ class Runner:
             if run is None:
                 continue
             if execution_id not in held:
-                if not run.finished.is_set():
+                # A run whose end is being stored gave its lease up with that write.
+                if not run.finished.is_set() and run.final_status is None:
                     log.warning("lost the lease of execution %s", execution_id)
                     run.abandon()
             elif held[execution_id] and not run.cancel_requested:

@@ -14,10 +14,14 @@ import anyio
 import pytest
 
 from agent_orchestrator.core.enums import EventType, ExecutionStatus
-from agent_orchestrator.engine.service import ExecuteRequest
+from agent_orchestrator.engine.bus import EventBus
+from agent_orchestrator.engine.runner import Runner
+from agent_orchestrator.engine.service import ExecuteRequest, WorkflowService
 from agent_orchestrator.engine.settings import EngineSettings
 
 if TYPE_CHECKING:
+    import logging
+
     from .conftest import Engine
 
 pytestmark = pytest.mark.anyio
@@ -83,3 +87,48 @@ async def test_fast_executions_run_once_while_the_claim_loop_looks(
             tg.start_soon(one, index)
             await anyio.sleep(0.01)
     assert engine.runner.active == []
+
+
+FAN_OUT = {
+    "steps": [
+        {"id": "start", "agent": "wait_agent", "inputs": {"seconds": 0}},
+        *(
+            {
+                "id": f"p{i}",
+                "agent": "wait_agent",
+                "inputs": {"seconds": 0},
+                "depends_on": ["start"],
+            }
+            for i in range(100)
+        ),
+    ]
+}
+
+
+async def test_an_execution_submitted_as_its_runner_starts_runs_once(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A runner's first claim runs as it starts, while the first execution is being
+    # created: the claim may start that execution and even finish it before the
+    # creating call returns, which must then not start it a second time.
+    caplog.set_level("WARNING", logger="agent_orchestrator.engine")
+    settings = EngineSettings(max_retries=0, timeout_ms=5_000, lease_s=5, resume=True)
+    for _ in range(ROUNDS // 2):
+        async with Runner(
+            engine.store, engine.registry, EventBus(), settings
+        ) as runner:
+            service = WorkflowService(runner, engine.registry, {})
+            record, _ = await service.execute(
+                ExecuteRequest(tenant_id="t1", graph=FAN_OUT)
+            )
+            with anyio.fail_after(30):
+                final = await runner.wait_finished(record.id)
+        assert final.status is ExecutionStatus.SUCCEEDED, final.error_message
+        events = await engine.store.events_after(record.id)
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        started = [e for e in events if e.type is EventType.EXECUTION_STARTED]
+        assert len(started) == 1
+    problems: list[logging.LogRecord] = [
+        r for r in caplog.records if r.levelname in ("WARNING", "ERROR")
+    ]
+    assert not problems, [r.getMessage() for r in problems]
