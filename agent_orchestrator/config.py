@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .core.errors import ConfigurationError
+from .core.hosts import parse_allowed
 
 DEFAULT_DATABASE_URL = "sqlite:///agent_orchestrator.db"
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$", re.IGNORECASE)
@@ -95,11 +96,29 @@ class Settings(BaseSettings):
     agent_webhook_secret: SecretStr | None = Field(
         None, description="Key of the webhooks' X-Agent-Signature (HMAC-SHA256)."
     )
+    agent_webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Private hosts or networks webhooks may reach, comma-separated "
+            "(127.0.0.1,10.0.0.0/8,hooks.internal); public addresses need no entry."
+        ),
+    )
 
-    @field_validator("agent_cors_origins", "agent_plugins", mode="before")
+    @field_validator(
+        "agent_cors_origins",
+        "agent_plugins",
+        "agent_webhook_allowed_hosts",
+        mode="before",
+    )
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         return _split(value)
+
+    @field_validator("agent_webhook_allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        parse_allowed(value)
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -45,6 +45,7 @@ from ..core.enums import Role
 from ..core.errors import AgentError, NonRetryableAgentError, NotFound
 from ..core.protocols import AgentContext, AgentHealth, LocalizedText
 from .base import BaseAgent
+from .network import check_public_target
 from .smtp import SmtpServer, message_id, send_message, smtp_error
 
 if TYPE_CHECKING:
@@ -211,7 +212,8 @@ class NotificationAgent(BaseAgent[NotificationInput, NotificationOutput]):
 
         Raises:
             NonRetryableAgentError: A channel is not configured, an attachment is not
-                the tenant's, or the server refused for good.
+                the tenant's, the webhook's host is private and not allowed
+                (``AGENT_WEBHOOK_ALLOWED_HOSTS``), or the server refused for good.
             AgentError: The SMTP server or webhook could not be reached, or asked to
                 try again later.
         """
@@ -231,6 +233,9 @@ class NotificationAgent(BaseAgent[NotificationInput, NotificationOutput]):
 
         server = self._smtp() if send_email else None
         secret = self._webhook_secret() if call_hook else None
+        if call_hook and inputs.webhook_url is not None:
+            allowed = self.settings.agent_webhook_allowed_hosts if self.settings else []
+            await check_public_target(inputs.webhook_url, allowed)
         if server is not None:
             files = [await self._artifact(i, ctx) for i in inputs.attachments]
             message = self._message(inputs, ctx, server, files)

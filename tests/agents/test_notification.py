@@ -129,7 +129,13 @@ def settings(box: Mailbox | None = None, **values: Any) -> Settings:
         }
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
-        **{"agent_webhook_secret": SECRET, **smtp, **values},
+        **{
+            "agent_webhook_secret": SECRET,
+            # The test receiver listens on the loopback, a private address.
+            "agent_webhook_allowed_hosts": ["127.0.0.1"],
+            **smtp,
+            **values,
+        },
     )
 
 
@@ -445,6 +451,61 @@ async def test_a_refusing_webhook_is_final(
     inputs = NotificationInput(webhook_url=receiver.url, subject="x", body="y")
     with pytest.raises(NonRetryableAgentError, match=words):
         await agent(database, settings()).run(inputs, Step().context())
+
+
+async def test_a_private_webhook_host_is_refused_before_anything_is_sent(
+    database: Database, mailbox: Mailbox, receiver: Receiver
+) -> None:
+    inputs = NotificationInput(
+        recipients=[ADDRESS], webhook_url=receiver.url, subject="x", body="y"
+    )
+    config = settings(mailbox, agent_webhook_allowed_hosts=[])
+    with pytest.raises(NonRetryableAgentError) as caught:
+        await agent(database, config).run(inputs, Step().context())
+    assert "private address (127.0.0.1)" in str(caught.value)
+    assert "AGENT_WEBHOOK_ALLOWED_HOSTS" in str(caught.value)
+    assert receiver.calls == [] and mailbox.received == [], "nothing half-sent"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata
+        "http://10.1.2.3/hook",
+        "https://192.168.0.10:8443/hook",
+        "http://100.64.0.1/hook",  # shared address space
+        "http://[::1]:8080/hook",
+        "http://[::ffff:127.0.0.1]/hook",  # loopback dressed as IPv6
+        "http://[fd00::1]/hook",
+        "http://localhost:9/hook",  # a name that resolves to the loopback
+    ],
+)
+async def test_webhooks_to_private_addresses_are_refused(
+    database: Database, url: str
+) -> None:
+    inputs = NotificationInput(webhook_url=url, subject="x", body="y")
+    config = settings(agent_webhook_allowed_hosts=[])
+    with pytest.raises(NonRetryableAgentError, match="AGENT_WEBHOOK_ALLOWED_HOSTS"):
+        await agent(database, config).run(inputs, Step().context())
+
+
+async def test_an_allowed_private_network_reaches_the_webhook(
+    database: Database, receiver: Receiver
+) -> None:
+    inputs = NotificationInput(webhook_url=receiver.url, subject="x", body="y")
+    config = settings(agent_webhook_allowed_hosts=["10.0.0.0/8", "127.0.0.0/8"])
+    result = await agent(database, config).run(inputs, Step().context())
+    assert result.webhook_status == 200 and len(receiver.calls) == 1
+
+
+def test_a_bad_allow_list_entry_is_named() -> None:
+    with pytest.raises(ValidationError) as caught:
+        settings(agent_webhook_allowed_hosts="hooks.internal, http://x/")
+    assert "agent_webhook_allowed_hosts" in str(caught.value)
+    assert "'http://x/' is neither a host name" in str(caught.value)
+    assert settings(
+        agent_webhook_allowed_hosts="hooks.internal, 10.0.0.0/8"
+    ).agent_webhook_allowed_hosts == ["hooks.internal", "10.0.0.0/8"]
 
 
 async def test_webhooks_need_a_secret(database: Database, receiver: Receiver) -> None:
