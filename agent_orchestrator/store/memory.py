@@ -156,7 +156,7 @@ class MemoryRunStore:
             if record.status not in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING):
                 continue
             lease = self._leases[execution_id]
-            if lease.owner in (None, owner) or (lease.expires and lease.expires < now):
+            if lease.owner is None or (lease.expires and lease.expires < now):
                 self._leases[execution_id] = _Lease(
                     owner, now + dt.timedelta(seconds=lease_s)
                 )

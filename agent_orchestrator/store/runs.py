@@ -228,10 +228,11 @@ class SqlRunStore:
             select(executions.c.id)
             .where(
                 executions.c.status.in_(_UNFINISHED),
+                # Not the owner's own leases: those it drives and renews; one whose
+                # run stopped is taken back when its lease runs out.
                 or_(
                     executions.c.lease_owner.is_(None),
                     executions.c.lease_expires_at < now,
-                    executions.c.lease_owner == owner,
                 ),
             )
             .order_by(executions.c.created_at)

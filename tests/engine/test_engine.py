@@ -384,3 +384,22 @@ async def test_inputs_that_do_not_fit_at_run_time_fail_without_retry(
     assert final.status is ExecutionStatus.FAILED
     b = steps(final)["b"]
     assert b.attempts == 1 and "do not fit agent 'wait_agent'" in (b.error or "")
+
+
+async def test_a_claim_leaves_live_leases_alone_even_the_claimers_own(
+    engine: Engine,
+) -> None:
+    # Its own running executions are the runner's to renew, not to claim again: a claim
+    # that took them would start them twice, and would use up its room on them.
+    graph = {"steps": [{"id": "w", "agent": "wait_agent", "inputs": {"seconds": 30}}]}
+    record, _ = await engine.service.execute(
+        ExecuteRequest(tenant_id="t1", graph=graph)
+    )
+    ids = [record.id]
+    assert await engine.store.claim(engine.runner.owner, 5, execution_ids=ids) == []
+    assert await engine.store.claim("another-worker", 5, execution_ids=ids) == []
+    assert engine.runner.active == [record.id]
+    await engine.runner.cancel_execution(record.id, "t1")
+    with anyio.fail_after(10):
+        final = await engine.runner.wait_finished(record.id)
+    assert final.status is ExecutionStatus.CANCELLED
