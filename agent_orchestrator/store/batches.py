@@ -339,8 +339,13 @@ class SqliteBatchWriter:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
+            # Opened with the busy timeout so that the pragmas wait for a lock; each
+            # write sets its own timeout (see `write`).
             conn = sqlite3.connect(
-                self._path, isolation_level=None, check_same_thread=False, timeout=0
+                self._path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=self._timeout_ms / 1000,
             )
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA journal_mode=WAL")

@@ -7,6 +7,9 @@ one pool for both.
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -131,9 +134,12 @@ class Database:
 
 
 def create_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Database:
-    """Make the engines for `url` (nothing connects until first use)."""
+    """Make the engines for `url` (nothing connects until first use, except that an
+    existing SQLite file is switched to WAL once, see `_ensure_wal`)."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            _ensure_wal(parsed.database)
         writer = create_async_engine(
             parsed,
             echo=echo,
@@ -164,8 +170,33 @@ def create_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Dat
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # The busy timeout first, so that the pragmas after it wait for a lock.
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _ensure_wal(path: str) -> None:
+    """Switch an existing SQLite file to WAL before any pool connects to it.
+
+    WAL is a property of the file. Switching needs the file to itself, which the first
+    connections of a freshly migrated database (Alembic leaves the rollback journal)
+    would otherwise race for: one of them fails at once with "database is locked",
+    busy timeout or not. Once the file is in WAL, every later switch is a no-op.
+    """
+    if not os.path.isfile(path):
+        return  # nothing to race for yet; the pools' connections set it
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        finally:
+            conn.close()
+        time.sleep(0.05)
