@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import anyio
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("agent_orchestrator.engine")
 _POLL_S = 0.1
-_ENDED_KEPT = 4096  # how many recently ended executions the runner remembers
 
 
 def worker_name() -> str:
@@ -73,9 +71,6 @@ class Runner:
         self.owner = owner or worker_name()
         self.writer = BatchWriter(store, sink)
         self._active: dict[str, ExecutionRun] = {}
-        # Executions this runner drove lately and whether their end was stored: a claim
-        # that raced with their run must not start them again from a stale read.
-        self._ended: OrderedDict[str, bool] = OrderedDict()
         self._tg: TaskGroup | None = None
         self._on_finished = on_finished
         self._claimed_once = anyio.Event()
@@ -131,9 +126,7 @@ class Runner:
         record, created = await self.store.create_execution(
             new, lease_owner=self.owner, lease_s=self.settings.lease_s, audit=audit
         )
-        # The claim loop may have met the new execution first (it is leased to this
-        # runner) and be running it, or have run it to its end, while this call waited.
-        if created and record.id not in self._ended:
+        if created:
             self._launch(record)
         return record, created
 
@@ -203,10 +196,6 @@ class Runner:
             )
         finally:
             self._active.pop(run.id, None)
-            self._ended[run.id] = run.final_status is not None
-            self._ended.move_to_end(run.id)
-            while len(self._ended) > _ENDED_KEPT:
-                self._ended.popitem(last=False)
             if self._on_finished is not None:
                 self._on_finished(run)
 
@@ -253,17 +242,11 @@ class Runner:
         for execution_id in await self.store.claim(
             self.owner, self.settings.lease_s, limit=room
         ):
-            # The claim also returns executions leased to this runner: ones it has just
-            # created (submit may not have launched them yet) and ones it drives.
-            if execution_id in self._active or self._ended.get(execution_id):
+            # The claim takes no live lease of this runner's own (see
+            # `RunStore.claim`); one that ran out while its run is still here is kept.
+            if execution_id in self._active:
                 continue
-            ended_before = execution_id in self._ended
             record = await self.store.load_execution(execution_id)
-            if execution_id in self._active or self._ended.get(execution_id):
-                continue  # launched, or launched and finished, while we read
-            if execution_id in self._ended and not ended_before:
-                # Its run stopped on an error while we read: read what it stored.
-                record = await self.store.load_execution(execution_id)
             if record.last_seq or record.started_at:
                 log.info("resuming execution %s", execution_id)
             self._launch(record)
