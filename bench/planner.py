@@ -41,7 +41,7 @@ from agent_orchestrator.planner.openai_planner import OpenAIPlanner  # noqa: E40
 from agent_orchestrator.planner.structured import PlanChoice  # noqa: E402
 from tests.support.fake_openai import fake_openai  # noqa: E402
 
-DEV_SET = ROOT.parent / "shared/eval/planner_dev.jsonl"
+DEV_SET = ROOT / "tests" / "data" / "planner_dev.jsonl"
 GOAL_P95_MS = 5.0
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-DEV_SET = Path(__file__).parents[2].parent / "shared/eval/planner_dev.jsonl"
+DEV_SET = Path(__file__).parents[1] / "data" / "planner_dev.jsonl"
 REST = "/api/v1/agent-orchestrator/copilot/execute"
 REFERENCE = "2026-11-24"
 PLAN = """

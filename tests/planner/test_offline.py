@@ -1,5 +1,5 @@
 """The offline planner against the planner's yardstick (DESIGN.md "The planner's
-yardstick"): the shared dev set, and this suite's own cases in the same format."""
+yardstick"): the dev set in tests/data and this suite's own cases, in one format."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from agent_orchestrator.agents.registry import AgentRegistry
 
-DEV_SET = Path(__file__).parents[2].parent / "shared" / "eval" / "planner_dev.jsonl"
+DEV_SET = Path(__file__).parents[1] / "data" / "planner_dev.jsonl"
 OWN_SET = Path(__file__).with_name("cases.jsonl")
 REFERENCE = dt.date(2026, 11, 24)
 
