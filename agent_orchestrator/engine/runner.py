@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import anyio
@@ -38,6 +39,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("agent_orchestrator.engine")
 _POLL_S = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerStatistics:
+    """What a runner has done so far.
+
+    Attributes:
+        active: Executions it drives now.
+        lease_rounds: Rounds of lease upkeep (renewal, then claims) it has finished.
+        transactions: Transactions its batch writer committed.
+    """
+
+    active: int
+    lease_rounds: int
+    transactions: int
 
 
 def worker_name() -> str:
@@ -74,6 +90,7 @@ class Runner:
         self._tg: TaskGroup | None = None
         self._on_finished = on_finished
         self._claimed_once = anyio.Event()
+        self._lease_rounds = 0
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -109,6 +126,14 @@ class Runner:
     def active(self) -> list[str]:
         """Ids of the executions this runner drives now."""
         return list(self._active)
+
+    def statistics(self) -> RunnerStatistics:
+        """Counts of what the runner has done, for monitoring and tests."""
+        return RunnerStatistics(
+            active=len(self._active),
+            lease_rounds=self._lease_rounds,
+            transactions=self.writer.transactions,
+        )
 
     async def wait_claimed_once(self) -> None:
         """Wait until the first look for unfinished executions is over (start-up)."""
@@ -215,6 +240,7 @@ class Runner:
             except Exception:
                 log.warning("lease upkeep failed; trying again", exc_info=True)
             finally:
+                self._lease_rounds += 1
                 self._claimed_once.set()
             await anyio.sleep(interval)
 

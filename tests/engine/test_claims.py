@@ -43,6 +43,13 @@ def engine_settings() -> EngineSettings:
     )
 
 
+async def lease_rounds(runner: Runner, rounds: int) -> None:
+    """Return once the runner has finished `rounds` more rounds of lease upkeep."""
+    target = runner.statistics().lease_rounds + rounds
+    while runner.statistics().lease_rounds < target:
+        await anyio.sleep(0.01)
+
+
 FAILING = {
     "steps": [
         {
@@ -69,8 +76,8 @@ async def test_fast_executions_run_once_while_the_claim_loop_looks(
         )
         with anyio.fail_after(30):
             final = await engine.runner.wait_finished(record.id)
-        # Let the claim loop have its looks at the finished execution.
-        await anyio.sleep(0.12)
+            # Let the claim loop have two full looks at the finished execution.
+            await lease_rounds(engine.runner, 2)
         final = await engine.store.load_execution(record.id)
         assert final.status is ExecutionStatus.FAILED, index
         assert final.error_message is not None
