@@ -101,26 +101,55 @@ class AgentContext:
 class Agent(Protocol):
     """A unit of work a workflow step runs.
 
-    Attributes:
-        id: Stable identifier used in graphs, e.g. ``ocr_agent``.
-        name: Short human name.
-        description: What it does, in Finnish and English; the planner reads it.
-        version: The agent's own version.
-        input_model: Pydantic model of its inputs; its JSON schema is published.
-        output_model: Pydantic model of its outputs.
-        side_effects: True when it acts outside the database (mail, webhooks).
-        min_role: The lowest role that may use it in a workflow.
+    Its describing members are read-only properties because nothing outside the agent
+    ever sets them: an agent may declare them as class attributes (as `BaseAgent`
+    subclasses do), instance attributes or properties, and a narrower model type (say
+    ``type[OcrInput]``) still satisfies ``type[BaseModel]``.
     """
 
-    id: str
-    name: str
-    description: LocalizedText
-    version: str
-    input_model: type[BaseModel]
-    output_model: type[BaseModel]
-    side_effects: bool
-    min_role: Role
+    @property
+    def id(self) -> str:
+        """Stable identifier used in graphs, e.g. ``ocr_agent``."""
+        ...
 
+    @property
+    def name(self) -> str:
+        """Short human name."""
+        ...
+
+    @property
+    def description(self) -> LocalizedText:
+        """What it does, in Finnish and English; the planner reads it."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """The agent's own version."""
+        ...
+
+    @property
+    def input_model(self) -> type[BaseModel]:
+        """Pydantic model of its inputs; its JSON schema is published."""
+        ...
+
+    @property
+    def output_model(self) -> type[BaseModel]:
+        """Pydantic model of its outputs."""
+        ...
+
+    @property
+    def side_effects(self) -> bool:
+        """True when it acts outside the database (mail, webhooks)."""
+        ...
+
+    @property
+    def min_role(self) -> Role:
+        """The lowest role that may use it in a workflow."""
+        ...
+
+    # `inputs` is Any, not BaseModel: each agent accepts only its own `input_model`,
+    # a relation between two members that a Protocol cannot state; callers validate
+    # with `input_model` first, so a narrower parameter in an agent is truthful.
     async def run(self, inputs: Any, ctx: AgentContext) -> BaseModel:
         """Do the work for validated `inputs` (an `input_model` instance).
 
