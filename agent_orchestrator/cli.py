@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import anyio
 import typer
@@ -80,7 +80,7 @@ def _run(main: Callable[[], Awaitable[T]]) -> T:
         raise typer.Exit(2) from None
 
 
-def _fail(exc: AgentOrchestratorError) -> None:
+def _fail(exc: AgentOrchestratorError) -> NoReturn:
     if isinstance(exc, ValidationFailed):
         err.print(f"[red]error:[/red] {len(exc.problems)} problem(s):")
         for problem in exc.problems:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -31,6 +31,8 @@ from .graph import (
 )
 
 if TYPE_CHECKING:
+    from typing_extensions import TypeForm
+
     from .enums import Role
     from .protocols import Agent, AgentCatalogue
 
@@ -456,10 +458,11 @@ def _check_literal(
 
 @functools.cache
 def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
-    from typing import Annotated
-
     info = model.model_fields[name]
-    return TypeAdapter(Annotated[info.annotation, info])  # type: ignore[name-defined]
+    # The field's own annotation with its FieldInfo (constraints and all): a type form
+    # built at run time, which mypy cannot follow, hence the cast.
+    form = cast("TypeForm[Any]", Annotated[info.annotation, info])
+    return TypeAdapter(form)
 
 
 @functools.cache

@@ -49,8 +49,9 @@ async def wait_final(
     deadline = time.monotonic() + timeout
     while True:
         data = await client.data(EXECUTION, {"id": execution_id})
-        if data["execution"]["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            return data["execution"]
+        execution: dict[str, Any] = data["execution"]
+        if execution["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            return execution
         assert time.monotonic() < deadline, data
         await anyio.sleep(0.05)
 
