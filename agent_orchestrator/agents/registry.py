@@ -44,8 +44,9 @@ class AgentRegistry:
         _check_agent(agent)
         if agent.id in self._agents:
             raise ConfigurationError(
-                f"agent id '{agent.id}' is registered twice ({self._agents[agent.id]!r} "
-                f"and {agent!r}); give the plugin agent another id"
+                f"agent id '{agent.id}' is registered twice "
+                f"({self._agents[agent.id]!r} and {agent!r}); "
+                "give the plugin agent another id"
             )
         self._agents[agent.id] = agent
 
@@ -107,8 +108,8 @@ def _import(name: str) -> Any:
         factory = getattr(module, "create_agents", None)
         if factory is None:
             raise ConfigurationError(
-                f"AGENT_PLUGINS module '{module_name}' has no create_agents(resources); "
-                "name an attribute as module:attribute"
+                f"AGENT_PLUGINS module '{module_name}' has no "
+                "create_agents(resources); name an attribute as module:attribute"
             )
         return factory
     try:

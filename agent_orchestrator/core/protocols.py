@@ -304,8 +304,10 @@ class RunStore(Protocol):
         lease_s: float | None = None,
         audit: AuditEntry | None = None,
     ) -> tuple[ExecutionRecord, bool]:
-        """Store a new PENDING execution with its steps, leased to `lease_owner` if given,
-        with `audit` written in the same transaction.
+        """Store a new PENDING execution with its steps.
+
+        It is leased to `lease_owner` if given, and `audit` is written in the same
+        transaction.
 
         Returns:
             The stored record and True, or, when the tenant already has an execution
@@ -334,7 +336,9 @@ class RunStore(Protocol):
         execution_ids: Sequence[str] | None = None,
         limit: int = 100,
     ) -> list[str]:
-        """Take the lease of unfinished executions nobody holds (or whose lease ran out).
+        """Take the lease of unfinished executions nobody holds.
+
+        An execution whose lease ran out counts as held by nobody.
 
         Returns:
             The ids now held by `owner`.
@@ -358,8 +362,10 @@ class RunStore(Protocol):
     async def request_cancel(
         self, execution_id: str, tenant_id: str, audit: AuditEntry | None = None
     ) -> ExecutionRecord:
-        """Mark an execution for cancellation (with `audit` in the same transaction); its
-        lease holder carries it out."""
+        """Mark an execution for cancellation; its lease holder carries it out.
+
+        `audit` is written in the same transaction.
+        """
         ...
 
     async def events_after(

@@ -236,7 +236,8 @@ class ExecutionRun:
                 queue.append(dependent)
 
     def _all_final(self) -> bool:
-        # Final states never change back, so a step once seen final is not checked again.
+        # Final states never change back, so a step once seen final is not checked
+        # again.
         while self._unsettled:
             if not self.status[self._unsettled[-1]].is_final:
                 return False
@@ -332,8 +333,8 @@ class ExecutionRun:
             output: dict[str, Any] = result.model_dump(mode="json")
         except ValidationError as exc:
             return None, NonRetryableAgentError(
-                f"agent '{agent.id}' returned output that does not fit its output model: "
-                + _summarise(exc)
+                f"agent '{agent.id}' returned output that does not fit its output "
+                "model: " + _summarise(exc)
             )
         return output, None
 

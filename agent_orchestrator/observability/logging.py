@@ -1,4 +1,5 @@
-"""Logging: one line per record, with the ids a record carries (execution, step, ...)."""
+"""Logging: one line per record, with the ids a record carries (execution, step,
+...)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The validator refuses every invalid-graph case with all its problems and their paths."""
+"""The validator refuses every invalid-graph case with all its problems and their
+paths."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Abuse limits: the per-key rate limit shared by two server processes through Redis, an
-outage of its store (never a 500), body size, query depth, aliases, tokens and page size,
-and API keys never stored or logged in plain text."""
+"""Abuse limits: the per-key rate limit shared by two server processes through Redis,
+an outage of its store (never a 500), body size, query depth, aliases, tokens and page
+size, and API keys never stored or logged in plain text."""
 
 from __future__ import annotations
 
@@ -182,7 +182,9 @@ def test_keys_never_appear_in_plain_text(
                 server.url + "/graphql",
                 headers=headers,
                 json={
-                    "query": 'mutation { createApiKey(name: "n", role: VIEWER) { key } }'
+                    "query": (
+                        'mutation { createApiKey(name: "n", role: VIEWER) { key } }'
+                    )
                 },
             ).json()
             second = created["data"]["createApiKey"]["key"]
@@ -223,7 +225,8 @@ def test_nul_characters_are_refused_everywhere(
                 server.url + "/graphql",
                 headers=headers,
                 json={
-                    "query": 'mutation($k: String) { executeWorkflow(input: {templateId: "x", idempotencyKey: $k}) { id } }',
+                    "query": "mutation($k: String) { executeWorkflow(input: "
+                    '{templateId: "x", idempotencyKey: $k}) { id } }',
                     "variables": {"k": "a\x00b"},
                 },
             )

@@ -114,7 +114,8 @@ def ids(api: Api) -> Iterator[dict[str, str]]:
             {"g": graph},
         )
         workflow = gql(
-            'mutation($g: JSON!) { saveWorkflow(input: {name: "w", graph: $g}) { id } }',
+            "mutation($g: JSON!) { "
+            'saveWorkflow(input: {name: "w", graph: $g}) { id } }',
             {"g": graph},
         )
         made = gql(
