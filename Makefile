@@ -1,11 +1,13 @@
-# The two commands: `make run` starts the product, `make test` runs the whole suite.
-# Both install what they need first (Python packages into .venv, Debian packages).
+# The two commands: `make run` starts the product, `make test` runs the quality gates
+# (`make lint`) and then the whole suite. Both install what they need first (Python
+# packages into .venv, Debian packages).
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed-stamp
+CODE   := agent_orchestrator tests bench migrations
 
 .PHONY: install run test lint bench clean
 
@@ -22,15 +24,16 @@ run: install
 	$(BIN)/agent-orchestrator migrate
 	$(BIN)/agent-orchestrator serve --host $${HOST:-127.0.0.1} --port $(PORT)
 
-test: install
+# The gates run first: a finding stops the run before the (slow) suite starts.
+test: lint
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-redis.sh
-	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check agent_orchestrator tests bench migrations
-	$(BIN)/ruff format --check agent_orchestrator tests bench migrations
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy $(CODE)
 	$(BIN)/lint-imports
 
 bench: install

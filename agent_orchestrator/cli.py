@@ -1,4 +1,5 @@
-"""The command-line tool ``agent-orchestrator`` (also installed as ``converto-agent-cli``).
+"""The command-line tool ``agent-orchestrator`` (also installed as
+``converto-agent-cli``).
 
 It talks to the database named by the same settings as the server (``DATABASE_URL``,
 ``.env``).
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import anyio
 import typer
@@ -80,7 +81,7 @@ def _run(main: Callable[[], Awaitable[T]]) -> T:
         raise typer.Exit(2) from None
 
 
-def _fail(exc: AgentOrchestratorError) -> None:
+def _fail(exc: AgentOrchestratorError) -> NoReturn:
     if isinstance(exc, ValidationFailed):
         err.print(f"[red]error:[/red] {len(exc.problems)} problem(s):")
         for problem in exc.problems:
@@ -469,20 +470,22 @@ def serve(
             pass
         if not loopback and not (allow_insecure or settings.agent_allow_insecure_bind):
             err.print(
-                f"[red]error:[/red] AGENT_API_KEY_ENABLED is false, so anyone reaching "
-                f"{host}:{port} would be an admin. Bind 127.0.0.1, switch keys on, or pass "
-                "--allow-insecure if you really mean it."
+                "[red]error:[/red] AGENT_API_KEY_ENABLED is false, so anyone "
+                f"reaching {host}:{port} would be an admin. Bind 127.0.0.1, switch "
+                "keys on, or pass --allow-insecure if you really mean it."
             )
             raise typer.Exit(2)
         err.print(
-            "[yellow]warning:[/yellow] API keys are switched off (AGENT_API_KEY_ENABLED=false)"
+            "[yellow]warning:[/yellow] API keys are switched off "
+            "(AGENT_API_KEY_ENABLED=false)"
         )
         bootstrap_key = False
     if bootstrap_key:
         _bootstrap_admin_key(settings)
+    base = f"http://{_display_host(host)}:{port}"
     console.print(
-        f"Agent Orchestrator {__version__}: GraphiQL at [bold]http://{_display_host(host)}:{port}/graphql[/bold], "
-        f"health at http://{_display_host(host)}:{port}/health"
+        f"Agent Orchestrator {__version__}: GraphiQL at [bold]{base}/graphql[/bold], "
+        f"health at {base}/health"
     )
     uvicorn.run(
         create_app(settings),

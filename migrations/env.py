@@ -1,4 +1,5 @@
-"""Alembic environment: one history for SQLite and PostgreSQL, run on the async drivers."""
+"""Alembic environment: one history for SQLite and PostgreSQL, run on the async
+drivers."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..core.protocols import Agent
+from typing import TYPE_CHECKING
+
 from .categorizer import CategorizerAgent
 from .invoices import InvoiceParserAgent
 from .ledger import LedgerAgent
@@ -11,9 +12,12 @@ from .notification import NotificationAgent
 from .ocr import OcrAgent
 from .receipts import ReceiptParserAgent
 from .report import ReportAgent
-from .resources import AgentResources
 from .vat import VatAgent
 from .wait import WaitAgent
+
+if TYPE_CHECKING:
+    from ..core.protocols import Agent
+    from .resources import AgentResources
 
 
 def create_builtin_agents(resources: AgentResources) -> list[Agent]:

@@ -30,6 +30,7 @@ from ..core.protocols import AgentContext, AgentHealth, LocalizedText
 from .base import BaseAgent
 
 if TYPE_CHECKING:
+    from ..config import Settings
     from .resources import AgentResources
 
 log = logging.getLogger(__name__)
@@ -320,7 +321,9 @@ class CategorizerAgent(BaseAgent[CategorizerInput, CategorizerOutput]):
     min_role = Role.VIEWER
 
     def __init__(self, resources: AgentResources | None = None) -> None:
-        self.settings = resources.services.get("settings") if resources else None
+        self.settings: Settings | None = (
+            resources.services.get("settings") if resources else None
+        )
         self.chart = load_chart()
         self.lemmatizer = Lemmatizer()
 
@@ -344,11 +347,12 @@ class CategorizerAgent(BaseAgent[CategorizerInput, CategorizerOutput]):
     async def _ask_model(
         self, document: dict[str, Any], ctx: AgentContext
     ) -> Choice | None:
-        key = getattr(self.settings, "openai_api_key", None)
-        if key is None:
+        settings = self.settings
+        key = settings.openai_api_key if settings is not None else None
+        if settings is None or key is None:
             ctx.logger.info("no OPENAI_API_KEY; categorising by the rules")
             return None
-        model = str(self.settings.openai_model)  # type: ignore[union-attr]
+        model = settings.openai_model
         expenses = [c for c in self.chart.categories if c.kind == "EXPENSE"]
         listing = "\n".join(f"- {c.id}: {c.account} {c.fi} ({c.en})" for c in expenses)
         facts = {
@@ -368,7 +372,7 @@ class CategorizerAgent(BaseAgent[CategorizerInput, CategorizerOutput]):
         try:
             async with openai.AsyncOpenAI(
                 api_key=key.get_secret_value(),
-                base_url=self.settings.openai_base_url,  # type: ignore[union-attr]
+                base_url=settings.openai_base_url,
                 max_retries=1,
                 timeout=20.0,
             ) as client:

@@ -44,8 +44,9 @@ class AgentRegistry:
         _check_agent(agent)
         if agent.id in self._agents:
             raise ConfigurationError(
-                f"agent id '{agent.id}' is registered twice ({self._agents[agent.id]!r} "
-                f"and {agent!r}); give the plugin agent another id"
+                f"agent id '{agent.id}' is registered twice "
+                f"({self._agents[agent.id]!r} and {agent!r}); "
+                "give the plugin agent another id"
             )
         self._agents[agent.id] = agent
 
@@ -107,8 +108,8 @@ def _import(name: str) -> Any:
         factory = getattr(module, "create_agents", None)
         if factory is None:
             raise ConfigurationError(
-                f"AGENT_PLUGINS module '{module_name}' has no create_agents(resources); "
-                "name an attribute as module:attribute"
+                f"AGENT_PLUGINS module '{module_name}' has no "
+                "create_agents(resources); name an attribute as module:attribute"
             )
         return factory
     try:
@@ -121,7 +122,7 @@ def _import(name: str) -> Any:
 
 def _materialise(obj: Any, resources: AgentResources, origin: str) -> list[Agent]:
     if inspect.isclass(obj):
-        return [obj()]
+        return [_check_agent(obj())]
     if isinstance(obj, Agent):
         return [obj]
     if callable(obj):
@@ -129,13 +130,19 @@ def _materialise(obj: Any, resources: AgentResources, origin: str) -> list[Agent
         if isinstance(made, Agent):
             return [made]
         if isinstance(made, Iterable):
-            return list(made)
+            return [_check_agent(agent) for agent in made]
     raise ConfigurationError(
         f"'{origin}' is neither an agent, an agent class nor a factory of agents"
     )
 
 
-def _check_agent(agent: Any) -> None:
+def _check_agent(agent: object) -> Agent:
+    """`agent` itself once it is known to be one.
+
+    Raises:
+        ConfigurationError: It lacks a member of `core.protocols.Agent`, or a model
+            is not a pydantic model.
+    """
     missing = [
         attr
         for attr in (
@@ -156,9 +163,12 @@ def _check_agent(agent: Any) -> None:
         raise ConfigurationError(
             f"{agent!r} is not an agent: it lacks {', '.join(missing)}"
         )
+    # The Protocol's isinstance() looks for the very members checked above.
+    assert isinstance(agent, Agent)
     for attr in ("input_model", "output_model"):
         model = getattr(agent, attr)
         if not (inspect.isclass(model) and issubclass(model, BaseModel)):
             raise ConfigurationError(
                 f"agent '{agent.id}': {attr} must be a pydantic model"
             )
+    return agent

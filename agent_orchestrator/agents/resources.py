@@ -1,4 +1,5 @@
-"""What built-in and plugin agents are given when they are made (the app fills it in)."""
+"""What built-in and plugin agents are given when they are made (the app fills it
+in)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ class AgentResources:
         files_dir: The root of the files agents may read (``AGENT_FILES_DIR``); each
             tenant has its own area below it.
         services: Named services made by the app (ledger store, artifact store, mail
-            settings, model client factory, ...), looked up by the agents that need them.
+            settings, model client factory, ...), looked up by the agents that need
+            them.
     """
 
     files_dir: Path = Path("files")

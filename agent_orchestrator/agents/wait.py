@@ -34,8 +34,10 @@ class WaitAgent(BaseAgent[WaitInput, WaitOutput]):
     id = "wait_agent"
     name = "Wait"
     description = LocalizedText(
-        fi="Odottaa annetun määrän sekunteja ja jatkaa sitten (ajastettu tauko työnkulussa).",
-        en="Waits the given number of seconds, then succeeds (a timed pause in a workflow).",
+        fi="Odottaa annetun määrän sekunteja ja jatkaa sitten "
+        "(ajastettu tauko työnkulussa).",
+        en="Waits the given number of seconds, then succeeds "
+        "(a timed pause in a workflow).",
     )
     input_model = WaitInput
     output_model = WaitOutput

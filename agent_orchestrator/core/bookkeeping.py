@@ -13,9 +13,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
-
 from enum import StrEnum
+from typing import Any, Protocol
 
 
 class EntryKind(StrEnum):
@@ -47,14 +46,16 @@ class NewLedgerEntry:
     """A document to book.
 
     Attributes:
-        booking_key: Idempotency key (the execution step's `AgentContext.idempotency_key`
-            plus the document's index): booking the same key twice books it once.
+        booking_key: Idempotency key (the execution step's
+            `AgentContext.idempotency_key` plus the document's index): booking the
+            same key twice books it once.
         kind: Expense or income.
         entry_date: The document's date (the VAT period it belongs to).
         counterparty: Merchant or supplier name.
         business_id: The counterparty's Y-tunnus, if known.
         account: The chart-of-accounts number, e.g. ``"4000"``.
-        category: The category id from the chart of accounts, e.g. ``"office_supplies"``.
+        category: The category id from the chart of accounts, e.g.
+            ``"office_supplies"``.
         description: One line for people.
         gross: Total including VAT.
         vat_lines: VAT per rate.
@@ -169,5 +170,8 @@ class Outbox(Protocol):
         ...
 
     async def record(self, tenant_id: str, key: str, result: dict[str, Any]) -> None:
-        """Record that `key` was done with `result` (recording again keeps the first)."""
+        """Record that `key` was done with `result`.
+
+        Recording the same key again keeps the first result.
+        """
         ...

@@ -1,4 +1,7 @@
-"""Statuses, event types and roles (DESIGN.md "Engine semantics", "GraphQL contract")."""
+"""Statuses, event types and roles.
+
+See DESIGN.md "Engine semantics" and "GraphQL contract".
+"""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@
     ├── RateLimited                        too many requests; says when to retry
     ├── PlanningFailed (ValueError)        the copilot cannot or may not plan a command
     └── AgentError (RuntimeError)          an agent's run failed; retryable by default
-        ├── NonRetryableAgentError         retrying cannot help (bad input, missing file)
+        ├── NonRetryableAgentError         retrying cannot help (bad input, no file)
         └── AgentTimeout (TimeoutError)    one attempt ran over its time limit
 
 The API maps these to `extensions.code`; anything else is unexpected and is masked for
@@ -31,7 +31,8 @@ class Problem:
     """One thing wrong with an input, where it is and what to do about it.
 
     Attributes:
-        path: Where the problem is, e.g. ``steps[1].inputs.text`` or ``variables.period_end``.
+        path: Where the problem is, e.g. ``steps[1].inputs.text`` or
+            ``variables.period_end``.
         message: What is wrong, naming the offending ids, and how to fix it.
         code: A stable machine-readable kind, e.g. ``unknown_agent`` or ``cycle``.
     """

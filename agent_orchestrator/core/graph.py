@@ -10,7 +10,8 @@ A workflow is a JSON document (DESIGN.md "Workflow graph")::
      "outputs": {"receipt": "${steps.parse.receipt}"}}
 
 An input that is exactly one reference takes the referenced value with its type; a
-reference inside a longer string is interpolated as text; ``$${`` writes a literal ``${``.
+reference inside a longer string is interpolated as text; ``$${`` writes a literal
+``${``.
 This module parses documents and references and evaluates ``when`` conditions; the
 checks that need the agents live in `validation`.
 """
@@ -58,7 +59,8 @@ class RetryPolicy(BaseModel):
 
 
 class StepSpec(BaseModel):
-    """One step: which agent runs, with which inputs, after what, and on what condition."""
+    """One step: which agent runs, with which inputs, after what, and on what
+    condition."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -89,7 +91,8 @@ class WorkflowGraph(BaseModel):
         raise KeyError(step_id)
 
     def dependencies(self) -> dict[str, frozenset[str]]:
-        """For each step, the steps it waits for: `depends_on` plus every referenced step."""
+        """For each step, the steps it waits for: `depends_on` plus every referenced
+        step."""
         return {step.id: step_dependencies(step) for step in self.steps}
 
     def to_document(self) -> dict[str, Any]:
@@ -202,7 +205,10 @@ def iter_references(value: Any, path: str = "") -> Iterator[tuple[str, str, Refe
     """Every reference inside an input value, with the path where it stands and how.
 
     Yields:
-        ``(path, "whole" | "text", reference)``; raises ReferenceSyntaxError on a bad one.
+        ``(path, "whole" | "text", reference)``.
+
+    Raises:
+        ReferenceSyntaxError: A reference is malformed.
     """
     if isinstance(value, str):
         if "${" not in value:

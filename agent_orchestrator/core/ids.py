@@ -19,7 +19,10 @@ def utcnow() -> dt.datetime:
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    """Normalise a datetime to aware UTC (SQLite returns naive UTC, PostgreSQL aware)."""
+    """Normalise a datetime to aware UTC.
+
+    SQLite returns naive UTC datetimes, PostgreSQL aware ones.
+    """
     if value is None:
         return None
     if value.tzinfo is None:

@@ -101,26 +101,55 @@ class AgentContext:
 class Agent(Protocol):
     """A unit of work a workflow step runs.
 
-    Attributes:
-        id: Stable identifier used in graphs, e.g. ``ocr_agent``.
-        name: Short human name.
-        description: What it does, in Finnish and English; the planner reads it.
-        version: The agent's own version.
-        input_model: Pydantic model of its inputs; its JSON schema is published.
-        output_model: Pydantic model of its outputs.
-        side_effects: True when it acts outside the database (mail, webhooks).
-        min_role: The lowest role that may use it in a workflow.
+    Its describing members are read-only properties because nothing outside the agent
+    ever sets them: an agent may declare them as class attributes (as `BaseAgent`
+    subclasses do), instance attributes or properties, and a narrower model type (say
+    ``type[OcrInput]``) still satisfies ``type[BaseModel]``.
     """
 
-    id: str
-    name: str
-    description: LocalizedText
-    version: str
-    input_model: type[BaseModel]
-    output_model: type[BaseModel]
-    side_effects: bool
-    min_role: Role
+    @property
+    def id(self) -> str:
+        """Stable identifier used in graphs, e.g. ``ocr_agent``."""
+        ...
 
+    @property
+    def name(self) -> str:
+        """Short human name."""
+        ...
+
+    @property
+    def description(self) -> LocalizedText:
+        """What it does, in Finnish and English; the planner reads it."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """The agent's own version."""
+        ...
+
+    @property
+    def input_model(self) -> type[BaseModel]:
+        """Pydantic model of its inputs; its JSON schema is published."""
+        ...
+
+    @property
+    def output_model(self) -> type[BaseModel]:
+        """Pydantic model of its outputs."""
+        ...
+
+    @property
+    def side_effects(self) -> bool:
+        """True when it acts outside the database (mail, webhooks)."""
+        ...
+
+    @property
+    def min_role(self) -> Role:
+        """The lowest role that may use it in a workflow."""
+        ...
+
+    # `inputs` is Any, not BaseModel: each agent accepts only its own `input_model`,
+    # a relation between two members that a Protocol cannot state; callers validate
+    # with `input_model` first, so a narrower parameter in an agent is truthful.
     async def run(self, inputs: Any, ctx: AgentContext) -> BaseModel:
         """Do the work for validated `inputs` (an `input_model` instance).
 
@@ -275,8 +304,10 @@ class RunStore(Protocol):
         lease_s: float | None = None,
         audit: AuditEntry | None = None,
     ) -> tuple[ExecutionRecord, bool]:
-        """Store a new PENDING execution with its steps, leased to `lease_owner` if given,
-        with `audit` written in the same transaction.
+        """Store a new PENDING execution with its steps.
+
+        It is leased to `lease_owner` if given, and `audit` is written in the same
+        transaction.
 
         Returns:
             The stored record and True, or, when the tenant already has an execution
@@ -305,7 +336,9 @@ class RunStore(Protocol):
         execution_ids: Sequence[str] | None = None,
         limit: int = 100,
     ) -> list[str]:
-        """Take the lease of unfinished executions nobody holds (or whose lease ran out).
+        """Take the lease of unfinished executions nobody holds.
+
+        An execution whose lease ran out counts as held by nobody.
 
         Returns:
             The ids now held by `owner`.
@@ -329,8 +362,10 @@ class RunStore(Protocol):
     async def request_cancel(
         self, execution_id: str, tenant_id: str, audit: AuditEntry | None = None
     ) -> ExecutionRecord:
-        """Mark an execution for cancellation (with `audit` in the same transaction); its
-        lease holder carries it out."""
+        """Mark an execution for cancellation; its lease holder carries it out.
+
+        `audit` is written in the same transaction.
+        """
         ...
 
     async def events_after(

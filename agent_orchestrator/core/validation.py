@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -31,6 +31,8 @@ from .graph import (
 )
 
 if TYPE_CHECKING:
+    from typing_extensions import TypeForm
+
     from .enums import Role
     from .protocols import Agent, AgentCatalogue
 
@@ -100,7 +102,8 @@ def resolve_variables(
             problems.append(
                 Problem(
                     f"variables.{name}",
-                    f"unknown variable '{name}'; this workflow's variables are: {known}",
+                    f"unknown variable '{name}'; "
+                    f"this workflow's variables are: {known}",
                     "unknown_variable",
                 )
             )
@@ -257,7 +260,8 @@ class _GraphChecker:
                 known = ", ".join(fields) or "none"
                 yield Problem(
                     path,
-                    f"agent '{agent.id}' has no input '{name}'; its inputs are: {known}",
+                    f"agent '{agent.id}' has no input '{name}'; "
+                    f"its inputs are: {known}",
                     "unknown_input",
                 )
                 continue
@@ -302,7 +306,8 @@ class _GraphChecker:
                         where,
                         f"{ref.text} gives {_describe_schema(source)} but input "
                         f"'{path.rsplit('.', 1)[-1]}' of agent "
-                        f"'{agent.id if agent else '?'}' needs {_describe_schema(target)}",
+                        f"'{agent.id if agent else '?'}' needs "
+                        f"{_describe_schema(target)}",
                         "type_mismatch",
                     )
 
@@ -315,7 +320,8 @@ class _GraphChecker:
                 known = ", ".join(sorted(self.graph.variables)) or "none"
                 yield Problem(
                     path,
-                    f"{ref.text} names unknown variable '{ref.name}'; declared: {known}",
+                    f"{ref.text} names unknown variable '{ref.name}'; "
+                    f"declared: {known}",
                     "unknown_variable",
                 )
                 return None
@@ -387,7 +393,8 @@ class _GraphChecker:
 
 
 def _strongly_connected(edges: Mapping[str, list[str]]) -> list[list[str]]:
-    """Tarjan's algorithm, iterative so that long chains do not hit the recursion limit."""
+    """Tarjan's algorithm, iterative so that long chains do not hit the recursion
+    limit."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     on_stack: set[str] = set()
@@ -456,10 +463,11 @@ def _check_literal(
 
 @functools.cache
 def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
-    from typing import Annotated
-
     info = model.model_fields[name]
-    return TypeAdapter(Annotated[info.annotation, info])  # type: ignore[name-defined]
+    # The field's own annotation with its FieldInfo (constraints and all): a type form
+    # built at run time, which mypy cannot follow, hence the cast.
+    form = cast("TypeForm[Any]", Annotated[info.annotation, info])
+    return TypeAdapter(form)
 
 
 @functools.cache

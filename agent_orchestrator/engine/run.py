@@ -33,6 +33,7 @@ from ..core.protocols import (
 from .settings import Backoff, EngineSettings
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Iterable, Mapping
 
     from anyio.abc import TaskGroup
@@ -80,7 +81,7 @@ class ExecutionRun:
         self.status: dict[str, StepStatus] = {s: StepStatus.PENDING for s in self.steps}
         self.attempts = dict.fromkeys(self.steps, 0)
         self.failures = dict.fromkeys(self.steps, 0)
-        self.step_started: dict[str, Any] = {}
+        self.step_started: dict[str, dt.datetime | None] = {}
         outputs: dict[str, Mapping[str, Any] | None] = {}
         for stored in record.steps:
             if stored.step_id not in self.steps:
@@ -96,6 +97,8 @@ class ExecutionRun:
                 if stored.status is StepStatus.RETRYING
                 else max(stored.attempts - 1, 0)
             )
+        # The scope reads the outputs this run keeps adding to as steps succeed.
+        self.outputs = outputs
         self.scope = Scope(record.variables, outputs)
         dependencies = self.graph.dependencies()
         self.dependents: dict[str, list[str]] = {s: [] for s in self.steps}
@@ -209,7 +212,7 @@ class ExecutionRun:
             launch.append(step_id)
         return launch
 
-    def _start_attempt(self, step_id: str, batch: WriteBatch, now: Any) -> None:
+    def _start_attempt(self, step_id: str, batch: WriteBatch, now: dt.datetime) -> None:
         self.status[step_id] = StepStatus.RUNNING
         self.attempts[step_id] += 1
         values: dict[str, Any] = {
@@ -233,7 +236,8 @@ class ExecutionRun:
                 queue.append(dependent)
 
     def _all_final(self) -> bool:
-        # Final states never change back, so a step once seen final is not checked again.
+        # Final states never change back, so a step once seen final is not checked
+        # again.
         while self._unsettled:
             if not self.status[self._unsettled[-1]].is_final:
                 return False
@@ -329,8 +333,8 @@ class ExecutionRun:
             output: dict[str, Any] = result.model_dump(mode="json")
         except ValidationError as exc:
             return None, NonRetryableAgentError(
-                f"agent '{agent.id}' returned output that does not fit its output model: "
-                + _summarise(exc)
+                f"agent '{agent.id}' returned output that does not fit its output "
+                "model: " + _summarise(exc)
             )
         return output, None
 
@@ -375,7 +379,7 @@ class ExecutionRun:
         now = utcnow()
         batch = WriteBatch()
         self.status[step_id] = StepStatus.SUCCEEDED
-        self.scope.outputs[step_id] = output  # type: ignore[index]
+        self.outputs[step_id] = output
         duration = _ms(self.step_started.get(step_id), now)
         batch.steps.append(
             StepUpdate(
@@ -532,7 +536,7 @@ class ExecutionRun:
         return event
 
 
-def _ms(start: Any, end: Any) -> int | None:
+def _ms(start: dt.datetime | None, end: dt.datetime) -> int | None:
     if start is None:
         return None
     return max(0, round((end - start).total_seconds() * 1000))

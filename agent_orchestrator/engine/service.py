@@ -1,5 +1,8 @@
-"""Starting executions: pick the graph, validate it with the caller's role and variables,
-freeze it into a new execution and hand it to the runner."""
+"""Starting executions.
+
+Pick the graph, validate it with the caller's role and variables, freeze it into a new
+execution and hand it to the runner.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Logging: one line per record, with the ids a record carries (execution, step, ...)."""
+"""Logging: one line per record, with the ids a record carries (execution, step,
+...)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,11 @@ def configure_logging(level: str = "INFO") -> None:
     """Send our logs to stderr at `level` (idempotent)."""
     root = logging.getLogger("agent_orchestrator")
     root.setLevel(level)
-    if not any(getattr(h, "_agent_orchestrator", False) for h in root.handlers):
+    # A handler formatting with ours is the one an earlier call added.
+    if not any(isinstance(h.formatter, _IdFormatter) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(
             _IdFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
         )
-        handler._agent_orchestrator = True  # type: ignore[attr-defined]
         root.addHandler(handler)
         root.propagate = False

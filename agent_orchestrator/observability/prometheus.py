@@ -1,5 +1,8 @@
-"""Prometheus exposition at ``/metrics``: executions and steps by status, step durations,
-queue depth and live subscribers. One registry per app (no global state)."""
+"""Prometheus exposition at ``/metrics``.
+
+Executions and steps by status, step durations, queue depth and live subscribers. One
+registry per app (no global state).
+"""
 
 from __future__ import annotations
 

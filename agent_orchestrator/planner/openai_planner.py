@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from types import TracebackType
 
+    from openai.types.chat import ChatCompletionMessageParam
+
     from ..core.enums import Role
     from ..core.protocols import AgentCatalogue
     from ..core.templates import WorkflowTemplate
@@ -223,7 +225,7 @@ class OpenAIPlanner:
         context: PlanContext,
         tally: _Tally,
     ) -> Plan:
-        conversation: list[dict[str, str]] = [
+        conversation: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": self.system_prompt(context.role)},
             {"role": "user", "content": user_message(command, context)},
         ]
@@ -245,7 +247,7 @@ class OpenAIPlanner:
     async def _attempt(
         self,
         client: openai.AsyncOpenAI,
-        conversation: list[dict[str, str]],
+        conversation: list[ChatCompletionMessageParam],
         context: PlanContext,
         tally: _Tally,
     ) -> tuple[str, tuple[Problem, ...], Plan | None]:
@@ -318,7 +320,7 @@ class OpenAIPlanner:
     async def _ask(
         self,
         client: openai.AsyncOpenAI,
-        conversation: list[dict[str, str]],
+        conversation: list[ChatCompletionMessageParam],
         tally: _Tally,
     ) -> tuple[str, PlanChoice | None, tuple[Problem, ...]]:
         """Call the model once: its text, and its choice or why the choice is unfit.
@@ -331,7 +333,7 @@ class OpenAIPlanner:
             with anyio.fail_after(self.timeout_s):
                 raw = await client.chat.completions.with_raw_response.parse(
                     model=self.model,
-                    messages=conversation,  # type: ignore[arg-type]
+                    messages=conversation,
                     response_format=PlanChoice,
                     timeout=self.timeout_s,
                 )

@@ -1,1 +1,4 @@
-"""Query, Mutation and Subscription roots: check rights, call a service, map to types."""
+"""Query, Mutation and Subscription roots.
+
+Each resolver checks rights, calls a service and maps the answer to types.
+"""

@@ -15,12 +15,14 @@ from .access import allow
 class AgentQuery:
     """Reading the agent registry and the shipped templates."""
 
-    @strawberry.field(description="Every registered agent.")
+    # Strawberry types its decorators called with arguments as returning Any (one
+    # overload also serves `x: int = strawberry.field(...)`), hence these ignores.
+    @strawberry.field(description="Every registered agent.")  # type: ignore[untyped-decorator]
     def agents(self, info: Info) -> list[Agent]:
         allow(info, Permission.READ)
         return [Agent.of(a) for a in info.context.services.registry]
 
-    @strawberry.field(description="One agent by id.")
+    @strawberry.field(description="One agent by id.")  # type: ignore[untyped-decorator]
     def agent(self, info: Info, id: strawberry.ID) -> Agent:
         allow(info, Permission.READ)
         agent = info.context.services.registry.get(str(id))
@@ -28,7 +30,7 @@ class AgentQuery:
             raise NotFound(f"agent '{id}' not found")
         return Agent.of(agent)
 
-    @strawberry.field(description="The shipped workflow templates.")
+    @strawberry.field(description="The shipped workflow templates.")  # type: ignore[untyped-decorator]
     def templates(self, info: Info) -> list[WorkflowTemplate]:
         allow(info, Permission.READ)
         return [

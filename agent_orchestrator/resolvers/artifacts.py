@@ -68,7 +68,9 @@ async def download_artifact(
 class ArtifactQuery:
     """Reading artifacts' metadata."""
 
-    @strawberry.field(
+    # Strawberry types its decorators called with arguments as returning Any (one
+    # overload also serves `x: int = strawberry.field(...)`), hence these ignores.
+    @strawberry.field(  # type: ignore[untyped-decorator]
         description="A file an agent made (e.g. a report), by id; download its bytes "
         "from `downloadUrl`."
     )

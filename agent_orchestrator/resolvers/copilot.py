@@ -37,7 +37,9 @@ def _options(context: CopilotContextInput | None) -> CopilotOptions:
 class CopilotQuery:
     """Planning without running."""
 
-    @strawberry.field(
+    # Strawberry types its decorators called with arguments as returning Any (one
+    # overload also serves `x: int = strawberry.field(...)`), hence these ignores.
+    @strawberry.field(  # type: ignore[untyped-decorator]
         description="Plan a command (a dry run): the validated graph, nothing runs. "
         "A command the copilot cannot or may not plan is a PLANNING_FAILED error."
     )
@@ -58,7 +60,7 @@ class CopilotQuery:
 class CopilotMutation:
     """Planning and running."""
 
-    @strawberry.mutation(
+    @strawberry.mutation(  # type: ignore[untyped-decorator]
         description="Plan a command and start its execution (with dryRun, only plan). "
         "The execution keeps the command and the plan in its metadata."
     )

@@ -97,7 +97,7 @@ def create_schema(*, introspection: bool = True, suggestions: bool = True) -> Sc
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=extensions,  # type: ignore[arg-type]
+        extensions=extensions,
         config=StrawberryConfig(
             scalar_map=SCALAR_MAP, disable_field_suggestions=not suggestions
         ),

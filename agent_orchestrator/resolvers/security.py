@@ -18,7 +18,9 @@ from .access import allow
 class SecurityQuery:
     """Reading keys and the audit log."""
 
-    @strawberry.field(description="The tenant's API keys (admins).")
+    # Strawberry types its decorators called with arguments as returning Any (one
+    # overload also serves `x: int = strawberry.field(...)`), hence these ignores.
+    @strawberry.field(description="The tenant's API keys (admins).")  # type: ignore[untyped-decorator]
     async def api_keys(self, info: Info) -> list[ApiKey]:
         principal = allow(info, Permission.MANAGE_KEYS)
         return [
@@ -26,7 +28,7 @@ class SecurityQuery:
             for k in await info.context.services.api_key_store.list(principal.tenant_id)
         ]
 
-    @strawberry.field(description="The tenant's audit log, newest first (admins).")
+    @strawberry.field(description="The tenant's audit log, newest first (admins).")  # type: ignore[untyped-decorator]
     async def audit_logs(
         self,
         info: Info,
@@ -53,7 +55,7 @@ class SecurityQuery:
 class SecurityMutation:
     """Creating and revoking keys."""
 
-    @strawberry.mutation(description="Create an API key; the key is returned only now.")
+    @strawberry.mutation(description="Create an API key; the key is returned only now.")  # type: ignore[untyped-decorator]
     async def create_api_key(
         self,
         info: Info,
@@ -85,7 +87,7 @@ class SecurityMutation:
         )
         return CreatedApiKey(key=key, api_key=ApiKey.of(record))
 
-    @strawberry.mutation(description="Revoke an API key at once.")
+    @strawberry.mutation(description="Revoke an API key at once.")  # type: ignore[untyped-decorator]
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKey:
         principal = allow(info, Permission.MANAGE_KEYS)
         services = info.context.services

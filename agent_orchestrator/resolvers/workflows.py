@@ -17,7 +17,9 @@ from .access import agent_role, allow
 class WorkflowQuery:
     """Reading saved workflows."""
 
-    @strawberry.field(description="Saved workflows, most recently changed first.")
+    # Strawberry types its decorators called with arguments as returning Any (one
+    # overload also serves `x: int = strawberry.field(...)`), hence these ignores.
+    @strawberry.field(description="Saved workflows, most recently changed first.")  # type: ignore[untyped-decorator]
     async def workflows(
         self, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[Workflow]:
@@ -27,7 +29,7 @@ class WorkflowQuery:
         )
         return Connection[Workflow].from_page(page, Workflow.of)
 
-    @strawberry.field(
+    @strawberry.field(  # type: ignore[untyped-decorator]
         description="A saved workflow, at its current or a given version."
     )
     async def workflow(
@@ -44,7 +46,7 @@ class WorkflowQuery:
 class WorkflowMutation:
     """Saving and deleting workflows."""
 
-    @strawberry.mutation(
+    @strawberry.mutation(  # type: ignore[untyped-decorator]
         description="Validate and save a workflow; with `id`, a new version of it."
     )
     async def save_workflow(self, info: Info, input: SaveWorkflowInput) -> Workflow:
@@ -72,7 +74,7 @@ class WorkflowMutation:
         )
         return Workflow.of(record)
 
-    @strawberry.mutation(description="Delete a saved workflow (admins).")
+    @strawberry.mutation(description="Delete a saved workflow (admins).")  # type: ignore[untyped-decorator]
     async def delete_workflow(self, info: Info, id: strawberry.ID) -> bool:
         principal = allow(info, Permission.DELETE_WORKFLOW)
         await info.context.services.saved_workflows.delete(

@@ -1,14 +1,18 @@
-"""GraphQL enums, mirroring `core.enums`."""
+"""GraphQL enums: the `core.enums` classes themselves, known to Strawberry.
+
+`strawberry.enum` records the GraphQL definition on the class it is given and returns
+that same class, so the names here are the core enums (usable as types everywhere).
+"""
 
 from __future__ import annotations
 
 import strawberry
 
-from ..core import enums
+from ..core.enums import EventType, ExecutionStatus, Role, StepStatus
 
-Role = strawberry.enum(enums.Role, description="What an API key may do.")
-ExecutionStatus = strawberry.enum(
-    enums.ExecutionStatus, description="Execution status."
-)
-StepStatus = strawberry.enum(enums.StepStatus, description="Step status.")
-EventType = strawberry.enum(enums.EventType, description="Execution event type.")
+__all__ = ["EventType", "ExecutionStatus", "Role", "StepStatus"]
+
+strawberry.enum(Role, description="What an API key may do.")
+strawberry.enum(ExecutionStatus, description="Execution status.")
+strawberry.enum(StepStatus, description="Step status.")
+strawberry.enum(EventType, description="Execution event type.")

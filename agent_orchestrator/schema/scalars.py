@@ -12,6 +12,7 @@ from typing import Any, NewType
 
 import strawberry
 from graphql import GraphQLError, ValueNode, value_from_ast_untyped
+from strawberry.types.scalar import ScalarDefinition
 
 NUL_MESSAGE = "text must not contain NUL (\\u0000) characters"
 
@@ -61,12 +62,18 @@ def _json_literal(node: ValueNode, variables: Any = None) -> Any:
 
 
 JSON = NewType("JSON", object)
-"""Any JSON value; mapped to the `JSON` scalar by `SCALAR_MAP`."""
+"""Any JSON value; mapped to the `JSON` scalar by `SCALAR_MAP`.
 
-SCALAR_MAP = {
+Being a NewType, a value becomes a `JSON` by saying so: ``JSON(dict(record.graph))``.
+"""
+
+# Keyed by `object`, as `StrawberryConfig.scalar_map` is (a dict's keys are invariant).
+SCALAR_MAP: dict[object, ScalarDefinition] = {
     JSON: strawberry.scalar(
         name="JSON",
-        description="Any JSON value (objects, lists, text without NUL characters, numbers).",
+        description=(
+            "Any JSON value (objects, lists, text without NUL characters, numbers)."
+        ),
         serialize=lambda value: value,
         parse_value=_no_nul,
         parse_literal=_json_literal,

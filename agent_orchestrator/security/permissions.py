@@ -53,8 +53,8 @@ def require(principal: Principal, permission: Permission, *, rbac: bool = True) 
     if not allowed(principal, permission, rbac=rbac):
         needed = PERMISSIONS[permission].value
         raise Forbidden(
-            f"this needs role {needed}; your key has {principal.role.value}. Ask an admin "
-            "for a key with that role"
+            f"this needs role {needed}; your key has {principal.role.value}. "
+            "Ask an admin for a key with that role"
         )
 
 

@@ -48,7 +48,7 @@ def settings(fake: FakeOpenAI | None = None) -> Settings:
     values: dict[str, Any] = {"openai_api_key": None, "openai_model": "gpt-test"}
     if fake is not None:
         values |= {"openai_api_key": fake.api_key, "openai_base_url": fake.base_url}
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 def agent(config: Settings | None = None) -> CategorizerAgent:

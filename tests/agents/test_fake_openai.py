@@ -6,7 +6,13 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from tests.support.fake_openai import Delay, Status, completion, fake_openai
+from tests.support.fake_openai import (
+    Delay,
+    FakeOpenAI,
+    Status,
+    completion,
+    fake_openai,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -16,9 +22,11 @@ class Period(BaseModel):
     end: str
 
 
-def client(fake, **kwargs) -> openai.AsyncOpenAI:  # noqa: ANN001
+def client(
+    fake: FakeOpenAI, timeout: float | openai.NotGiven = openai.NOT_GIVEN
+) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(
-        base_url=fake.base_url, api_key=fake.api_key, max_retries=0, **kwargs
+        base_url=fake.base_url, api_key=fake.api_key, max_retries=0, timeout=timeout
     )
 
 

@@ -54,10 +54,16 @@ VARIABLES = {"period_start": "2026-10-01", "period_end": "2026-10-31"}
 def october() -> dict[str, Decimal]:
     """The report's figures, summed here from `BOOKED`."""
     rows = [r for r in BOOKED if "2026-10-01" <= r[0] <= "2026-10-31"]
-    income = sum(Decimal(r[5]) for r in rows if r[1] is EntryKind.INCOME)
-    expenses = sum(Decimal(r[5]) for r in rows if r[1] is EntryKind.EXPENSE)
-    sales_vat = sum(Decimal(r[6]) for r in rows if r[1] is EntryKind.INCOME)
-    purchase_vat = sum(Decimal(r[6]) for r in rows if r[1] is EntryKind.EXPENSE)
+    income = sum((Decimal(r[5]) for r in rows if r[1] is EntryKind.INCOME), Decimal(0))
+    expenses = sum(
+        (Decimal(r[5]) for r in rows if r[1] is EntryKind.EXPENSE), Decimal(0)
+    )
+    sales_vat = sum(
+        (Decimal(r[6]) for r in rows if r[1] is EntryKind.INCOME), Decimal(0)
+    )
+    purchase_vat = sum(
+        (Decimal(r[6]) for r in rows if r[1] is EntryKind.EXPENSE), Decimal(0)
+    )
     return {
         "income": income,
         "expenses": expenses,
@@ -101,7 +107,7 @@ async def rig(database: Database, tmp_path: Path) -> AsyncIterator[Rig]:
         ],
     )
     artifacts = SqlArtifactStore(database)
-    settings = Settings(_env_file=None, agent_files_dir=tmp_path)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, agent_files_dir=tmp_path)
     registry = create_agent_registry(
         settings,
         {
@@ -129,7 +135,7 @@ async def execute(rig: Rig, variables: dict[str, Any]) -> ExecutionRecord:
 
 
 def test_the_template_is_shipped_and_valid(tmp_path: Path) -> None:
-    settings = Settings(_env_file=None, agent_files_dir=tmp_path)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, agent_files_dir=tmp_path)
     template = load_checked_templates(create_agent_registry(settings))[
         "financial_report"
     ]

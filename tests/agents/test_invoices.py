@@ -132,6 +132,7 @@ def replace_field(doc: Document, prefix: str, value: str) -> str:
 
 def test_invalid_iban_is_warned_and_left_empty() -> None:
     doc = invoice(1, code=False)
+    assert doc.iban is not None
     broken = doc.iban[:-1] + str((int(doc.iban[-1]) + 1) % 10)
     out = parse_invoice(replace_field(doc, "IBAN", f"IBAN {broken}"))
     assert out.invoice.iban is None

@@ -31,7 +31,7 @@ def settings(fake: FakeOpenAI | None = None, **values: Any) -> Settings:
             **values,
         }
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         **{"openai_api_key": None, "openai_model": "gpt-test", **values},
     )
 

@@ -128,7 +128,7 @@ def settings(box: Mailbox | None = None, **values: Any) -> Settings:
             "agent_smtp_timeout_s": 5,
         }
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         **{
             "agent_webhook_secret": SECRET,
             # The test receiver listens on the loopback, a private address.

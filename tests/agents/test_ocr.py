@@ -76,14 +76,16 @@ def area(files_dir: Path) -> Path:
 
 @pytest.fixture
 def ocr(files_dir: Path) -> Agent:
-    settings = Settings(_env_file=None, agent_files_dir=files_dir)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, agent_files_dir=files_dir)
     agent = create_agent_registry(settings).get("ocr_agent")
     assert agent is not None
     return agent
 
 
-async def read(agent: Agent, file: str, **inputs: Any) -> OcrOutput:
-    result = await agent.run(OcrInput(file=file, **inputs), context())
+async def read(
+    agent: Agent, file: str, progress: Progress | None = None, **inputs: Any
+) -> OcrOutput:
+    result = await agent.run(OcrInput(file=file, **inputs), context(progress))
     assert isinstance(result, OcrOutput)
     return result
 
@@ -117,7 +119,7 @@ async def test_reads_receipt_images(
         render_image(doc, rng, family=family), area / f"kuitti.{fmt.lower()}", fmt
     )
     progress = Progress()
-    result = await ocr.run(OcrInput(file=f"kuitti.{fmt.lower()}"), context(progress))
+    result = await read(ocr, f"kuitti.{fmt.lower()}", progress)
     assert result.method == "tesseract" and result.pages == 1
     assert 0.5 < result.confidence <= 1
     assert doc.merchant in result.text
@@ -154,7 +156,7 @@ async def test_mixed_pdf_reports_each_page(ocr: Agent, area: Path) -> None:
     render_pdf(second, area / "b.pdf", text_layer=False, rng=rng)
     merge_pdfs([area / "a.pdf", area / "b.pdf"], area / "kaksi.pdf")
     progress = Progress()
-    result = await ocr.run(OcrInput(file="kaksi.pdf"), context(progress))
+    result = await read(ocr, "kaksi.pdf", progress)
     assert result.pages == 2 and result.method == "tesseract"
     assert [(m, f) for m, f, _ in progress.reports] == [
         ("page 1 of 2 read (pdf_text)", 0.5),

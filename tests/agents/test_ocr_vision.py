@@ -53,7 +53,7 @@ def fake() -> Iterator[FakeOpenAI]:
 
 
 def agent_for(files_dir: Path, fake: FakeOpenAI, key: str | None = None) -> Agent:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         agent_files_dir=files_dir,
         openai_api_key=key or fake.api_key,

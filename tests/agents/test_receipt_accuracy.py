@@ -68,7 +68,7 @@ def differences(doc: Document, out: ReceiptOutput) -> list[str]:
 async def test_receipts_read_fully_right(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = Settings(_env_file=None, agent_files_dir=tmp_path)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, agent_files_dir=tmp_path)
     registry = create_agent_registry(settings)
     ocr, parser = registry.get("ocr_agent"), registry.get("receipt_parser_agent")
     assert ocr is not None and parser is not None

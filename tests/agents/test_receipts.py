@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -18,6 +20,9 @@ from agent_orchestrator.agents.receipts import (
 from agent_orchestrator.agents.vat_rates import vat_table
 from agent_orchestrator.core.protocols import AgentContext
 from tests.support.documents import make_receipt, text_of
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 pytestmark = pytest.mark.anyio
 
@@ -188,8 +193,8 @@ def test_the_dated_table() -> None:
         0.0,
     ]
     assert table.general_rate(dt.date(2024, 9, 1)) == 25.5
-    assert table.is_valid(14, dt.date(2025, 12, 31))
-    assert not table.is_valid(14, dt.date(2026, 1, 1))
+    assert table.is_valid(Decimal(14), dt.date(2025, 12, 31))
+    assert not table.is_valid(Decimal(14), dt.date(2026, 1, 1))
 
 
 def test_business_id_with_a_bad_check_digit_is_left_empty() -> None:
@@ -333,6 +338,11 @@ def test_generated_receipt_texts(seed: int) -> None:
 
 
 async def test_the_agent_returns_json_ready_output() -> None:
+    async def ignore_progress(
+        message: str, fraction: float | None, data: Mapping[str, Any] | None
+    ) -> None:
+        del message, fraction, data
+
     agent = ReceiptParserAgent()
     ctx = AgentContext(
         tenant_id="acme",
@@ -341,7 +351,7 @@ async def test_the_agent_returns_json_ready_output() -> None:
         agent_id=agent.id,
         attempt=1,
         logger=logging.getLogger("tests"),
-        progress=lambda *a: None,  # type: ignore[arg-type,return-value]
+        progress=ignore_progress,
     )
     out = await agent.run(ReceiptInput(text=text()), ctx)
     dumped = out.model_dump(mode="json")

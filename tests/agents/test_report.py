@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pypdf
 import pytest
 from pydantic import ValidationError
-from pypdf.generic import ContentStream
+from pypdf.generic import ContentStream, DictionaryObject, PdfObject
 
 from agent_orchestrator.agents.report import ReportAgent, ReportInput
 from agent_orchestrator.agents.report_figures import Period, previous_period
@@ -71,6 +71,11 @@ def d(text: str) -> dt.date:
 INC, EXP = EntryKind.INCOME, EntryKind.EXPENSE
 
 
+def rate_net_vat(line: str) -> Line:
+    rate, net, vat = line.split("/")
+    return rate, net, vat
+
+
 def doc(key: str, day: str, category: str, *lines: str, **extra: Any) -> Doc:
     """A document with lines ``rate/net/vat``; sales are income, the rest expenses."""
     return Doc(
@@ -79,7 +84,7 @@ def doc(key: str, day: str, category: str, *lines: str, **extra: Any) -> Doc:
         INC if category == "sales" else EXP,
         category,
         ACCOUNTS[category],
-        tuple(tuple(line.split("/")) for line in lines),  # type: ignore[misc]
+        tuple(rate_net_vat(line) for line in lines),
         **extra,
     )
 
@@ -354,9 +359,9 @@ async def test_pdf_opens_with_the_figures_and_a_chart(books: Books) -> None:
         # Once in the table, once as the chart's bar label.
         assert text.count(NAMES[category]) == 2, category
     fonts = {
-        str(font["/BaseFont"])
+        str(pdf_dict(font)["/BaseFont"])
         for page in reader.pages
-        for font in page["/Resources"]["/Font"].values()
+        for font in pdf_dict(pdf_dict(page["/Resources"])["/Font"]).values()
     }
     assert any("DejaVuSans" in f for f in fonts), fonts
     # The chart's bars: filled rectangles in the period's colour, as long as the
@@ -368,6 +373,13 @@ async def test_pdf_opens_with_the_figures_and_a_chart(books: Books) -> None:
         assert width / max(bars) == pytest.approx(
             float(amount / max(amounts)), rel=1e-3
         )
+
+
+def pdf_dict(obj: PdfObject) -> DictionaryObject:
+    """A PDF dictionary, following an indirect reference to it."""
+    found = obj.get_object()
+    assert isinstance(found, DictionaryObject), found
+    return found
 
 
 def bar_widths(reader: pypdf.PdfReader, rgb: tuple[float, float, float]) -> list[float]:

@@ -113,7 +113,7 @@ def expected_october() -> dict[str, Any]:
 
 @pytest.fixture
 async def service(database: Database, tmp_path: Path) -> AsyncIterator[WorkflowService]:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None, database_url=str(database.url), agent_files_dir=tmp_path
     )
     registry = create_agent_registry(

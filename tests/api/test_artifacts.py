@@ -115,8 +115,12 @@ def pdf_report(api: Api) -> dict[str, Any]:
 
 
 def figures() -> dict[str, Decimal]:
-    income = sum(Decimal(r[4]) for r in BOOKED if r[1] is EntryKind.INCOME)
-    expenses = sum(Decimal(r[4]) for r in BOOKED if r[1] is EntryKind.EXPENSE)
+    income = sum(
+        (Decimal(r[4]) for r in BOOKED if r[1] is EntryKind.INCOME), Decimal(0)
+    )
+    expenses = sum(
+        (Decimal(r[4]) for r in BOOKED if r[1] is EntryKind.EXPENSE), Decimal(0)
+    )
     return {"income": income, "expenses": expenses, "result": income - expenses}
 
 

@@ -18,13 +18,17 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 EXECUTE = """
 mutation($input: ExecuteWorkflowInput!) {
-  executeWorkflow(input: $input) { id status templateId workflowId steps { stepId status } }
+  executeWorkflow(input: $input) {
+    id status templateId workflowId steps { stepId status }
+  }
 }"""
 EXECUTION = """
 query($id: ID!) {
   execution(id: $id) {
     id status startedAt completedAt durationMs errorMessage variables result
-    steps { stepId agentId status attempts startedAt completedAt durationMs error output }
+    steps {
+      stepId agentId status attempts startedAt completedAt durationMs error output
+    }
     events { seq type stepId }
   }
 }"""
@@ -49,8 +53,9 @@ async def wait_final(
     deadline = time.monotonic() + timeout
     while True:
         data = await client.data(EXECUTION, {"id": execution_id})
-        if data["execution"]["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            return data["execution"]
+        execution: dict[str, Any] = data["execution"]
+        if execution["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            return execution
         assert time.monotonic() < deadline, data
         await anyio.sleep(0.05)
 
@@ -66,7 +71,8 @@ async def test_agents_and_agent_queries(api: Api) -> None:
     )
     assert by_id["admin_only_agent"]["minRole"] == "ADMIN"
     one = await client.data(
-        '{ agent(id: "wait_agent") { id health { ok detail } description(language: "en") } }'
+        '{ agent(id: "wait_agent") { id health { ok detail } '
+        'description(language: "en") } }'
     )
     assert (
         one["agent"]["health"]["ok"] is True and "Waits" in one["agent"]["description"]
@@ -298,8 +304,11 @@ async def test_metrics_query(api: Api) -> None:
         "executeWorkflow"
     ]
     await wait_final(client, run["id"])
-    data = await client.data("""{ metrics(hoursBack: 24) { hoursBack totalExecutions successRate
-        avgDurationMs p95DurationMs errorRate agents { agentId executions successRate avgDurationMs } } }""")
+    data = await client.data(
+        """{ metrics(hoursBack: 24) {
+          hoursBack totalExecutions successRate avgDurationMs p95DurationMs errorRate
+          agents { agentId executions successRate avgDurationMs } } }"""
+    )
     metrics = data["metrics"]
     assert metrics["totalExecutions"] >= 1 and 0 <= metrics["successRate"] <= 1
     assert (
@@ -342,8 +351,10 @@ async def test_api_keys_and_audit_log(api: Api) -> None:
         "mutation($id: ID!) { revokeApiKey(id: $id) { id } }", {"id": record["id"]}
     )
     assert other_tenant["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    logs = await admin.data("""{ auditLogs(first: 50, filter: {resourceType: "api_key"}) {
-        edges { node { action userId resourceId ipAddress createdAt details } } } }""")
+    logs = await admin.data(
+        """{ auditLogs(first: 50, filter: {resourceType: "api_key"}) {
+          edges { node { action userId resourceId ipAddress createdAt details } } } }"""
+    )
     actions = [
         (e["node"]["action"], e["node"]["resourceId"])
         for e in logs["auditLogs"]["edges"]

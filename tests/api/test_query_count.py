@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import event
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from agent_orchestrator.app import create_app
@@ -16,6 +17,8 @@ from agent_orchestrator.core.enums import Role
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from agent_orchestrator.schema.services import Services
 
 GRAPH = {
     "steps": [
@@ -36,7 +39,9 @@ def client(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, str]
     app = create_app(settings)
     with TestClient(app) as client:
         services = app.state.services
-        _, key = client.portal.call(
+        portal = client.portal
+        assert portal is not None  # the client has one while it is entered
+        _, key = portal.call(
             lambda: services.api_keys.create(name="t", role=Role.ADMIN)
         )
         yield client, key
@@ -55,10 +60,19 @@ def test_listing_executions_with_steps_costs_constant_statements(
             headers=headers,
         ).json()
         assert not body.get("errors"), body
-    services = http.app.state.services  # type: ignore[attr-defined]
+    app = http.app
+    assert isinstance(app, Starlette)
+    services: Services = app.state.services
     statements: list[str] = []
 
-    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    def count(
+        conn: object,
+        cursor: object,
+        statement: str,
+        parameters: object,
+        context: object,
+        executemany: bool,
+    ) -> None:
         statements.append(statement)
 
     engines = {

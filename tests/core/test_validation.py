@@ -1,4 +1,5 @@
-"""The validator refuses every invalid-graph case with all its problems and their paths."""
+"""The validator refuses every invalid-graph case with all its problems and their
+paths."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from agent_orchestrator.core.errors import ValidationFailed
 from agent_orchestrator.core.validation import resolve_variables, validate_workflow
 from tests.support.agents import create_agents
 
-REGISTRY = AgentRegistry([WaitAgent(), *create_agents(None)])  # type: ignore[arg-type]
+REGISTRY = AgentRegistry([WaitAgent(), *create_agents(None)])
 
 
 def problems(graph: dict[str, Any], **kwargs: Any) -> list[tuple[str, str, str]]:

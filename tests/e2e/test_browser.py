@@ -8,16 +8,20 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.databases import DatabaseFactory
 from tests.support.server import ROOT, ServerProcess
 from tests.web.browser import open_page
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from tests.support.databases import DatabaseFactory
 
 pytestmark = pytest.mark.slow
 

@@ -11,6 +11,7 @@ import anyio
 import pytest
 
 from agent_orchestrator.core.enums import EventType, ExecutionStatus, StepStatus
+from agent_orchestrator.core.graph import parse_graph
 from agent_orchestrator.core.ids import new_id
 from agent_orchestrator.core.protocols import NewExecution
 from agent_orchestrator.store.database import create_database
@@ -18,6 +19,7 @@ from agent_orchestrator.store.runs import SqlRunStore
 from tests.support.server import ServerProcess
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from pathlib import Path
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -46,12 +48,13 @@ def graph(marks: Path) -> dict[str, object]:
     }
 
 
-async def wait_for(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
+async def wait_for(
+    predicate: Callable[[], Awaitable[bool]], timeout: float, what: str
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = await predicate()
-        if value:
-            return value
+        if await predicate():
+            return
         await anyio.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
 
@@ -77,7 +80,7 @@ async def test_killed_server_resumes_without_rerunning_finished_steps(
                 tenant_id="t1",
                 graph=document,
                 variables={},
-                steps=[(s["id"], s["agent"]) for s in document["steps"]],  # type: ignore[index]
+                steps=[(s.id, s.agent) for s in parse_graph(document).steps],
             )
         )
 

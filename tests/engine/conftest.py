@@ -57,7 +57,7 @@ class Engine:
 
 
 def make_registry() -> AgentRegistry:
-    return AgentRegistry([WaitAgent(), *create_agents(None)])  # type: ignore[arg-type]
+    return AgentRegistry([WaitAgent(), *create_agents(None)])
 
 
 @pytest.fixture

@@ -65,8 +65,8 @@ async def audit_rows(database_url: str) -> list[dict[str, object]]:
             (
                 await conn.execute(
                     text(
-                        "select action, resource_type, resource_id, ip_address, user_id, result, tenant_id "
-                        "from agent_audit_logs"
+                        "select action, resource_type, resource_id, ip_address, "
+                        "user_id, result, tenant_id from agent_audit_logs"
                     )
                 )
             )
@@ -92,7 +92,8 @@ async def test_one_audit_entry_per_mutation_with_the_ip(fresh: Fresh) -> None:
     )
     workflow_id = saved["saveWorkflow"]["id"]
     await admin.data(
-        'mutation($id: ID!, $g: JSON!) { saveWorkflow(input: {id: $id, name: "b", graph: $g}) { id } }',
+        "mutation($id: ID!, $g: JSON!) { "
+        'saveWorkflow(input: {id: $id, name: "b", graph: $g}) { id } }',
         {"id": workflow_id, "g": GRAPH},
     )
     await admin.data(

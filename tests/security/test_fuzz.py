@@ -5,7 +5,7 @@ consistent database afterwards."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import graphql
@@ -118,8 +118,9 @@ def test_generated_operations_find_no_server_error(api: Api) -> None:
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
+    # `as_strategy()` is typed as yielding `Case` of any operation type.
     @given(case=schema.as_strategy())
-    def run(case: schemathesis.Case) -> None:
+    def run(case: schemathesis.Case[Any]) -> None:
         nonlocal calls
         calls += 1
         response = case.call(headers=headers)
@@ -143,7 +144,8 @@ def test_generated_operations_find_no_server_error(api: Api) -> None:
             gaps = (
                 await conn.execute(
                     text(
-                        "select execution_id from agent_execution_events group by execution_id "
+                        "select execution_id from agent_execution_events "
+                        "group by execution_id "
                         "having count(*) != max(seq) or min(seq) != 1"
                     )
                 )
@@ -161,8 +163,9 @@ def test_generated_operations_find_no_server_error(api: Api) -> None:
             strays = (
                 await conn.execute(
                     text(
-                        "select e.id from agent_workflow_executions e left join agent_step_runs s "
-                        "on s.execution_id = e.id group by e.id having count(s.id) = 0"
+                        "select e.id from agent_workflow_executions e "
+                        "left join agent_step_runs s on s.execution_id = e.id "
+                        "group by e.id having count(s.id) = 0"
                     )
                 )
             ).all()
@@ -170,8 +173,10 @@ def test_generated_operations_find_no_server_error(api: Api) -> None:
             versions = (
                 await conn.execute(
                     text(
-                        "select w.id from agent_workflows w left join agent_workflow_versions v "
-                        "on v.workflow_id = w.id and v.version = w.version where v.workflow_id is null"
+                        "select w.id from agent_workflows w "
+                        "left join agent_workflow_versions v "
+                        "on v.workflow_id = w.id and v.version = w.version "
+                        "where v.workflow_id is null"
                     )
                 )
             ).all()

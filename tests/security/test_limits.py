@@ -1,12 +1,12 @@
-"""Abuse limits: the per-key rate limit shared by two server processes through Redis, an
-outage of its store (never a 500), body size, query depth, aliases, tokens and page size,
-and API keys never stored or logged in plain text."""
+"""Abuse limits: the per-key rate limit shared by two server processes through Redis,
+an outage of its store (never a 500), body size, query depth, aliases, tokens and page
+size, and API keys never stored or logged in plain text."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -123,10 +123,10 @@ def test_request_and_query_limits(
         {"DATABASE_URL": url, "AGENT_FILES_DIR": str(tmp_path)}, tmp_path / "s.log"
     ) as server:
 
-        def post(body):
+        def post(body: dict[str, Any]) -> httpx.Response:
             return httpx.post(
                 server.url + "/graphql", json=body, headers=headers, timeout=10
-            )  # noqa: E731
+            )
 
         big = post({"query": "{ agents { id } }", "variables": {"x": "a" * 300_000}})
         assert big.status_code == 413
@@ -182,7 +182,9 @@ def test_keys_never_appear_in_plain_text(
                 server.url + "/graphql",
                 headers=headers,
                 json={
-                    "query": 'mutation { createApiKey(name: "n", role: VIEWER) { key } }'
+                    "query": (
+                        'mutation { createApiKey(name: "n", role: VIEWER) { key } }'
+                    )
                 },
             ).json()
             second = created["data"]["createApiKey"]["key"]
@@ -208,25 +210,43 @@ def test_keys_never_appear_in_plain_text(
         database_factory.drop(url)
 
 
-def test_nul_characters_are_refused_everywhere(database_factory: DatabaseFactory, tmp_path: Path) -> None:
+def test_nul_characters_are_refused_everywhere(
+    database_factory: DatabaseFactory, tmp_path: Path
+) -> None:
     """PostgreSQL cannot store U+0000; every entry point refuses it up front."""
     url = database_factory.postgres()
     try:
         key = make_key(url, "k", "admin", "acme")
         headers = {"X-API-Key": key}
-        with ServerProcess({"DATABASE_URL": url, "AGENT_FILES_DIR": str(tmp_path)}, tmp_path / "s.log") as server:
-            variables = httpx.post(server.url + "/graphql", headers=headers, json={
-                "query": 'mutation($k: String) { executeWorkflow(input: {templateId: "x", idempotencyKey: $k}) { id } }',
-                "variables": {"k": "a\x00b"}})
+        with ServerProcess(
+            {"DATABASE_URL": url, "AGENT_FILES_DIR": str(tmp_path)}, tmp_path / "s.log"
+        ) as server:
+            variables = httpx.post(
+                server.url + "/graphql",
+                headers=headers,
+                json={
+                    "query": "mutation($k: String) { executeWorkflow(input: "
+                    '{templateId: "x", idempotencyKey: $k}) { id } }',
+                    "variables": {"k": "a\x00b"},
+                },
+            )
             assert variables.status_code == 400 and "NUL" in variables.text
-            literal = httpx.post(server.url + "/graphql", headers=headers,
-                                 json={"query": '{ execution(id: "a\\u0000") { id } }'})
+            literal = httpx.post(
+                server.url + "/graphql",
+                headers=headers,
+                json={"query": '{ execution(id: "a\\u0000") { id } }'},
+            )
             assert literal.status_code == 400
-            rest = httpx.post(server.url + "/api/v1/agent-orchestrator/workflows/execute",
-                              headers=headers, json={"template_id": "x\x00"})
+            rest = httpx.post(
+                server.url + "/api/v1/agent-orchestrator/workflows/execute",
+                headers=headers,
+                json={"template_id": "x\x00"},
+            )
             assert rest.status_code == 422 and "NUL" in rest.text
-            path = httpx.get(server.url + "/api/v1/agent-orchestrator/workflows/a%00b/status",
-                             headers=headers)
+            path = httpx.get(
+                server.url + "/api/v1/agent-orchestrator/workflows/a%00b/status",
+                headers=headers,
+            )
             assert path.status_code == 400
             assert "Traceback" not in server.log()
     finally:

@@ -106,14 +106,16 @@ def ids(api: Api) -> Iterator[dict[str, str]]:
                 "/graphql", json={"query": query, "variables": variables or {}}
             ).json()
             assert not body.get("errors"), body
-            return body["data"]
+            data: dict[str, Any] = body["data"]
+            return data
 
         execution = gql(
             "mutation($g: JSON!) { executeWorkflow(input: {graph: $g}) { id } }",
             {"g": graph},
         )
         workflow = gql(
-            'mutation($g: JSON!) { saveWorkflow(input: {name: "w", graph: $g}) { id } }',
+            "mutation($g: JSON!) { "
+            'saveWorkflow(input: {name: "w", graph: $g}) { id } }',
             {"g": graph},
         )
         made = gql(

@@ -17,6 +17,7 @@ from agent_orchestrator.core.protocols import AgentContext, LocalizedText
 
 if TYPE_CHECKING:
     from agent_orchestrator.agents.resources import AgentResources
+    from agent_orchestrator.core.protocols import Agent
 
 
 class FlakyInput(BaseModel):
@@ -123,7 +124,7 @@ class AdminOnlyAgent(BaseAgent[AdminInput, EchoOutput]):
         return EchoOutput(text="admin")
 
 
-def create_agents(resources: AgentResources) -> list[Any]:
+def create_agents(resources: AgentResources | None) -> list[Agent]:
     """Every test agent (the AGENT_PLUGINS factory)."""
     del resources
     return [FlakyAgent(), TouchAgent(), EchoAgent(), AdminOnlyAgent()]

@@ -52,7 +52,7 @@ def check_postgres() -> None:
 
 def _admin(sql: str) -> None:
     with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
+        conn.execute(sql)
 
 
 class DatabaseFactory:

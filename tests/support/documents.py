@@ -372,7 +372,8 @@ def group_reference(reference: str) -> str:
     right."""
     if reference.startswith("RF"):
         return " ".join(reference[i : i + 4] for i in range(0, len(reference), 4))
-    groups, rest = [], reference
+    groups: list[str] = []
+    rest = reference
     while rest:
         groups.insert(0, rest[-5:])
         rest = rest[:-5]

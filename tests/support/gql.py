@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import websockets
+from websockets.typing import Subprotocol
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-PROTOCOL = "graphql-transport-ws"
+PROTOCOL = Subprotocol("graphql-transport-ws")
 
 
 class GraphQLClient:
@@ -42,7 +43,8 @@ class GraphQLClient:
     ) -> dict[str, Any]:
         """The whole response body (data and errors)."""
         response = await self.raw(query, variables)
-        return response.json()
+        body: dict[str, Any] = response.json()
+        return body
 
     async def data(
         self, query: str, variables: dict[str, Any] | None = None
@@ -50,7 +52,8 @@ class GraphQLClient:
         """The data, asserting there were no errors."""
         body = await self(query, variables)
         assert not body.get("errors"), body
-        return body["data"]
+        data: dict[str, Any] = body["data"]
+        return data
 
 
 class Subscription:

@@ -78,6 +78,7 @@ def render_image(
             draw.text((right_x, y), right, font=font, fill=20)
     if noise:
         pixels = image.load()
+        assert pixels is not None  # None only for an image without pixel data
         for _ in range(image.width * image.height // 400):
             x, y = rng.randrange(image.width), rng.randrange(image.height)
             pixels[x, y] = rng.randint(120, 220)
@@ -89,7 +90,7 @@ def render_image(
 def save_image(image: Image.Image, path: Path, fmt: str = "PNG") -> Path:
     """Write an image as PNG, JPEG or TIFF."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    options = {"quality": 90} if fmt == "JPEG" else {}
+    options: dict[str, object] = {"quality": 90} if fmt == "JPEG" else {}
     if fmt == "TIFF":
         options = {"dpi": (300, 300)}
     image.save(path, fmt, **options)

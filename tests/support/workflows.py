@@ -40,7 +40,7 @@ async def open_workflows(
     database: Database, files_dir: Path, **settings: Any
 ) -> AsyncIterator[WorkflowService]:
     """A workflow service whose runner runs on `database`, reading `files_dir`."""
-    config = Settings(  # type: ignore[call-arg]
+    config = Settings(
         _env_file=None,
         database_url=str(database.url),
         agent_files_dir=files_dir,

@@ -44,11 +44,13 @@ class Agent:
     input_schema: JSON
     output_schema: JSON
 
-    @strawberry.field(description="The description in a language (fi or en).")
+    # Strawberry types its decorators called with arguments as returning Any (one
+    # overload also serves `x: int = strawberry.field(...)`), hence these ignores.
+    @strawberry.field(description="The description in a language (fi or en).")  # type: ignore[untyped-decorator]
     def description(self, language: str = "fi") -> str:
         return self.description_en if language.startswith("en") else self.description_fi
 
-    @strawberry.field(description="Runs the agent's health check now.")
+    @strawberry.field(description="Runs the agent's health check now.")  # type: ignore[untyped-decorator]
     async def health(self, info: Info) -> AgentHealth:
         agent = info.context.services.registry.get(str(self.id))
         assert agent is not None
@@ -56,9 +58,13 @@ class Agent:
             found = await agent.health()
         except Exception as exc:  # a failing check is itself the answer
             return AgentHealth(
-                ok=False, detail=f"health check failed: {type(exc).__name__}", checks={}
+                ok=False,
+                detail=f"health check failed: {type(exc).__name__}",
+                checks=JSON({}),
             )
-        return AgentHealth(ok=found.ok, detail=found.detail, checks=dict(found.checks))
+        return AgentHealth(
+            ok=found.ok, detail=found.detail, checks=JSON(dict(found.checks))
+        )
 
     @classmethod
     def of(cls, agent: AgentProtocol) -> Agent:
@@ -71,8 +77,8 @@ class Agent:
             description_en=agent.description.en,
             side_effects=agent.side_effects,
             min_role=agent.min_role,
-            input_schema=json_schema(agent.input_model),
-            output_schema=json_schema(agent.output_model),
+            input_schema=JSON(json_schema(agent.input_model)),
+            output_schema=JSON(json_schema(agent.output_model)),
         )
 
 
@@ -98,6 +104,6 @@ class WorkflowTemplate:
             name_en=template.name.en,
             description=template.description.fi,
             description_en=template.description.en,
-            graph=graph,
-            variables=graph.get("variables", {}),
+            graph=JSON(graph),
+            variables=JSON(graph.get("variables", {})),
         )

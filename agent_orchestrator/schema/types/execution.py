@@ -39,7 +39,7 @@ class StepRun:
             completed_at=step.completed_at,
             duration_ms=step.duration_ms,
             error=step.error,
-            output=step.output,
+            output=JSON(dict(step.output)) if step.output is not None else None,
         )
 
 
@@ -67,7 +67,7 @@ class ExecutionEvent:
             agent_id=event.agent_id,
             attempt=event.attempt,
             at=event.at,
-            data=dict(event.data),
+            data=JSON(dict(event.data)),
         )
 
 
@@ -91,14 +91,16 @@ class Execution:
     metadata: JSON
     _steps: strawberry.Private[tuple[StepRecord, ...] | None] = None
 
-    @strawberry.field(description="The steps, in graph order.")
+    # Strawberry types its decorators called with arguments as returning Any (one
+    # overload also serves `x: int = strawberry.field(...)`), hence these ignores.
+    @strawberry.field(description="The steps, in graph order.")  # type: ignore[untyped-decorator]
     async def steps(self, info: Info) -> list[StepRun]:
         records = self._steps
         if records is None:
             records = tuple(await info.context.loaders.steps.load(str(self.id)))
         return [StepRun.of(s) for s in records]
 
-    @strawberry.field(description="Stored events after `afterSeq`, in order.")
+    @strawberry.field(description="Stored events after `afterSeq`, in order.")  # type: ignore[untyped-decorator]
     async def events(self, info: Info, after_seq: int = 0) -> list[ExecutionEvent]:
         stored = await info.context.services.runs.events_after(str(self.id), after_seq)
         return [ExecutionEvent.of(e) for e in stored]
@@ -117,10 +119,10 @@ class Execution:
             completed_at=record.completed_at,
             duration_ms=record.duration_ms,
             error_message=record.error_message,
-            variables=dict(record.variables),
-            result=dict(record.result) if record.result is not None else None,
-            graph=dict(record.graph),
-            metadata=dict(record.metadata),
+            variables=JSON(dict(record.variables)),
+            result=JSON(dict(record.result)) if record.result is not None else None,
+            graph=JSON(dict(record.graph)),
+            metadata=JSON(dict(record.metadata)),
             _steps=record.steps if with_steps else None,
         )
 

@@ -75,7 +75,7 @@ class AuditLog:
             user_id=entry.user_id,
             resource_type=entry.resource_type,
             resource_id=entry.resource_id,
-            details=dict(entry.details),
+            details=JSON(dict(entry.details)),
             ip_address=entry.ip_address,
             result=entry.result,
             request_id=entry.request_id,

@@ -24,7 +24,9 @@ class Workflow:
     updated_at: dt.datetime
     created_by: str | None
 
-    @strawberry.field(description="Every saved version, oldest first.")
+    # Strawberry types its decorators called with arguments as returning Any (one
+    # overload also serves `x: int = strawberry.field(...)`), hence these ignores.
+    @strawberry.field(description="Every saved version, oldest first.")  # type: ignore[untyped-decorator]
     async def versions(self, info: Info) -> list[Workflow]:
         found = await info.context.services.saved_workflows.versions(
             str(self.id), info.context.tenant_id
@@ -39,7 +41,7 @@ class Workflow:
             name=record.name,
             description=record.description,
             version=record.version,
-            graph=dict(record.graph),
+            graph=JSON(dict(record.graph)),
             created_at=record.created_at,
             updated_at=record.updated_at,
             created_by=record.created_by,
