@@ -136,6 +136,18 @@ async def test_an_execution_submitted_as_its_runner_starts_runs_once(
         started = [e for e in events if e.type is EventType.EXECUTION_STARTED]
         assert len(started) == 1
     problems: list[logging.LogRecord] = [
-        r for r in caplog.records if r.levelname in ("WARNING", "ERROR")
+        r
+        for r in caplog.records
+        if r.levelname in ("WARNING", "ERROR") and not _upkeep_overran(r)
     ]
     assert not problems, [r.getMessage() for r in problems]
+
+
+def _upkeep_overran(record: logging.LogRecord) -> bool:
+    """A round of lease upkeep that ran over its deadline (the lease period) on an
+    overloaded machine: the runner says so and tries again, which is right, and is not
+    the race this test looks for (a second start, a lost lease, a stopped run)."""
+    error = record.exc_info[1] if record.exc_info else None
+    return record.getMessage().startswith("lease upkeep failed") and isinstance(
+        error, TimeoutError
+    )
