@@ -10,8 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import anyio
 import pytest
 
+from agent_orchestrator.core.enums import Role
+from agent_orchestrator.security.api_keys import ApiKeyService
+from agent_orchestrator.store.api_keys import ApiKeyStore
+from agent_orchestrator.store.database import create_database
 from tests.support.gql import GraphQLClient
 from tests.support.server import ROOT, ServerProcess
 
@@ -57,6 +62,27 @@ def make_key(database_url: str, name: str, role: str, tenant: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+def make_keys(database_url: str, specs: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Keys made in this process, as `make_key` makes them through the CLI (whose own
+    tests cover that path): one process start instead of one per key."""
+
+    async def main() -> dict[str, str]:
+        keys = {}
+        async with create_database(database_url) as database:
+            service = ApiKeyService(ApiKeyStore(database))
+            for name, (role, tenant) in specs.items():
+                _, keys[name] = await service.create(
+                    name=name,
+                    role=Role.parse(role),
+                    tenant_id=tenant,
+                    expires_in_days=5,
+                    created_by="tests",
+                )
+        return keys
+
+    return anyio.run(main)
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def api(
     request: pytest.FixtureRequest,
@@ -69,12 +95,15 @@ def api(
         if request.param == "sqlite"
         else database_factory.postgres()
     )
-    keys = {
-        "admin": make_key(url, "admin", "admin", "acme"),
-        "operator": make_key(url, "operator", "operator", "acme"),
-        "viewer": make_key(url, "viewer", "viewer", "acme"),
-        "other": make_key(url, "other admin", "admin", "globex"),
-    }
+    keys = make_keys(
+        url,
+        {
+            "admin": ("admin", "acme"),
+            "operator": ("operator", "acme"),
+            "viewer": ("viewer", "acme"),
+            "other": ("admin", "globex"),
+        },
+    )
     files = workdir / "files"
     env = {
         "DATABASE_URL": url,
