@@ -22,8 +22,8 @@ from ..core.protocols import AgentContext, AgentHealth, LocalizedText
 from .base import BaseAgent
 from .categorizer import load_chart
 from .report_figures import Period, compute_report, previous_period
+from .report_fonts import FONT, FONT_BOLD, find_font_file
 from .report_labels import LABELS
-from .report_pdf import FONT, FONT_BOLD, find_font_file
 from .report_render import render, summary
 
 if TYPE_CHECKING:
