@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from starlette.types import Scope
 
     from .config import Settings
+    from .core.bookkeeping import ArtifactStore, LedgerStore, Outbox
 
 log = logging.getLogger("agent_orchestrator")
 
@@ -81,11 +82,29 @@ def engine_settings(settings: Settings, *, resume: bool = True) -> EngineSetting
 
 
 def create_agent_registry(
-    settings: Settings, services: dict[str, Any] | None = None
+    settings: Settings,
+    *,
+    ledger: LedgerStore | None = None,
+    artifacts: ArtifactStore | None = None,
+    outbox: Outbox | None = None,
 ) -> AgentRegistry:
-    """Built-in agents plus entry-point and ``AGENT_PLUGINS`` agents."""
+    """Built-in agents plus entry-point and ``AGENT_PLUGINS`` agents.
+
+    Args:
+        settings: The configuration; the agents get its files directory and the
+            model, mail and webhook settings.
+        ledger: The ledger store; without it the agents that read or book refuse.
+        artifacts: The artifact store (reports, attachments).
+        outbox: The record of side effects done (notifications).
+    """
     resources = AgentResources(
-        files_dir=settings.agent_files_dir.resolve(), services=services or {}
+        files_dir=settings.agent_files_dir.resolve(),
+        ledger=ledger,
+        artifacts=artifacts,
+        outbox=outbox,
+        model=settings.openai,
+        mail=settings.mail,
+        webhooks=settings.webhooks,
     )
     return create_registry(
         resources,
@@ -133,25 +152,20 @@ async def open_services(
         database = await stack.enter_async_context(
             create_database(settings.database_url)
         )
-        books = {
-            "ledger": SqlLedgerStore(database),
-            "artifacts": SqlArtifactStore(database),
-            "outbox": SqlOutbox(database),
-        }
+        ledger = SqlLedgerStore(database)
+        artifacts = SqlArtifactStore(database)
+        outbox = SqlOutbox(database)
+        books = {"ledger": ledger, "artifacts": artifacts, "outbox": outbox}
         registry = create_agent_registry(
-            settings, {"database": database, "settings": settings, **books}
+            settings, ledger=ledger, artifacts=artifacts, outbox=outbox
         )
         templates = load_checked_templates(registry)
-        key = settings.openai_api_key
         planner = await stack.enter_async_context(
             open_planner(
                 registry,
                 templates,
-                openai_api_key=key.get_secret_value() if key else None,
-                openai_base_url=settings.openai_base_url,
-                openai_model=settings.openai_model,
+                model=settings.openai,
                 max_retries=settings.agent_max_retries,
-                timeout_ms=settings.agent_timeout_ms,
                 fallback=settings.agent_planner_fallback,
             )
         )

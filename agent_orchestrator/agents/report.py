@@ -132,9 +132,7 @@ class ReportAgent(BaseAgent[ReportInput, ReportOutput]):
     @classmethod
     def from_resources(cls, resources: AgentResources) -> ReportAgent:
         """The agent on the app's ledger and artifact stores."""
-        return cls(
-            resources.services.get("ledger"), resources.services.get("artifacts")
-        )
+        return cls(resources.ledger, resources.artifacts)
 
     async def run(self, inputs: ReportInput, ctx: AgentContext) -> ReportOutput:
         """Read the period and its comparison period, render, store, describe."""

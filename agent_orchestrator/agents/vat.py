@@ -180,8 +180,7 @@ class VatAgent(BaseAgent[VatInput, VatOutput]):
     min_role = Role.VIEWER
 
     def __init__(self, resources: AgentResources | None = None) -> None:
-        services = resources.services if resources else {}
-        self.ledger: LedgerStore | None = services.get("ledger")
+        self.ledger: LedgerStore | None = resources.ledger if resources else None
         self.chart = load_chart()
 
     async def run(self, inputs: VatInput, ctx: AgentContext) -> VatOutput:

@@ -37,7 +37,7 @@ def settings(fake: FakeOpenAI | None = None, **values: Any) -> Settings:
 
 
 def agent(config: Settings) -> LlmAgent:
-    return LlmAgent(AgentResources(services={"settings": config}))
+    return LlmAgent(AgentResources(model=config.openai))
 
 
 def context() -> AgentContext:

@@ -78,7 +78,7 @@ def ledger(database: Database) -> SqlLedgerStore:
 
 @pytest.fixture
 def agent(ledger: SqlLedgerStore) -> VatAgent:
-    return VatAgent(AgentResources(services={"ledger": ledger}))
+    return VatAgent(AgentResources(ledger=ledger))
 
 
 async def run(agent: VatAgent, start: dt.date, end: dt.date) -> Any:

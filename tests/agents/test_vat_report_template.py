@@ -118,13 +118,9 @@ async def service(database: Database, tmp_path: Path) -> AsyncIterator[WorkflowS
     )
     registry = create_agent_registry(
         settings,
-        {
-            "database": database,
-            "settings": settings,
-            "ledger": SqlLedgerStore(database),
-            "artifacts": SqlArtifactStore(database),
-            "outbox": SqlOutbox(database),
-        },
+        ledger=SqlLedgerStore(database),
+        artifacts=SqlArtifactStore(database),
+        outbox=SqlOutbox(database),
     )
     templates = load_checked_templates(registry)
     async with Runner(SqlRunStore(database), registry, EventBus(), FAST) as runner:
