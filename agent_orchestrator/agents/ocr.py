@@ -1,11 +1,13 @@
 """`ocr_agent`: the text of a receipt or invoice from an image, a PDF or a text file.
 
 Images are read with Tesseract (``fin+eng`` by default) in a worker thread, so the
-event loop stays free. Pillow, pytesseract, pypdf and pypdfium2 are imported when a
-file is read, not when the agent is made (listing agents stays fast). PDFs give their text layer (pypdf) page by page; a page without
+event loop stays free. PDFs give their text layer (pypdf) page by page; a page without
 one is rendered with pdfium and read with Tesseract. With ``use_vision`` and an OpenAI
 key, the page images go to the model instead (`agents.vision`). Files are read only
 inside the caller's tenant area of ``AGENT_FILES_DIR`` (`agents.tenant_files`).
+
+Pillow, pytesseract, pypdf and pypdfium2 are imported when a file is read, not when
+the agent is made, so that listing the agents stays fast.
 """
 
 from __future__ import annotations
