@@ -30,6 +30,7 @@ from .engine.service import WorkflowService
 from .engine.settings import EngineSettings
 from .observability.logging import configure_logging
 from .observability.prometheus import CONTENT_TYPE, PrometheusMetrics
+from .observability.requests import RequestLogFields
 from .observability.sentry import configure_sentry
 from .planner.factory import open_planner
 from .resolvers.event_stream import EncodedEvents
@@ -145,7 +146,9 @@ async def open_services(
         resume: Whether this process takes over unfinished executions nobody holds
             (default: when ``AGENT_WORKER_ENABLED``).
     """
-    configure_logging(settings.log_level)
+    configure_logging(
+        settings.log_level, settings.log_format, secrets=settings.secret_values()
+    )
     if resume is None:
         resume = settings.agent_worker_enabled
     async with AsyncExitStack() as stack:
@@ -359,6 +362,7 @@ def create_app(settings: Settings) -> Starlette:
             ),
             body_limits={"/api/v1/agent-orchestrator/files": UPLOAD_LIMIT_BYTES},
         ),
+        Middleware(RequestLogFields),
     ]
     if settings.agent_cors_origins:
         middleware.insert(
