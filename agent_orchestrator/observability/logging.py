@@ -16,8 +16,6 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-import structlog
-
 from ..core.logcontext import current_log_fields
 
 if TYPE_CHECKING:
@@ -151,6 +149,10 @@ def configure_logging(
         log_format: ``LOG_FORMAT``: ``json`` (one object a line) or ``console``.
         secrets: Values never to write (`config.Settings.secret_values`).
     """
+    # Imported here: structlog brings rich along, a fifth of a second that commands
+    # which never log (list-agents) need not pay.
+    import structlog
+
     shared: list[Processor] = [
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
