@@ -298,7 +298,7 @@ class NotificationAgent(BaseAgent[NotificationInput, NotificationOutput]):
     def _service(service: _T | None, name: str) -> _T:
         if service is None:
             raise NonRetryableAgentError(
-                f"notification_agent was made without the '{name}' service; "
+                f"notification_agent was made without the {name} store; "
                 "the application wires it in open_services"
             )
         return service
