@@ -30,6 +30,7 @@ from .engine.service import WorkflowService
 from .engine.settings import EngineSettings
 from .observability.logging import configure_logging
 from .observability.prometheus import CONTENT_TYPE, PrometheusMetrics
+from .observability.requests import RequestLogFields
 from .observability.sentry import configure_sentry
 from .planner.factory import open_planner
 from .resolvers.event_stream import EncodedEvents
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from starlette.types import Scope
 
     from .config import Settings
+    from .core.bookkeeping import ArtifactStore, LedgerStore, Outbox
 
 log = logging.getLogger("agent_orchestrator")
 
@@ -81,11 +83,29 @@ def engine_settings(settings: Settings, *, resume: bool = True) -> EngineSetting
 
 
 def create_agent_registry(
-    settings: Settings, services: dict[str, Any] | None = None
+    settings: Settings,
+    *,
+    ledger: LedgerStore | None = None,
+    artifacts: ArtifactStore | None = None,
+    outbox: Outbox | None = None,
 ) -> AgentRegistry:
-    """Built-in agents plus entry-point and ``AGENT_PLUGINS`` agents."""
+    """Built-in agents plus entry-point and ``AGENT_PLUGINS`` agents.
+
+    Args:
+        settings: The configuration; the agents get its files directory and the
+            model, mail and webhook settings.
+        ledger: The ledger store; without it the agents that read or book refuse.
+        artifacts: The artifact store (reports, attachments).
+        outbox: The record of side effects done (notifications).
+    """
     resources = AgentResources(
-        files_dir=settings.agent_files_dir.resolve(), services=services or {}
+        files_dir=settings.agent_files_dir.resolve(),
+        ledger=ledger,
+        artifacts=artifacts,
+        outbox=outbox,
+        model=settings.openai,
+        mail=settings.mail,
+        webhooks=settings.webhooks,
     )
     return create_registry(
         resources,
@@ -126,32 +146,29 @@ async def open_services(
         resume: Whether this process takes over unfinished executions nobody holds
             (default: when ``AGENT_WORKER_ENABLED``).
     """
-    configure_logging(settings.log_level)
+    configure_logging(
+        settings.log_level, settings.log_format, secrets=settings.secret_values()
+    )
     if resume is None:
         resume = settings.agent_worker_enabled
     async with AsyncExitStack() as stack:
         database = await stack.enter_async_context(
             create_database(settings.database_url)
         )
-        books = {
-            "ledger": SqlLedgerStore(database),
-            "artifacts": SqlArtifactStore(database),
-            "outbox": SqlOutbox(database),
-        }
+        ledger = SqlLedgerStore(database)
+        artifacts = SqlArtifactStore(database)
+        outbox = SqlOutbox(database)
+        books = {"ledger": ledger, "artifacts": artifacts, "outbox": outbox}
         registry = create_agent_registry(
-            settings, {"database": database, "settings": settings, **books}
+            settings, ledger=ledger, artifacts=artifacts, outbox=outbox
         )
         templates = load_checked_templates(registry)
-        key = settings.openai_api_key
         planner = await stack.enter_async_context(
             open_planner(
                 registry,
                 templates,
-                openai_api_key=key.get_secret_value() if key else None,
-                openai_base_url=settings.openai_base_url,
-                openai_model=settings.openai_model,
+                model=settings.openai,
                 max_retries=settings.agent_max_retries,
-                timeout_ms=settings.agent_timeout_ms,
                 fallback=settings.agent_planner_fallback,
             )
         )
@@ -345,6 +362,7 @@ def create_app(settings: Settings) -> Starlette:
             ),
             body_limits={"/api/v1/agent-orchestrator/files": UPLOAD_LIMIT_BYTES},
         ),
+        Middleware(RequestLogFields),
     ]
     if settings.agent_cors_origins:
         middleware.insert(

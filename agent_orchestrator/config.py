@@ -8,9 +8,12 @@ message that names the variable and the values it accepts.
 from __future__ import annotations
 
 import re
+import sys
+from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -19,6 +22,7 @@ from .core.errors import ConfigurationError
 from .core.hosts import parse_allowed
 
 DEFAULT_DATABASE_URL = "sqlite:///agent_orchestrator.db"
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$", re.IGNORECASE)
 
 
@@ -26,6 +30,80 @@ def _split(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+def _default_log_format() -> Literal["json", "console"]:
+    # A person at a terminal reads columns; anything else (a container, a file, a
+    # log shipper) gets one JSON object a line.
+    return "console" if sys.stderr.isatty() else "json"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSettings:
+    """The OpenAI-compatible model that agents and the planner call (``OPENAI_*``).
+
+    Attributes:
+        api_key: ``OPENAI_API_KEY``; None: no model is configured.
+        base_url: ``OPENAI_BASE_URL``; None: OpenAI's own API.
+        model: ``OPENAI_MODEL``.
+        timeout_s: The limit of one model call (``AGENT_TIMEOUT_MS``).
+    """
+
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    timeout_s: float = 30.0
+
+    @property
+    def configured(self) -> bool:
+        """Whether a key is set, so that there is a model to call."""
+        return self.api_key is not None
+
+    @property
+    def url(self) -> str:
+        """The server's address: ``OPENAI_BASE_URL`` or OpenAI's own."""
+        return self.base_url or DEFAULT_OPENAI_BASE_URL
+
+    @property
+    def host(self) -> str:
+        """The host (and port, if given) of the server, for messages."""
+        return urlsplit(self.url).netloc or self.url
+
+
+@dataclass(frozen=True, slots=True)
+class MailSettings:
+    """Where and how `notification_agent` sends e-mail (``AGENT_SMTP_*``).
+
+    Attributes:
+        host: The SMTP server; None: e-mail is not configured.
+        port: Its port.
+        tls: ``starttls``, ``ssl`` or ``none``.
+        sender: The From address; None: e-mail is not configured.
+        username: The login, if any.
+        password: The password, if any.
+        timeout_s: Seconds to wait for the server.
+    """
+
+    host: str | None = None
+    port: int = 587
+    tls: Literal["starttls", "ssl", "none"] = "starttls"
+    sender: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """How `notification_agent` calls webhooks (``AGENT_WEBHOOK_*``).
+
+    Attributes:
+        secret: The key of the ``X-Agent-Signature``; None: webhooks are off.
+        allowed_hosts: Private hosts or networks webhooks may reach.
+    """
+
+    secret: SecretStr | None = None
+    allowed_hosts: tuple[str, ...] = ()
 
 
 class Settings(BaseSettings):
@@ -56,6 +134,11 @@ class Settings(BaseSettings):
     agent_rbac_enabled: bool = True
     agent_audit_enabled: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "console"] = Field(
+        default_factory=_default_log_format,
+        description="json (one object a line) or console; default json unless "
+        "stderr is a terminal.",
+    )
     sentry_dsn: str | None = None
     agent_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     agent_rate_limit: str = "600/minute"
@@ -147,7 +230,7 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("agent_smtp_tls", mode="before")
+    @field_validator("agent_smtp_tls", "log_format", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
@@ -186,6 +269,58 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """True when the database is the embedded SQLite file."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def openai(self) -> ModelSettings:
+        """The model settings (``OPENAI_*``, ``AGENT_TIMEOUT_MS``)."""
+        return ModelSettings(
+            api_key=self.openai_api_key,
+            base_url=self.openai_base_url,
+            model=self.openai_model,
+            timeout_s=self.agent_timeout_ms / 1000,
+        )
+
+    @property
+    def mail(self) -> MailSettings:
+        """The e-mail settings (``AGENT_SMTP_*``)."""
+        return MailSettings(
+            host=self.agent_smtp_host,
+            port=self.agent_smtp_port,
+            tls=self.agent_smtp_tls,
+            sender=self.agent_smtp_sender,
+            username=self.agent_smtp_username,
+            password=self.agent_smtp_password,
+            timeout_s=self.agent_smtp_timeout_s,
+        )
+
+    @property
+    def webhooks(self) -> WebhookSettings:
+        """The webhook settings (``AGENT_WEBHOOK_*``)."""
+        return WebhookSettings(
+            secret=self.agent_webhook_secret,
+            allowed_hosts=tuple(self.agent_webhook_allowed_hosts),
+        )
+
+    def secret_values(self) -> list[str]:
+        """The configured secrets in plain text, for the log redactor: the OpenAI
+        key, the SMTP password, the webhook secret and the database password."""
+        secrets = [
+            s.get_secret_value()
+            for s in (
+                self.openai_api_key,
+                self.agent_smtp_password,
+                self.agent_webhook_secret,
+            )
+            if s is not None
+        ]
+        try:
+            password = urlsplit(self.database_url).password
+        except ValueError:  # a malformed URL is the database's to report
+            password = None
+        if password:
+            # A log line may show the URL as written or the password decoded.
+            secrets += [password, unquote(password)]
+        return [s for s in dict.fromkeys(secrets) if s]
 
 
 _ACCEPTED = {

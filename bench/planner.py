@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from pydantic import SecretStr
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent_orchestrator.app import create_agent_registry, load_checked_templates  # noqa: E402
-from agent_orchestrator.config import load_settings  # noqa: E402
+from agent_orchestrator.config import ModelSettings, load_settings  # noqa: E402
 from agent_orchestrator.core.enums import Role  # noqa: E402
 from agent_orchestrator.core.errors import PlanningFailed  # noqa: E402
 from agent_orchestrator.planner.model import Plan, PlanContext, Planner  # noqa: E402
@@ -146,14 +147,17 @@ async def bench_openai(
             if "error" not in case["expect"] and repair_every and i % repair_every == 0:
                 fake.reply(wrong)
             fake.reply(model_answer(case))
+        model = ModelSettings(
+            api_key=SecretStr(fake.api_key),
+            base_url=fake.base_url,
+            model="gpt-4o-mini",
+            timeout_s=10.0,
+        )
         async with OpenAIPlanner(
             catalogue,
             templates,
-            api_key=fake.api_key,
-            base_url=fake.base_url,
-            model="gpt-4o-mini",
+            model=model,
             max_retries=3,
-            timeout_ms=10_000,
             fallback=OfflinePlanner(templates, catalogue),
         ) as planner:
             plans: list[Plan | None] = []

@@ -22,15 +22,15 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-import openai
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..config import ModelSettings
 from ..core.enums import Role
 from ..core.protocols import AgentContext, AgentHealth, LocalizedText
+from ..model_client import open_model_client
 from .base import BaseAgent
 
 if TYPE_CHECKING:
-    from ..config import Settings
     from .resources import AgentResources
 
 log = logging.getLogger(__name__)
@@ -321,9 +321,7 @@ class CategorizerAgent(BaseAgent[CategorizerInput, CategorizerOutput]):
     min_role = Role.VIEWER
 
     def __init__(self, resources: AgentResources | None = None) -> None:
-        self.settings: Settings | None = (
-            resources.services.get("settings") if resources else None
-        )
+        self.model = resources.model if resources else ModelSettings()
         self.chart = load_chart()
         self.lemmatizer = Lemmatizer()
 
@@ -347,12 +345,13 @@ class CategorizerAgent(BaseAgent[CategorizerInput, CategorizerOutput]):
     async def _ask_model(
         self, document: dict[str, Any], ctx: AgentContext
     ) -> Choice | None:
-        settings = self.settings
-        key = settings.openai_api_key if settings is not None else None
-        if settings is None or key is None:
+        import openai
+
+        settings = self.model
+        if not settings.configured:
             ctx.logger.info("no OPENAI_API_KEY; categorising by the rules")
             return None
-        model = settings.openai_model
+        model = settings.model
         expenses = [c for c in self.chart.categories if c.kind == "EXPENSE"]
         listing = "\n".join(f"- {c.id}: {c.account} {c.fi} ({c.en})" for c in expenses)
         facts = {
@@ -370,11 +369,10 @@ class CategorizerAgent(BaseAgent[CategorizerInput, CategorizerOutput]):
             ],
         }
         try:
-            async with openai.AsyncOpenAI(
-                api_key=key.get_secret_value(),
-                base_url=settings.openai_base_url,
-                max_retries=1,
-                timeout=20.0,
+            # Half the attempt's limit: when the model is slow, the rules still
+            # answer within the same attempt instead of the step timing out.
+            async with open_model_client(
+                settings, timeout_s=settings.timeout_s / 2
             ) as client:
                 completion = await client.chat.completions.parse(
                     model=model,

@@ -182,8 +182,7 @@ class LedgerAgent(BaseAgent[LedgerInput, LedgerOutput]):
     min_role = Role.OPERATOR
 
     def __init__(self, resources: AgentResources | None = None) -> None:
-        services = resources.services if resources else {}
-        self.ledger: LedgerStore | None = services.get("ledger")
+        self.ledger: LedgerStore | None = resources.ledger if resources else None
         self.chart = load_chart()
         self.lemmatizer = Lemmatizer()
 

@@ -1,38 +1,33 @@
 """`llm_agent`: one prompt to the configured OpenAI-compatible model.
 
 The model is named by ``OPENAI_API_KEY``, ``OPENAI_BASE_URL`` and ``OPENAI_MODEL``;
-each attempt waits at most ``AGENT_TIMEOUT_MS``. The client never retries by itself:
-the engine does, with backoff, for the errors that `model_error` marks retryable
-(timeouts, lost connections, rate limits, 5xx), and not for refused keys, unknown
-models or rejected requests.
+each attempt waits at most ``AGENT_TIMEOUT_MS``. The client never retries by itself
+(`model_client`): the engine does, with backoff, for the errors that `model_error`
+marks retryable (timeouts, lost connections, rate limits, 5xx), and not for refused
+keys, unknown models or rejected requests.
 
-`open_model_client` and `model_error` serve every agent that talks to the model.
+`model_error` serves every agent that talks to the model.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-import openai
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.enums import Role
 from ..core.errors import AgentError, NonRetryableAgentError
 from ..core.protocols import AgentContext, AgentHealth, LocalizedText
+from ..model_client import NOT_CONFIGURED, open_model_client
 from .base import BaseAgent
 
 if TYPE_CHECKING:
+    import openai
     from openai.types.chat import ChatCompletionMessageParam
 
-    from ..config import Settings
+    from ..config import ModelSettings
     from .resources import AgentResources
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-NOT_CONFIGURED = (
-    "no model is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a "
-    "compatible server)"
-)
 HEALTH_TIMEOUT_S = 5.0
 
 
@@ -60,45 +55,15 @@ class LlmOutput(BaseModel):
     model: str = Field(description="The model that answered.")
 
 
-def model_host(settings: Settings | None) -> str:
-    """The host (and port, if given) of the configured model server."""
-    base_url = (settings and settings.openai_base_url) or DEFAULT_BASE_URL
-    return urlsplit(base_url).netloc or base_url
-
-
-def open_model_client(
-    settings: Settings | None, *, timeout_s: float | None = None
-) -> openai.AsyncOpenAI:
-    """A client for the configured model; use it as ``async with``.
-
-    Args:
-        settings: The configuration (``OPENAI_*``, ``AGENT_TIMEOUT_MS``).
-        timeout_s: Seconds to wait for an answer; default ``AGENT_TIMEOUT_MS``.
-
-    Raises:
-        NonRetryableAgentError: No API key is configured.
-    """
-    if settings is None or settings.openai_api_key is None:
-        raise NonRetryableAgentError(NOT_CONFIGURED)
-    if timeout_s is None:
-        timeout_s = settings.agent_timeout_ms / 1000
-    return openai.AsyncOpenAI(
-        api_key=settings.openai_api_key.get_secret_value(),
-        base_url=settings.openai_base_url or DEFAULT_BASE_URL,
-        timeout=timeout_s,
-        # The engine retries with backoff and jitter; a second layer would multiply
-        # the attempts and hide them from the step's history.
-        max_retries=0,
-    )
-
-
-def model_error(exc: openai.OpenAIError, settings: Settings | None) -> AgentError:
+def model_error(exc: openai.OpenAIError, settings: ModelSettings) -> AgentError:
     """Translate a client error into an agent error, retryable when waiting may help.
 
     The message names the model server and what to check; it never carries the key.
     """
-    host = model_host(settings)
-    model = settings.openai_model if settings else "?"
+    import openai
+
+    host = settings.host
+    model = settings.model
     if isinstance(exc, openai.APITimeoutError):
         return AgentError(f"the model server {host} did not answer in time")
     if isinstance(exc, openai.APIConnectionError):
@@ -179,7 +144,7 @@ class LlmAgent(BaseAgent[LlmInput, LlmOutput]):
     min_role = Role.OPERATOR
 
     def __init__(self, resources: AgentResources) -> None:
-        self.settings: Settings | None = resources.services.get("settings")
+        self.settings = resources.model
 
     async def run(self, inputs: LlmInput, ctx: AgentContext) -> LlmOutput:
         """Send the prompt (after the system message, if any); return the answer.
@@ -189,8 +154,10 @@ class LlmAgent(BaseAgent[LlmInput, LlmOutput]):
                 or the model refused or gave no answer.
             AgentError: A timeout, lost connection, rate limit or server error.
         """
+        import openai
+
         settings = self.settings
-        if settings is None or settings.openai_api_key is None:
+        if not settings.configured:
             raise NonRetryableAgentError(NOT_CONFIGURED)
         messages: list[ChatCompletionMessageParam] = []
         if inputs.system:
@@ -199,12 +166,12 @@ class LlmAgent(BaseAgent[LlmInput, LlmOutput]):
         async with open_model_client(settings) as client:
             try:
                 response = await client.chat.completions.create(
-                    model=settings.openai_model, messages=messages
+                    model=settings.model, messages=messages
                 )
             except openai.OpenAIError as exc:
                 raise model_error(exc, settings) from exc
         if not response.choices:
-            raise AgentError(f"the model server {model_host(settings)} sent no answer")
+            raise AgentError(f"the model server {settings.host} sent no answer")
         choice = response.choices[0]
         if choice.message.refusal:
             raise NonRetryableAgentError(
@@ -222,12 +189,12 @@ class LlmAgent(BaseAgent[LlmInput, LlmOutput]):
         usage = response.usage
         ctx.logger.info(
             "model %s answered with %d characters (%s prompt + %s completion tokens)",
-            response.model or settings.openai_model,
+            response.model or settings.model,
             len(text),
             usage.prompt_tokens if usage else "?",
             usage.completion_tokens if usage else "?",
         )
-        return LlmOutput(text=text, model=response.model or settings.openai_model)
+        return LlmOutput(text=text, model=response.model or settings.model)
 
     async def health(self) -> AgentHealth:
         """Ok when a key is configured and the model server accepts it.
@@ -236,11 +203,11 @@ class LlmAgent(BaseAgent[LlmInput, LlmOutput]):
         key, an unreachable server or a 5xx answer is reported; a server without that
         endpoint counts as reachable.
         """
+        import openai
+
         settings = self.settings
-        if settings is None:
-            return AgentHealth(ok=False, detail=NOT_CONFIGURED, checks={})
-        where = f"model {settings.openai_model} at {model_host(settings)}"
-        if settings.openai_api_key is None:
+        where = f"model {settings.model} at {settings.host}"
+        if not settings.configured:
             return AgentHealth(
                 ok=False,
                 detail=f"{NOT_CONFIGURED} ({where})",

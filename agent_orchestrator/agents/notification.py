@@ -26,11 +26,9 @@ import json
 import time
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-import email_validator
-import httpx
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -49,10 +47,10 @@ from .network import check_public_target
 from .smtp import SmtpServer, message_id, send_message, smtp_error
 
 if TYPE_CHECKING:
-    from ..config import Settings
-    from ..core.bookkeeping import Artifact, ArtifactStore, Outbox
+    from ..core.bookkeeping import Artifact, ArtifactStore
     from .resources import AgentResources
 
+_T = TypeVar("_T")
 WEBHOOK_TIMEOUT_S = 10.0
 HEALTH_TIMEOUT_S = 5.0
 SMTP_VARIABLES = "AGENT_SMTP_HOST and AGENT_SMTP_SENDER"
@@ -64,6 +62,8 @@ def check_recipients(addresses: list[str]) -> list[str]:
     Raises:
         ValueError: Naming every address that is not one, and why.
     """
+    import email_validator
+
     good: list[str] = []
     bad: list[str] = []
     for address in addresses:
@@ -199,9 +199,10 @@ class NotificationAgent(BaseAgent[NotificationInput, NotificationOutput]):
     min_role = Role.OPERATOR
 
     def __init__(self, resources: AgentResources) -> None:
-        self.settings: Settings | None = resources.services.get("settings")
-        self.artifacts: ArtifactStore | None = resources.services.get("artifacts")
-        self.outbox: Outbox | None = resources.services.get("outbox")
+        self.mail = resources.mail
+        self.webhooks = resources.webhooks
+        self.artifacts = resources.artifacts
+        self.outbox = resources.outbox
 
     async def run(
         self, inputs: NotificationInput, ctx: AgentContext
@@ -234,8 +235,9 @@ class NotificationAgent(BaseAgent[NotificationInput, NotificationOutput]):
         server = self._smtp() if send_email else None
         secret = self._webhook_secret() if call_hook else None
         if call_hook and inputs.webhook_url is not None:
-            allowed = self.settings.agent_webhook_allowed_hosts if self.settings else []
-            await check_public_target(inputs.webhook_url, allowed)
+            await check_public_target(
+                inputs.webhook_url, list(self.webhooks.allowed_hosts)
+            )
         if server is not None:
             files = [await self._artifact(i, ctx) for i in inputs.attachments]
             message = self._message(inputs, ctx, server, files)
@@ -260,15 +262,14 @@ class NotificationAgent(BaseAgent[NotificationInput, NotificationOutput]):
 
     async def health(self) -> AgentHealth:
         """Connect to the SMTP server and say EHLO (at most 5 s), when configured."""
-        settings = self.settings
-        hooks = settings is not None and settings.agent_webhook_secret is not None
+        hooks = self.webhooks.secret is not None
         webhooks = (
             "webhooks ready"
             if hooks
             else "webhooks not configured (set AGENT_WEBHOOK_SECRET)"
         )
         checks = {"webhook_configured": hooks}
-        server = SmtpServer.from_settings(settings)
+        server = SmtpServer.from_settings(self.mail)
         if server is None:
             return AgentHealth(
                 ok=False,
@@ -294,16 +295,16 @@ class NotificationAgent(BaseAgent[NotificationInput, NotificationOutput]):
     # --- parts -----------------------------------------------------------------------
 
     @staticmethod
-    def _service(service: Any, name: str) -> Any:
+    def _service(service: _T | None, name: str) -> _T:
         if service is None:
             raise NonRetryableAgentError(
-                f"notification_agent was made without the '{name}' service; "
+                f"notification_agent was made without the {name} store; "
                 "the application wires it in open_services"
             )
         return service
 
     def _smtp(self) -> SmtpServer:
-        server = SmtpServer.from_settings(self.settings)
+        server = SmtpServer.from_settings(self.mail)
         if server is None:
             raise NonRetryableAgentError(
                 f"e-mail is not configured: set {SMTP_VARIABLES} (and AGENT_SMTP_PORT, "
@@ -313,7 +314,7 @@ class NotificationAgent(BaseAgent[NotificationInput, NotificationOutput]):
         return server
 
     def _webhook_secret(self) -> bytes:
-        secret = self.settings.agent_webhook_secret if self.settings else None
+        secret = self.webhooks.secret
         if secret is None:
             raise NonRetryableAgentError(
                 "webhooks are not configured: set AGENT_WEBHOOK_SECRET (the key of "
@@ -389,6 +390,8 @@ class NotificationAgent(BaseAgent[NotificationInput, NotificationOutput]):
             "Idempotency-Key": ctx.idempotency_key,
             "User-Agent": f"agent-orchestrator/{__version__}",
         }
+        import httpx
+
         where = redact_url(url)
         try:
             async with httpx.AsyncClient(

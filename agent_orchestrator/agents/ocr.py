@@ -5,6 +5,9 @@ event loop stays free. PDFs give their text layer (pypdf) page by page; a page w
 one is rendered with pdfium and read with Tesseract. With ``use_vision`` and an OpenAI
 key, the page images go to the model instead (`agents.vision`). Files are read only
 inside the caller's tenant area of ``AGENT_FILES_DIR`` (`agents.tenant_files`).
+
+Pillow, pytesseract, pypdf and pypdfium2 are imported when a file is read, not when
+the agent is made, so that listing the agents stays fast.
 """
 
 from __future__ import annotations
@@ -18,8 +21,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import anyio.to_thread
-import pytesseract
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.enums import Role
@@ -30,6 +31,8 @@ from .tenant_files import FileRefused, resolve_file, sniff
 from .vision import VisionReader
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from .resources import AgentResources
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -116,7 +119,7 @@ class OcrAgent(BaseAgent[OcrInput, OcrOutput]):
         # Tesseract's OpenMP threads make it several times slower when pages are read
         # side by side on few cores; one thread per run, unless the operator says so.
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-        self.vision = VisionReader(resources.services.get("settings"))
+        self.vision = VisionReader(resources.model)
         # Tesseract is CPU-bound: at most one run per core at a time.
         self._slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
         self._languages: set[str] | None = None
@@ -189,6 +192,8 @@ class OcrAgent(BaseAgent[OcrInput, OcrOutput]):
         return PageText(text, "tesseract", confidence)
 
     def _tesseract(self, image: Image.Image, language: str) -> tuple[str, float]:
+        import pytesseract
+
         with self._slots:
             try:
                 data = pytesseract.image_to_data(
@@ -248,6 +253,8 @@ class OcrAgent(BaseAgent[OcrInput, OcrOutput]):
 
     async def health(self) -> AgentHealth:
         """Tesseract's version and whether Finnish and English data are installed."""
+        import pytesseract
+
         try:
             version = await anyio.to_thread.run_sync(pytesseract.get_tesseract_version)
             languages = await anyio.to_thread.run_sync(_installed_languages)
@@ -280,11 +287,15 @@ async def _progress(ctx: AgentContext, number: int, total: int, method: str) -> 
 
 
 def _installed_languages() -> set[str]:
+    import pytesseract
+
     return set(pytesseract.get_languages(config="")) - {"osd"}
 
 
 def _open_images(data: bytes, name: str) -> list[Image.Image]:
     """Every frame of an image file, decoded (a multi-page TIFF has several)."""
+    from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_PIXELS:
@@ -357,6 +368,8 @@ def _render_pdf_page(data: bytes, number: int) -> Image.Image:
 
 def _prepare(image: Image.Image) -> Image.Image:
     """Grayscale, and small scans enlarged: Tesseract wants letters 20+ pixels high."""
+    from PIL import Image
+
     gray = image.convert("L")
     if max(gray.size) < 800:
         gray = gray.resize((gray.width * 2, gray.height * 2), Image.Resampling.LANCZOS)

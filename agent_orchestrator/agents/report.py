@@ -22,8 +22,8 @@ from ..core.protocols import AgentContext, AgentHealth, LocalizedText
 from .base import BaseAgent
 from .categorizer import load_chart
 from .report_figures import Period, compute_report, previous_period
+from .report_fonts import FONT, FONT_BOLD, find_font_file
 from .report_labels import LABELS
-from .report_pdf import FONT, FONT_BOLD, find_font_file
 from .report_render import render, summary
 
 if TYPE_CHECKING:
@@ -132,9 +132,7 @@ class ReportAgent(BaseAgent[ReportInput, ReportOutput]):
     @classmethod
     def from_resources(cls, resources: AgentResources) -> ReportAgent:
         """The agent on the app's ledger and artifact stores."""
-        return cls(
-            resources.services.get("ledger"), resources.services.get("artifacts")
-        )
+        return cls(resources.ledger, resources.artifacts)
 
     async def run(self, inputs: ReportInput, ctx: AgentContext) -> ReportOutput:
         """Read the period and its comparison period, render, store, describe."""

@@ -24,12 +24,12 @@ Amounts are `Decimal` euros with two decimals; percentages have one decimal.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
+from .. import finnish
 from ..core.bookkeeping import EntryKind
 from .vat import compute_vat
 
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from .categorizer import Chart
 
 ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
 
 
@@ -58,7 +57,7 @@ class Period:
 
     def label(self) -> str:
         """The period the Finnish way, e.g. ``1.10.2026–31.10.2026``."""
-        return f"{finnish_date(self.start)}–{finnish_date(self.end)}"
+        return finnish.period(self.start, self.end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,10 +177,9 @@ def previous_period(period: Period) -> Period:
     """
     months = whole_months(period)
     if months is not None:
-        year, month = _shift_month(period.start.year, period.start.month, -months)
-        end_year, end_month = _shift_month(year, month, months - 1)
-        last = calendar.monthrange(end_year, end_month)[1]
-        return Period(dt.date(year, month, 1), dt.date(end_year, end_month, last))
+        return Period(
+            *finnish.months_span(finnish.shift_months(period.start, -months), months)
+        )
     end = period.start - dt.timedelta(days=1)
     return Period(end - dt.timedelta(days=period.days - 1), end)
 
@@ -189,14 +187,9 @@ def previous_period(period: Period) -> Period:
 def whole_months(period: Period) -> int | None:
     """How many whole calendar months `period` is, or None if it is not whole months."""
     start, end = period.start, period.end
-    if start.day != 1 or end.day != calendar.monthrange(end.year, end.month)[1]:
+    if start.day != 1 or end != finnish.month_span(end)[1]:
         return None
     return (end.year - start.year) * 12 + end.month - start.month + 1
-
-
-def _shift_month(year: int, month: int, by: int) -> tuple[int, int]:
-    index = year * 12 + (month - 1) + by
-    return index // 12, index % 12 + 1
 
 
 def net_amount(entry: LedgerEntry) -> Decimal:
@@ -310,13 +303,3 @@ def compute_report(
         expenses_by_category=expenses_by_category(mine, theirs, chart),
         vat_rates=vat_by_rate(mine, chart),
     )
-
-
-def finnish_date(day: dt.date) -> str:
-    """A date the Finnish way, e.g. ``1.10.2026``."""
-    return f"{day.day}.{day.month}.{day.year}"
-
-
-def money(value: Decimal) -> Decimal:
-    """`value` rounded to cents."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)

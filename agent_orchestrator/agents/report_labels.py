@@ -1,8 +1,9 @@
-"""The words and number formats of the financial report, in Finnish and English.
+"""The words and machine number formats of the financial report, in Finnish and
+English.
 
-Amounts for people are written the Finnish way in both languages (``1 234,56 €``, with
-no-break spaces as the group separator and before the sign), since the books are
-Finnish; machine formats use `plain` and `number`.
+Amounts for people are written the Finnish way in both languages (`finnish.euros`:
+``1 234,56 €``, with no-break spaces as the group separator and before the sign),
+since the books are Finnish; machine formats use `plain` and `number`.
 """
 
 from __future__ import annotations
@@ -12,12 +13,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from .report_figures import money
-
 if TYPE_CHECKING:
     from decimal import Decimal
-
-NBSP = "\u00a0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,31 +151,6 @@ ENGLISH = Labels(
 
 #: Labels by language code.
 LABELS: Mapping[str, Labels] = MappingProxyType({"fi": FINNISH, "en": ENGLISH})
-
-
-def fi_money(value: Decimal) -> str:
-    """Euros the Finnish way: ``1 234,56 €`` (no-break spaces), ``-5,00 €``."""
-    rounded = money(value)
-    digits = f"{abs(rounded):,.2f}".replace(",", NBSP).replace(".", ",")
-    return f"{'-' if rounded < 0 else ''}{digits}{NBSP}€"
-
-
-def fi_change(value: Decimal) -> str:
-    """A change in euros with its sign: ``+1 234,56 €``."""
-    return ("+" if money(value) > 0 else "") + fi_money(value)
-
-
-def fi_percent(value: Decimal | None) -> str:
-    """A change in percent the Finnish way (``+12,5 %``); ``–`` when there is none."""
-    if value is None:
-        return "–"
-    sign = "+" if value > 0 else "-" if value < 0 else ""
-    return f"{sign}{abs(value):.1f}".replace(".", ",") + f"{NBSP}%"
-
-
-def fi_rate(rate: Decimal) -> str:
-    """A VAT rate: ``25,5 %``."""
-    return f"{rate.normalize():f}".replace(".", ",") + f"{NBSP}%"
 
 
 def plain(value: Decimal | None) -> str:

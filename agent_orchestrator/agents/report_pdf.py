@@ -10,10 +10,7 @@ and € render and can be extracted from the file. The PDF is built with reportl
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
@@ -28,8 +25,9 @@ from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ..core.errors import ConfigurationError
+from ..finnish import euros, percent, whole_euros
 from .report_figures import TOTAL_NAMES
-from .report_labels import NBSP, fi_change, fi_money, fi_percent, fi_rate
+from .report_fonts import FONT, FONT_BOLD, FONT_FILES, find_font_file
 
 if TYPE_CHECKING:
     from reportlab.platypus import Flowable
@@ -37,10 +35,6 @@ if TYPE_CHECKING:
     from .report_figures import CategoryLine, Change, FinancialReport
     from .report_labels import Labels
 
-FONT = "DejaVuSans"
-FONT_BOLD = "DejaVuSans-Bold"
-FONT_FILES = {FONT: "DejaVuSans.ttf", FONT_BOLD: "DejaVuSans-Bold.ttf"}
-FONT_FAMILIES = {FONT: "DejaVu Sans:style=Book", FONT_BOLD: "DejaVu Sans:style=Bold"}
 #: Bar colours: the period, then the comparison period.
 BAR_COLORS = (colors.HexColor("#1f5f99"), colors.HexColor("#9fbfdc"))
 HEADER_BACKGROUND = colors.HexColor("#e8eef5")
@@ -52,28 +46,6 @@ _font_lock = threading.Lock()
 # Reports render in worker threads; reportlab keeps per-font state across documents,
 # so one document is built at a time.
 _build_lock = threading.Lock()
-
-
-def find_font_file(name: str) -> Path | None:
-    """The TrueType file of one of our fonts: reportlab's search path first (it holds
-    Debian's ``/usr/share/fonts/truetype/dejavu``), then fontconfig's ``fc-match``."""
-    from reportlab import rl_config
-
-    for directory in rl_config.TTFSearchPath:
-        candidate = Path(directory) / FONT_FILES[name]
-        if candidate.is_file():
-            return candidate
-    fc_match = shutil.which("fc-match")
-    if fc_match is None:
-        return None
-    found = subprocess.run(
-        [fc_match, "-f", "%{file}", FONT_FAMILIES[name]],
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    ).stdout.strip()
-    return Path(found) if found.endswith(FONT_FILES[name]) else None
 
 
 def register_fonts() -> None:
@@ -162,10 +134,10 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 def _change_cells(change: Change) -> list[str]:
     return [
-        fi_money(change.current),
-        fi_money(change.previous),
-        fi_change(change.amount),
-        fi_percent(change.percent),
+        euros(change.current),
+        euros(change.previous),
+        euros(change.amount, signed=True),
+        percent(change.percent, decimals=1, signed=True),
     ]
 
 
@@ -222,11 +194,11 @@ def _vat_table(report: FinancialReport, labels: Labels) -> Table:
     rows = [[labels.rate, *labels.vat_columns]]
     rows += [
         [
-            fi_rate(line.rate),
-            fi_money(line.sales_net),
-            fi_money(line.sales_vat),
-            fi_money(line.purchases_net),
-            fi_money(line.purchases_vat),
+            percent(line.rate),
+            euros(line.sales_net),
+            euros(line.sales_vat),
+            euros(line.purchases_net),
+            euros(line.purchases_vat),
         ]
         for line in report.vat_rates
     ]
@@ -237,7 +209,7 @@ def _vat_table(report: FinancialReport, labels: Labels) -> Table:
     if totals.non_deductible_vat:
         figures.append((labels.non_deductible, totals.non_deductible_vat))
     figures.append((labels.totals["vat_payable"], totals.vat_payable))
-    rows += [[label, "", "", "", fi_money(value)] for label, value in figures]
+    rows += [[label, "", "", "", euros(value)] for label, value in figures]
     widths = [34 * mm] * 4
     return _table(rows, [WIDTH - sum(widths), *widths], bold_last=True)
 
@@ -293,7 +265,7 @@ def expenses_chart(lines: tuple[CategoryLine, ...], labels: Labels) -> Drawing:
     chart.valueAxis.valueMin = 0
     chart.valueAxis.labels.fontName = FONT
     chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.labelTextFormat = axis_euros
+    chart.valueAxis.labelTextFormat = whole_euros
     chart.valueAxis.visibleGrid = True
     chart.valueAxis.gridStrokeColor = colors.HexColor("#dddddd")
     chart.barSpacing = 1
@@ -316,8 +288,3 @@ def expenses_chart(lines: tuple[CategoryLine, ...], labels: Labels) -> Drawing:
     ]
     drawing.add(legend)
     return drawing
-
-
-def axis_euros(value: float) -> str:
-    """A value-axis label: whole euros the Finnish way (``12 500 €``)."""
-    return f"{round(value):,}".replace(",", NBSP) + f"{NBSP}€"

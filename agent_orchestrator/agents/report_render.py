@@ -15,18 +15,10 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .report_figures import TOTAL_NAMES, finnish_date
-from .report_labels import (
-    LABELS,
-    Labels,
-    fi_change,
-    fi_money,
-    fi_percent,
-    fi_rate,
-    number,
-    plain,
-)
-from .report_pdf import render_pdf
+from .. import finnish
+from ..finnish import euros, percent
+from .report_figures import TOTAL_NAMES
+from .report_labels import LABELS, Labels, number, plain
 
 if TYPE_CHECKING:
     from .report_figures import Change, FinancialReport, Period, Totals
@@ -34,13 +26,10 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMATS",
     "RenderedReport",
-    "fi_money",
-    "fi_percent",
     "render",
     "render_csv",
     "render_json",
     "render_markdown",
-    "render_pdf",
     "summary",
 ]
 
@@ -73,6 +62,9 @@ def render(report: FinancialReport, format: str, language: str) -> RenderedRepor
     elif format == "json":
         content = render_json(report, language).encode()
     elif format == "pdf":
+        # reportlab is imported only when a PDF is asked for.
+        from .report_pdf import render_pdf
+
         content = render_pdf(report, labels)
     else:
         raise ValueError(
@@ -90,12 +82,12 @@ def summary(report: FinancialReport, labels: Labels) -> str:
     totals = report.totals
     return labels.summary.format(
         period=report.period.label(),
-        income=fi_money(totals.income),
-        expenses=fi_money(totals.expenses),
-        result=fi_money(totals.result),
-        vat=fi_money(totals.vat_payable),
+        income=euros(totals.income),
+        expenses=euros(totals.expenses),
+        result=euros(totals.result),
+        vat=euros(totals.vat_payable),
         previous=report.previous_period.label(),
-        change=fi_change(report.change("result").amount),
+        change=euros(report.change("result").amount, signed=True),
     )
 
 
@@ -105,10 +97,10 @@ def _cell(text: str) -> str:
 
 def _change_cells(change: Change) -> list[str]:
     return [
-        fi_money(change.current),
-        fi_money(change.previous),
-        fi_change(change.amount),
-        fi_percent(change.percent),
+        euros(change.current),
+        euros(change.previous),
+        euros(change.amount, signed=True),
+        percent(change.percent, decimals=1, signed=True),
     ]
 
 
@@ -154,23 +146,23 @@ def render_markdown(report: FinancialReport, labels: Labels) -> str:
     header = [labels.rate, *labels.vat_columns]
     rows = [
         [
-            fi_rate(line.rate),
-            fi_money(line.sales_net),
-            fi_money(line.sales_vat),
-            fi_money(line.purchases_net),
-            fi_money(line.purchases_vat),
+            percent(line.rate),
+            euros(line.sales_net),
+            euros(line.sales_vat),
+            euros(line.purchases_net),
+            euros(line.purchases_vat),
         ]
         for line in report.vat_rates
     ]
     out += [*_table(header, rows, "lrrrr"), ""] if rows else [labels.no_entries, ""]
     totals = report.totals
     out += [
-        f"- {labels.totals['sales_vat']}: {fi_money(totals.sales_vat)}",
-        f"- {labels.totals['deductible_vat']}: {fi_money(totals.deductible_vat)}",
-        f"- **{labels.totals['vat_payable']}: {fi_money(totals.vat_payable)}**",
+        f"- {labels.totals['sales_vat']}: {euros(totals.sales_vat)}",
+        f"- {labels.totals['deductible_vat']}: {euros(totals.deductible_vat)}",
+        f"- **{labels.totals['vat_payable']}: {euros(totals.vat_payable)}**",
     ]
     if totals.non_deductible_vat:
-        out.append(f"- {labels.non_deductible}: {fi_money(totals.non_deductible_vat)}")
+        out.append(f"- {labels.non_deductible}: {euros(totals.non_deductible_vat)}")
     out.append("")
     return "\n".join(out)
 
@@ -214,7 +206,7 @@ def render_csv(report: FinancialReport, labels: Labels) -> str:
         rate = f"{rate_line.rate.normalize():f}"
         for field in ("sales_net", "sales_vat", "purchases_net", "purchases_vat"):
             value = getattr(rate_line, field)
-            name = f"{labels.vat_field_names[field]} {fi_rate(rate_line.rate)}"
+            name = f"{labels.vat_field_names[field]} {percent(rate_line.rate)}"
             writer.writerow([f"vat_{field}", rate, name, plain(value), "", "", ""])
     return buffer.getvalue()
 
@@ -288,7 +280,7 @@ def _period(period: Period) -> dict[str, Any]:
         "start": period.start.isoformat(),
         "end": period.end.isoformat(),
         "days": period.days,
-        "label": f"{finnish_date(period.start)}–{finnish_date(period.end)}",
+        "label": finnish.period(period.start, period.end),
     }
 
 

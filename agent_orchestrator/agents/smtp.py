@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Literal
 
-import aiosmtplib
-
 from ..core.errors import AgentError, NonRetryableAgentError
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
-    from ..config import Settings
+    import aiosmtplib
+
+    from ..config import MailSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,21 +32,18 @@ class SmtpServer:
     timeout_s: float
 
     @classmethod
-    def from_settings(cls, settings: Settings | None) -> SmtpServer | None:
-        """The server, or None when e-mail is not configured."""
-        if settings is None or not settings.agent_smtp_host:
+    def from_settings(cls, mail: MailSettings) -> SmtpServer | None:
+        """The server, or None when e-mail is not configured (no host or sender)."""
+        if not mail.host or not mail.sender:
             return None
-        if not settings.agent_smtp_sender:
-            return None
-        password = settings.agent_smtp_password
         return cls(
-            host=settings.agent_smtp_host,
-            port=settings.agent_smtp_port,
-            tls=settings.agent_smtp_tls,
-            sender=settings.agent_smtp_sender,
-            username=settings.agent_smtp_username,
-            password=password.get_secret_value() if password else None,
-            timeout_s=settings.agent_smtp_timeout_s,
+            host=mail.host,
+            port=mail.port,
+            tls=mail.tls,
+            sender=mail.sender,
+            username=mail.username,
+            password=mail.password.get_secret_value() if mail.password else None,
+            timeout_s=mail.timeout_s,
         )
 
     @property
@@ -56,6 +53,8 @@ class SmtpServer:
 
     def client(self, timeout_s: float | None = None) -> aiosmtplib.SMTP:
         """An unconnected client; use it as ``async with``."""
+        import aiosmtplib
+
         return aiosmtplib.SMTP(
             hostname=self.host,
             port=self.port,
@@ -100,6 +99,8 @@ async def send_message(
 
 def smtp_error(exc: BaseException, server: SmtpServer) -> AgentError:
     """An agent error for an SMTP failure: permanent (5xx) ones are not retryable."""
+    import aiosmtplib
+
     where = f"the SMTP server {server.where}"
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         reasons = "; ".join(

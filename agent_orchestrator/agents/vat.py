@@ -19,6 +19,8 @@ from ..core.bookkeeping import EntryKind, VatLine
 from ..core.enums import Role
 from ..core.errors import NonRetryableAgentError
 from ..core.protocols import AgentContext, LocalizedText
+from ..finnish import euros, percent
+from ..finnish import period as finnish_period
 from .base import BaseAgent
 from .categorizer import Chart, load_chart
 from .ledger import cents
@@ -97,26 +99,9 @@ def compute_vat(entries: Iterable[LedgerEntry], chart: Chart) -> VatTotals:
     )
 
 
-def euros(amount: Decimal) -> str:
-    """Finnish money: ``1 234,50 €`` (a no-break space groups thousands)."""
-    text = f"{cents(amount):,.2f}".replace(",", "\u00a0").replace(".", ",")
-    return f"{text} €"
-
-
-def percent(rate: Decimal) -> str:
-    """Finnish percentage: ``25,5 %``, ``14 %``."""
-    text = f"{rate.normalize():f}".replace(".", ",")
-    return f"{text} %"
-
-
-def finnish_date(day: dt.date) -> str:
-    """``1.10.2026``."""
-    return f"{day.day}.{day.month}.{day.year}"
-
-
 def summary_fi(totals: VatTotals, start: dt.date, end: dt.date) -> str:
     """One Finnish paragraph for people: the figures and what is payable."""
-    period = f"ALV {finnish_date(start)}–{finnish_date(end)}"
+    period = f"ALV {finnish_period(start, end)}"
     if totals.entries == 0:
         return f"{period}: ei kirjauksia, joten maksettavaa arvonlisäveroa ei ole."
     payable = totals.payable
@@ -195,8 +180,7 @@ class VatAgent(BaseAgent[VatInput, VatOutput]):
     min_role = Role.VIEWER
 
     def __init__(self, resources: AgentResources | None = None) -> None:
-        services = resources.services if resources else {}
-        self.ledger: LedgerStore | None = services.get("ledger")
+        self.ledger: LedgerStore | None = resources.ledger if resources else None
         self.chart = load_chart()
 
     async def run(self, inputs: VatInput, ctx: AgentContext) -> VatOutput:

@@ -1,23 +1,30 @@
 """Reading a page image with an OpenAI vision model (``ocr_agent`` with ``use_vision``).
 
 The model, key and address come from the settings (``OPENAI_API_KEY``,
-``OPENAI_BASE_URL``, ``OPENAI_MODEL``); a client is opened per page and closed.
+``OPENAI_BASE_URL``, ``OPENAI_MODEL``); a client is opened per page and closed. A page
+image takes a model longer to read than a text prompt, so one call may take
+`VISION_TIMEOUT_S` even when ``AGENT_TIMEOUT_MS`` is shorter; give the OCR step a
+``timeout_ms`` to match.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 
 from ..core.errors import AgentError, NonRetryableAgentError
+from ..model_client import open_model_client
 
 if TYPE_CHECKING:
     from PIL import Image
 
+    from ..config import ModelSettings
+
 MAX_SIDE = 2048
+VISION_TIMEOUT_S = 60.0
 PROMPT = (
     "Transcribe every line of text on this Finnish receipt or invoice exactly as "
     "printed, top to bottom, one printed line per output line. Keep numbers, commas, "
@@ -35,13 +42,13 @@ class VisionReader:
 
     confidence = 0.9
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: ModelSettings) -> None:
         self.settings = settings
 
     @property
     def available(self) -> bool:
         """Whether an OpenAI key is configured."""
-        return bool(self.settings is not None and self.settings.openai_api_key)
+        return self.settings.configured
 
     def check(self) -> None:
         """Refuse when no key is configured.
@@ -68,14 +75,11 @@ class VisionReader:
         png = await anyio.to_thread.run_sync(_png_data_url, image)
         settings = self.settings
         try:
-            async with openai.AsyncOpenAI(
-                api_key=settings.openai_api_key.get_secret_value(),
-                base_url=settings.openai_base_url,
-                max_retries=0,
-                timeout=60,
+            async with open_model_client(
+                settings, timeout_s=max(settings.timeout_s, VISION_TIMEOUT_S)
             ) as client:
                 response = await client.chat.completions.create(
-                    model=settings.openai_model,
+                    model=settings.model,
                     temperature=0,
                     messages=[
                         {
@@ -94,7 +98,7 @@ class VisionReader:
             ) from None
         except openai.BadRequestError as exc:
             raise NonRetryableAgentError(
-                f"the model '{settings.openai_model}' refused the image: "
+                f"the model '{settings.model}' refused the image: "
                 f"{exc.message}; use a vision-capable OPENAI_MODEL or use_vision false"
             ) from None
         except openai.APIError as exc:

@@ -1,7 +1,7 @@
 """The bookkeeping vocabulary the agents share: ledger entries, artifacts, and the
 Protocols through which agents reach the store (which implements them in
 `store/ledger.py`, `store/artifacts.py` and `store/outbox.py`; `app.py` hands them to
-the agents as the services ``"ledger"``, ``"artifacts"`` and ``"outbox"``).
+the agents as `AgentResources.ledger`, ``.artifacts`` and ``.outbox``).
 
 Money is `Decimal` with two decimals, in euros; VAT rates are `Decimal` percentages
 (``Decimal("25.5")``).

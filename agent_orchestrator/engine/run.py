@@ -20,6 +20,7 @@ from ..core.enums import EventType, ExecutionStatus, StepStatus
 from ..core.errors import AgentError, AgentTimeout, NonRetryableAgentError
 from ..core.graph import Condition, Scope, StepSpec, WorkflowGraph, parse_condition
 from ..core.ids import utcnow
+from ..core.logcontext import log_fields
 from ..core.protocols import (
     Agent,
     AgentCatalogue,
@@ -136,7 +137,10 @@ class ExecutionRun:
         """Drive the execution until it ends, is cancelled or abandoned."""
         try:
             if self.final_status is None:
-                await self._run()
+                # Every line logged while the execution runs (its steps' tasks
+                # inherit the fields) names it.
+                with log_fields(tenant_id=self.record.tenant_id, execution_id=self.id):
+                    await self._run()
         finally:
             self.finished.set()
 
@@ -255,10 +259,16 @@ class ExecutionRun:
 
     async def _run_step(self, step_id: str) -> str | None:
         step = self.steps[step_id]
+        with log_fields(step_id=step_id, agent_id=step.agent):
+            return await self._run_step_attempts(step)
+
+    async def _run_step_attempts(self, step: StepSpec) -> str | None:
+        step_id = step.id
         agent = self.catalogue.get(step.agent)
         backoff = Backoff.for_step(step.retry, self.settings)
         while True:
-            output, error = await self._attempt(step, agent)
+            with log_fields(attempt=self.attempts[step_id]):
+                output, error = await self._attempt(step, agent)
             if error is None:
                 launch = await self._succeed(step_id, output or {})
                 assert self._tg is not None
@@ -339,16 +349,19 @@ class ExecutionRun:
         return output, None
 
     def _context(self, step: StepSpec, agent: Agent) -> AgentContext:
+        attempt = self.attempts[step.id]
+        # The ids ride along as record attributes too, for lines an agent logs from
+        # a thread or task of its own that does not inherit the log fields.
         logger = logging.LoggerAdapter(
-            log,
+            logging.getLogger(f"agent_orchestrator.agents.{agent.id}"),
             {
                 "execution_id": self.id,
                 "tenant_id": self.record.tenant_id,
                 "step_id": step.id,
                 "agent_id": agent.id,
+                "attempt": attempt,
             },
         )
-        attempt = self.attempts[step.id]
 
         async def progress(
             message: str, fraction: float | None, data: Mapping[str, Any] | None

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import sentry_sdk
-from sentry_sdk.integrations.starlette import StarletteIntegration
-from sentry_sdk.integrations.strawberry import StrawberryIntegration
-
 from .. import __version__
 
 
@@ -13,6 +9,12 @@ def configure_sentry(dsn: str | None, *, environment: str | None = None) -> bool
     """Start sending errors to `dsn`; False (and nothing sent) without one."""
     if not dsn:
         return False
+    # Imported only when a DSN is set: the SDK and its integrations take over half a
+    # second to import.
+    import sentry_sdk
+    from sentry_sdk.integrations.starlette import StarletteIntegration
+    from sentry_sdk.integrations.strawberry import StrawberryIntegration
+
     sentry_sdk.init(
         dsn=dsn,
         release=f"agent-orchestrator@{__version__}",

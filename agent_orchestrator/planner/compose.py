@@ -19,10 +19,12 @@ from email_validator import EmailNotValidError, validate_email
 from ..core.enums import Role
 from ..core.errors import PlanningFailed
 from ..core.validation import resolve_variables, validate_workflow
+from ..finnish import date as format_date
+from ..finnish import period as format_period
 from . import messages
 from .messages import language_of, refusal, text
 from .model import PeriodKind, PeriodSpec, Plan, PlanContext, PlanDraft
-from .periods import PeriodError, format_date, format_period, resolve_period
+from .periods import PeriodError, resolve_period
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence

@@ -22,10 +22,10 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import openai
 from pydantic import ValidationError
 
 from ..core.errors import PlanningFailed, Problem, ValidationFailed
+from ..model_client import open_model_client
 from . import messages
 from .compose import NOTIFY_AGENT, RUN_ROLE, compose_plan
 from .prompts import repair_message, system_prompt, usable_templates, user_message
@@ -35,8 +35,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from types import TracebackType
 
+    import openai
     from openai.types.chat import ChatCompletionMessageParam
 
+    from ..config import ModelSettings
     from ..core.enums import Role
     from ..core.protocols import AgentCatalogue
     from ..core.templates import WorkflowTemplate
@@ -119,11 +121,9 @@ class OpenAIPlanner:
     Args:
         catalogue: The registered agents.
         templates: The shipped templates by id.
-        api_key: ``OPENAI_API_KEY``.
-        model: ``OPENAI_MODEL``.
-        base_url: ``OPENAI_BASE_URL``: any OpenAI-compatible server.
+        model: The model (``OPENAI_*``) and the limit of each call
+            (``AGENT_TIMEOUT_MS``).
         max_retries: Repair rounds after the first answer (``AGENT_MAX_RETRIES``).
-        timeout_ms: The limit of each model call (``AGENT_TIMEOUT_MS``).
         fallback: The planner that answers when the model cannot; None raises
             `PlanningFailed` instead.
     """
@@ -135,21 +135,17 @@ class OpenAIPlanner:
         catalogue: AgentCatalogue,
         templates: Mapping[str, WorkflowTemplate],
         *,
-        api_key: str,
-        model: str,
-        base_url: str | None = None,
+        model: ModelSettings,
         max_retries: int = 3,
-        timeout_ms: int = 30_000,
         fallback: Planner | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.templates = templates
-        self.model = model
+        self.settings = model
+        self.model = model.model
         self.max_retries = max(0, max_retries)
-        self.timeout_s = timeout_ms / 1000
+        self.timeout_s = model.timeout_s
         self.fallback = fallback
-        self._api_key = api_key
-        self._base_url = base_url
         self._client: openai.AsyncOpenAI | None = None
         self._prompts: dict[Role | None, str] = {}
 
@@ -172,14 +168,10 @@ class OpenAIPlanner:
             await client.close()
 
     def _new_client(self) -> openai.AsyncOpenAI:
-        # No client-side retries: a failed call falls back to the offline planner at
-        # once, which answers better than a user waiting through back-offs.
-        return openai.AsyncOpenAI(
-            api_key=self._api_key,
-            base_url=self._base_url,
-            timeout=self.timeout_s,
-            max_retries=0,
-        )
+        # The client does not retry (`model_client`): a failed call falls back to
+        # the offline planner at once, which answers better than a user waiting
+        # through back-offs.
+        return open_model_client(self.settings)
 
     def system_prompt(self, role: Role | None) -> str:
         """The instructions for a caller of `role` (made once per role)."""
@@ -328,6 +320,8 @@ class OpenAIPlanner:
         Raises:
             _ModelFailed: No answer worth repairing.
         """
+        import openai
+
         tally.calls += 1
         try:
             with anyio.fail_after(self.timeout_s):

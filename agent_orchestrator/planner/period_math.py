@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..finnish import shift_months
 from .model import PeriodKind, PeriodSpec
 
 __all__ = ["before_last", "half_year", "iso_week", "last_whole", "relative_half"]
@@ -25,12 +26,10 @@ def last_whole(unit: str, count: int, reference: dt.date) -> PeriodSpec:
         start, end = monday - dt.timedelta(weeks=count), monday - dt.timedelta(days=1)
     elif unit == "half":
         current = relative_half(reference, previous=False).start or reference
-        index = current.year * 12 + current.month - 1 - 6 * count
-        start, end = dt.date(index // 12, index % 12 + 1, 1), current - dt.timedelta(1)
+        start, end = shift_months(current, -6 * count), current - dt.timedelta(1)
     elif unit == "quarter":
         current = dt.date(reference.year, 3 * ((reference.month - 1) // 3) + 1, 1)
-        index = current.year * 12 + current.month - 1 - 3 * count
-        start, end = dt.date(index // 12, index % 12 + 1, 1), current - dt.timedelta(1)
+        start, end = shift_months(current, -3 * count), current - dt.timedelta(1)
     else:  # year
         start = dt.date(reference.year - count, 1, 1)
         end = dt.date(reference.year - 1, 12, 31)
@@ -42,8 +41,8 @@ def before_last(unit: str, reference: dt.date) -> PeriodSpec:
     if unit in ("year", "fiscal"):
         return PeriodSpec(kind=PeriodKind.YEAR, year=reference.year - 2)
     if unit == "month":
-        index = reference.year * 12 + reference.month - 1 - 2
-        return PeriodSpec(kind=PeriodKind.MONTH, month=index % 12 + 1, year=index // 12)
+        month = shift_months(reference, -2)
+        return PeriodSpec(kind=PeriodKind.MONTH, month=month.month, year=month.year)
     if unit == "quarter":
         quarter = (reference.month - 1) // 3 + 1 - 2
         year = reference.year if quarter >= 1 else reference.year - 1

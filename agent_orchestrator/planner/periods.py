@@ -15,14 +15,14 @@ DESIGN.md "Shipped templates":
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from typing import TypeVar
 
 from ..core.errors import PlanningFailed
+from ..finnish import month_span, months_span, shift_months
 from .model import PeriodKind, PeriodSpec
 
-__all__ = ["PeriodError", "format_date", "format_period", "resolve_period"]
+__all__ = ["PeriodError", "resolve_period"]
 
 _T = TypeVar("_T")
 
@@ -81,8 +81,7 @@ def resolve_period(spec: PeriodSpec, reference: dt.date) -> tuple[dt.date, dt.da
     if kind is PeriodKind.CURRENT_MONTH:
         return reference.replace(day=1), reference
     if kind is PeriodKind.PREVIOUS_MONTH:
-        year, month = _shift_month(reference.year, reference.month, -1)
-        return _month(year, month)
+        return month_span(shift_months(reference, -1))
     if kind is PeriodKind.MONTH:
         month = _require(spec.month, "month", kind)
         if spec.year is not None:
@@ -92,9 +91,7 @@ def resolve_period(spec: PeriodSpec, reference: dt.date) -> tuple[dt.date, dt.da
         return _month(year, month)
     if kind is PeriodKind.LAST_N_MONTHS:
         count = _require(spec.count, "count", kind)
-        first_year, first_month = _shift_month(reference.year, reference.month, -count)
-        last_year, last_month = _shift_month(reference.year, reference.month, -1)
-        return _month(first_year, first_month)[0], _month(last_year, last_month)[1]
+        return months_span(shift_months(reference, -count), count)
     if kind is PeriodKind.CURRENT_QUARTER:
         return _quarter(reference.year, _quarter_of(reference))[0], reference
     if kind is PeriodKind.PREVIOUS_QUARTER:
@@ -130,18 +127,6 @@ def resolve_period(spec: PeriodSpec, reference: dt.date) -> tuple[dt.date, dt.da
     return start, end
 
 
-def format_date(day: dt.date) -> str:
-    """A date the Finnish way, e.g. ``1.10.2026``."""
-    return f"{day.day}.{day.month}.{day.year}"
-
-
-def format_period(start: dt.date, end: dt.date) -> str:
-    """A period the Finnish way, e.g. ``1.10.2026–31.10.2026`` (one date if a day)."""
-    if start == end:
-        return format_date(start)
-    return f"{format_date(start)}–{format_date(end)}"
-
-
 def _require(value: _T | None, field: str, kind: PeriodKind) -> _T:
     if value is None:
         raise PeriodError(
@@ -153,14 +138,8 @@ def _require(value: _T | None, field: str, kind: PeriodKind) -> _T:
     return value
 
 
-def _shift_month(year: int, month: int, delta: int) -> tuple[int, int]:
-    index = year * 12 + (month - 1) + delta
-    return index // 12, index % 12 + 1
-
-
 def _month(year: int, month: int) -> tuple[dt.date, dt.date]:
-    last = calendar.monthrange(year, month)[1]
-    return dt.date(year, month, 1), dt.date(year, month, last)
+    return month_span(dt.date(year, month, 1))
 
 
 def _quarter_of(day: dt.date) -> int:
@@ -168,5 +147,4 @@ def _quarter_of(day: dt.date) -> int:
 
 
 def _quarter(year: int, quarter: int) -> tuple[dt.date, dt.date]:
-    first = 3 * (quarter - 1) + 1
-    return dt.date(year, first, 1), _month(year, first + 2)[1]
+    return months_span(dt.date(year, 3 * (quarter - 1) + 1, 1), 3)

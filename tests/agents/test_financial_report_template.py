@@ -110,13 +110,9 @@ async def rig(database: Database, tmp_path: Path) -> AsyncIterator[Rig]:
     settings = Settings(_env_file=None, agent_files_dir=tmp_path)
     registry = create_agent_registry(
         settings,
-        {
-            "database": database,
-            "settings": settings,
-            "ledger": ledger,
-            "artifacts": artifacts,
-            "outbox": SqlOutbox(database),
-        },
+        ledger=ledger,
+        artifacts=artifacts,
+        outbox=SqlOutbox(database),
     )
     templates = load_checked_templates(registry)
     async with Runner(SqlRunStore(database), registry, EventBus(), FAST) as runner:

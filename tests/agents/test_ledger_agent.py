@@ -75,7 +75,7 @@ def ledger(database: Database) -> SqlLedgerStore:
 
 @pytest.fixture
 def agent(ledger: SqlLedgerStore) -> LedgerAgent:
-    return LedgerAgent(AgentResources(services={"ledger": ledger}))
+    return LedgerAgent(AgentResources(ledger=ledger))
 
 
 async def test_a_receipt_is_booked_as_an_expense(

@@ -10,14 +10,18 @@ import pytest
 from agent_orchestrator.agents.llm import LlmAgent, LlmInput
 from agent_orchestrator.agents.resources import AgentResources
 from agent_orchestrator.config import Settings
+from agent_orchestrator.core.enums import ExecutionStatus
 from agent_orchestrator.core.errors import AgentError, NonRetryableAgentError
 from agent_orchestrator.core.protocols import AgentContext
 from tests.support.fake_openai import Delay, Status, completion, fake_openai
 from tests.support.server import free_port
+from tests.support.workflows import open_workflows, run
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
 
+    from agent_orchestrator.store.database import Database
     from tests.support.fake_openai import FakeOpenAI
 
 pytestmark = pytest.mark.anyio
@@ -37,7 +41,7 @@ def settings(fake: FakeOpenAI | None = None, **values: Any) -> Settings:
 
 
 def agent(config: Settings) -> LlmAgent:
-    return LlmAgent(AgentResources(services={"settings": config}))
+    return LlmAgent(AgentResources(model=config.openai))
 
 
 def context() -> AgentContext:
@@ -193,3 +197,29 @@ async def test_health_reports_an_unreachable_server() -> None:
     ).health()
     assert not health.ok
     assert health.checks["reachable"] is False
+
+
+async def test_a_server_error_is_sent_once_then_retried_by_the_engine(
+    database: Database, tmp_path: Path
+) -> None:
+    # The retry policy of `model_client`: the client sends each call once; the
+    # engine's step retry (with backoff, in the step's history) sends it again.
+    graph = {
+        "steps": [{"id": "ask", "agent": "llm_agent", "inputs": {"prompt": "Hei"}}]
+    }
+    with fake_openai() as fake:
+        fake.reply(Status(500), "Hei vaan!")
+        async with open_workflows(
+            database,
+            tmp_path,
+            openai_api_key=fake.api_key,
+            openai_base_url=fake.base_url,
+        ) as service:
+            done = await run(service, graph=graph)
+    assert done.status is ExecutionStatus.SUCCEEDED, done.error_message
+    (step,) = done.steps
+    assert step.attempts == 2
+    assert dict(step.output or {})["text"] == "Hei vaan!"
+    # One request per attempt: a client retry would have spent the second reply
+    # inside the first attempt.
+    assert len(fake.requests) == 2

@@ -142,11 +142,10 @@ def settings(box: Mailbox | None = None, **values: Any) -> Settings:
 def agent(database: Database, config: Settings) -> NotificationAgent:
     return NotificationAgent(
         AgentResources(
-            services={
-                "settings": config,
-                "artifacts": SqlArtifactStore(database),
-                "outbox": SqlOutbox(database),
-            }
+            mail=config.mail,
+            webhooks=config.webhooks,
+            artifacts=SqlArtifactStore(database),
+            outbox=SqlOutbox(database),
         )
     )
 

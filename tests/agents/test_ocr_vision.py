@@ -60,7 +60,7 @@ def agent_for(files_dir: Path, fake: FakeOpenAI, key: str | None = None) -> Agen
         openai_base_url=fake.base_url,
         openai_model="gpt-4o-mini",
     )
-    agent = create_agent_registry(settings, {"settings": settings}).get("ocr_agent")
+    agent = create_agent_registry(settings).get("ocr_agent")
     assert agent is not None
     return agent
 

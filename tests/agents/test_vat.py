@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from agent_orchestrator.store.database import Database
 
 pytestmark = pytest.mark.anyio
+NBSP = "\u00a0"
 CENT = Decimal("0.01")
 OCTOBER = (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
 
@@ -77,7 +78,7 @@ def ledger(database: Database) -> SqlLedgerStore:
 
 @pytest.fixture
 def agent(ledger: SqlLedgerStore) -> VatAgent:
-    return VatAgent(AgentResources(services={"ledger": ledger}))
+    return VatAgent(AgentResources(ledger=ledger))
 
 
 async def run(agent: VatAgent, start: dt.date, end: dt.date) -> Any:
@@ -149,11 +150,15 @@ async def test_vat_per_rate_and_payable(
     assert out.payable == 257.13
     assert out.non_deductible_vat == 0.0
     assert (out.period_start, out.period_end) == OCTOBER
-    assert out.summary.startswith("ALV 1.10.2026–31.10.2026: myynnin vero 283,03 €")
-    assert "vähennettävä vero 25,90 €" in out.summary
-    assert "maksettava vero 257,13 €" in out.summary
-    assert "25,5 %: myynti 1\u00a0000,10 €" in out.summary
-    assert "13,5 %" in out.summary and "10 %" in out.summary
+    # Amounts and rates the Finnish way: a no-break space groups the digits and
+    # stands before € and %.
+    assert out.summary.startswith(
+        f"ALV 1.10.2026–31.10.2026: myynnin vero 283,03{NBSP}€"
+    )
+    assert f"vähennettävä vero 25,90{NBSP}€" in out.summary
+    assert f"maksettava vero 257,13{NBSP}€" in out.summary
+    assert f"25,5{NBSP}%: myynti 1{NBSP}000,10{NBSP}€" in out.summary
+    assert f"13,5{NBSP}%" in out.summary and f"10{NBSP}%" in out.summary
 
 
 async def test_entertainment_vat_is_not_deducted(
@@ -173,7 +178,7 @@ async def test_entertainment_vat_is_not_deducted(
     assert [r.purchases_vat for r in out.rates] == [10.20, 13.50]  # as printed
     assert out.deductible_vat == 10.20 and out.non_deductible_vat == 13.50
     assert out.payable == -10.20  # a refund
-    assert "palautettava vero 10,20 €" in out.summary
+    assert f"palautettava vero 10,20{NBSP}€" in out.summary
     assert "ei ole vähennyskelpoinen" in out.summary
 
 

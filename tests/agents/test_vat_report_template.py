@@ -118,13 +118,9 @@ async def service(database: Database, tmp_path: Path) -> AsyncIterator[WorkflowS
     )
     registry = create_agent_registry(
         settings,
-        {
-            "database": database,
-            "settings": settings,
-            "ledger": SqlLedgerStore(database),
-            "artifacts": SqlArtifactStore(database),
-            "outbox": SqlOutbox(database),
-        },
+        ledger=SqlLedgerStore(database),
+        artifacts=SqlArtifactStore(database),
+        outbox=SqlOutbox(database),
     )
     templates = load_checked_templates(registry)
     async with Runner(SqlRunStore(database), registry, EventBus(), FAST) as runner:
@@ -167,7 +163,7 @@ async def test_vat_report_for_october(service: WorkflowService) -> None:
     summary = result["summary"]
     assert summary.startswith("ALV 1.10.2026–31.10.2026")
     payable = f"{expected['payable']:,.2f}".replace(",", "\u00a0").replace(".", ",")
-    assert f"maksettava vero {payable} €" in summary
+    assert f"maksettava vero {payable}\u00a0€" in summary
 
 
 async def test_vat_report_needs_its_period(service: WorkflowService) -> None:

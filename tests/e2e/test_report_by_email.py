@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import pypdf
 import pytest
 
+from agent_orchestrator.config import ModelSettings
 from agent_orchestrator.core.bookkeeping import EntryKind, NewLedgerEntry, VatLine
 from agent_orchestrator.core.enums import ExecutionStatus, Role, StepStatus
 from agent_orchestrator.planner.factory import open_planner
@@ -234,11 +235,8 @@ async def test_a_pdf_report_planned_from_finnish_arrives_by_email(
         open_planner(
             service.catalogue,
             service.templates,
-            openai_api_key=None,
-            openai_base_url=None,
-            openai_model="unused",
+            model=ModelSettings(),
             max_retries=0,
-            timeout_ms=1_000,
         ) as planner,
     ):
         context = PlanContext(

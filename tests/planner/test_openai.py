@@ -9,9 +9,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from pydantic import SecretStr
 
 from agent_orchestrator.app import create_agent_registry, load_checked_templates
-from agent_orchestrator.config import load_settings
+from agent_orchestrator.config import ModelSettings, load_settings
 from agent_orchestrator.core.enums import Role
 from agent_orchestrator.core.errors import PlanningFailed
 from agent_orchestrator.core.templates import WorkflowTemplate
@@ -94,15 +95,14 @@ def make(
     api_key: str | None = None,
 ) -> OpenAIPlanner:
     registry, templates = parts
+    model = ModelSettings(
+        api_key=SecretStr(api_key or fake.api_key),
+        base_url=fake.base_url,
+        model="gpt-4o-mini",
+        timeout_s=timeout_ms / 1000,
+    )
     planner = create_planner(
-        registry,
-        templates,
-        openai_api_key=api_key or fake.api_key,
-        openai_base_url=fake.base_url,
-        openai_model="gpt-4o-mini",
-        max_retries=max_retries,
-        timeout_ms=timeout_ms,
-        fallback=fallback,
+        registry, templates, model=model, max_retries=max_retries, fallback=fallback
     )
     assert isinstance(planner, OpenAIPlanner)
     return planner
@@ -383,18 +383,13 @@ def test_the_factory_picks_the_planner_from_the_settings(
     parts: Any, tmp_path: Path
 ) -> None:
     registry, templates = parts
-    common: dict[str, Any] = {
-        "openai_base_url": None,
-        "openai_model": "gpt-4o-mini",
-        "max_retries": 3,
-        "timeout_ms": 1_000,
-    }
-    offline = create_planner(registry, templates, openai_api_key=None, **common)
+    keyed = ModelSettings(api_key=SecretStr("sk-x"), timeout_s=1.0)
+    offline = create_planner(registry, templates, model=ModelSettings(), max_retries=3)
     assert isinstance(offline, OfflinePlanner)
-    online = create_planner(registry, templates, openai_api_key="sk-x", **common)
+    online = create_planner(registry, templates, model=keyed, max_retries=3)
     assert isinstance(online, OpenAIPlanner)
     assert isinstance(online.fallback, OfflinePlanner)
     alone = create_planner(
-        registry, templates, openai_api_key="sk-x", fallback=False, **common
+        registry, templates, model=keyed, max_retries=3, fallback=False
     )
     assert isinstance(alone, OpenAIPlanner) and alone.fallback is None

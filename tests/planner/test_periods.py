@@ -8,12 +8,7 @@ import pytest
 
 from agent_orchestrator.core.errors import PlanningFailed
 from agent_orchestrator.planner.model import PeriodKind, PeriodSpec
-from agent_orchestrator.planner.periods import (
-    PeriodError,
-    format_date,
-    format_period,
-    resolve_period,
-)
+from agent_orchestrator.planner.periods import PeriodError, resolve_period
 
 D = dt.date
 K = PeriodKind
@@ -348,9 +343,3 @@ def test_out_of_range_fields_are_refused_by_the_spec() -> None:
         PeriodSpec(kind=K.MONTH, month=13)
     with pytest.raises(ValueError, match="quarter"):
         PeriodSpec(kind=K.QUARTER, quarter=5)
-
-
-def test_finnish_date_format() -> None:
-    assert format_date(D(2026, 10, 1)) == "1.10.2026"
-    assert format_period(D(2026, 10, 1), D(2026, 10, 31)) == "1.10.2026–31.10.2026"
-    assert format_period(REF, REF) == "24.11.2026"

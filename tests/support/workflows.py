@@ -48,13 +48,9 @@ async def open_workflows(
     )
     registry = create_agent_registry(
         config,
-        {
-            "database": database,
-            "settings": config,
-            "ledger": SqlLedgerStore(database),
-            "artifacts": SqlArtifactStore(database),
-            "outbox": SqlOutbox(database),
-        },
+        ledger=SqlLedgerStore(database),
+        artifacts=SqlArtifactStore(database),
+        outbox=SqlOutbox(database),
     )
     templates = load_checked_templates(registry)
     async with Runner(SqlRunStore(database), registry, EventBus(), FAST) as runner:
