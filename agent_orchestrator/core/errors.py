@@ -9,8 +9,8 @@
     ├── Forbidden (PermissionError)        the key's role may not do this
     ├── RateLimited                        too many requests; says when to retry
     ├── PlanningFailed (ValueError)        the copilot cannot or may not plan a command
-    ├── DatabaseUnavailable (ConnectionError)  the database cannot be reached or opened
-    ├── SchemaMismatch (RuntimeError)      the schema is missing, older or newer than ours
+    ├── DatabaseUnavailable (ConnectionError)  cannot reach or open the database
+    ├── SchemaMismatch (RuntimeError)      schema missing, older or newer than ours
     ├── OrchestratorDisabled (RuntimeError)  AGENT_ORCHESTRATOR_ENABLED is false
     └── AgentError (RuntimeError)          an agent's run failed; retryable by default
         ├── NonRetryableAgentError         retrying cannot help (bad input, no file)
