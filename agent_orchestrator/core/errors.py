@@ -9,6 +9,9 @@
     ├── Forbidden (PermissionError)        the key's role may not do this
     ├── RateLimited                        too many requests; says when to retry
     ├── PlanningFailed (ValueError)        the copilot cannot or may not plan a command
+    ├── DatabaseUnavailable (ConnectionError)  cannot reach or open the database
+    ├── SchemaMismatch (RuntimeError)      schema missing, older or newer than ours
+    ├── OrchestratorDisabled (RuntimeError)  AGENT_ORCHESTRATOR_ENABLED is false
     └── AgentError (RuntimeError)          an agent's run failed; retryable by default
         ├── NonRetryableAgentError         retrying cannot help (bad input, no file)
         └── AgentTimeout (TimeoutError)    one attempt ran over its time limit
@@ -133,3 +136,32 @@ class NonRetryableAgentError(AgentError):
 
 class AgentTimeout(AgentError, TimeoutError):
     """One attempt of a step ran longer than its time limit."""
+
+
+class DatabaseUnavailable(AgentOrchestratorError, ConnectionError):
+    """The database named by ``DATABASE_URL`` cannot be reached or opened (server down,
+    unknown host, no such database, login refused, unreadable SQLite file).
+
+    The message names the database (password hidden), what went wrong and the fix.
+    """
+
+
+class SchemaMismatch(AgentOrchestratorError, RuntimeError):
+    """The database's schema is not the one this version works with: not created yet,
+    at an older revision (run ``agent-orchestrator migrate``) or at a revision this
+    version does not know (a newer version migrated it).
+
+    Attributes:
+        current: The database's revision, None when it has no schema.
+        head: The revision this version needs.
+    """
+
+    def __init__(self, message: str, *, current: str | None, head: str) -> None:
+        super().__init__(message)
+        self.current = current
+        self.head = head
+
+
+class OrchestratorDisabled(AgentOrchestratorError, RuntimeError):
+    """The master switch ``AGENT_ORCHESTRATOR_ENABLED`` is off: nothing may start a
+    workflow until it is switched back on."""

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from agent_orchestrator.store.database import create_database
-from tests.cli.test_cli import cli
+from tests.cli.process import cli
 
 if TYPE_CHECKING:
     from pathlib import Path

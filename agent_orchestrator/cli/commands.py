@@ -1,43 +1,36 @@
-"""The command-line tool ``agent-orchestrator`` (also installed as
-``converto-agent-cli``).
+"""The commands of ``agent-orchestrator`` (DESIGN.md "Command line").
 
-It talks to the database named by the same settings as the server (``DATABASE_URL``,
-``.env``).
+Every command imports what it needs when it runs: the server, the ORM, the engine and
+the planner are loaded by the commands that use them, never by ``--help``.
 """
 
 from __future__ import annotations
 
 import json
-import signal
 import sys
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from pathlib import Path  # noqa: TC003 (typer reads the annotations at run time)
+from typing import TYPE_CHECKING, Annotated, Any
 
-import anyio
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
-from . import __version__
-from .app import Services, create_agent_registry, create_app, open_services
-from .config import Settings, load_settings
-from .core.enums import EventType, ExecutionStatus, Role
-from .core.errors import AgentOrchestratorError, ValidationFailed
-from .core.graph import parse_graph
-from .core.ids import DEFAULT_TENANT
-from .engine.service import ExecuteRequest
+from .. import __version__
+from ..core.enums import Role
+from ..core.errors import AgentOrchestratorError
+from ..core.ids import DEFAULT_TENANT
+from .output import console, err, fail, run, warn
+from .startup import (
+    agent_registry,
+    load_settings,
+    open_checked_services,
+    open_database,
+    ready_database,
+    require_enabled,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
-    from .core.graph import WorkflowGraph
-    from .planner.model import Plan
+    from ..config import Settings
+    from ..core.graph import WorkflowGraph
+    from ..planner.model import Plan
 
 app = typer.Typer(
     name="agent-orchestrator",
@@ -45,9 +38,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True)
-T = TypeVar("T")
 
 DatabaseOption = Annotated[
     str | None,
@@ -55,56 +45,16 @@ DatabaseOption = Annotated[
 ]
 
 
-def _settings(database_url: str | None = None) -> Settings:
-    overrides = {"database_url": database_url} if database_url else {}
-    return load_settings(**overrides)
-
-
-def _run(main: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine; our errors become a red line and exit code 2."""
-    try:
-        return anyio.run(main)
-    except AgentOrchestratorError as exc:
-        _fail(exc)
-    except BaseExceptionGroup as group:
-        # Raised inside `open_services`, our errors come wrapped by its task group.
-        ours, rest = group.split(AgentOrchestratorError)
-        if ours is None or rest is not None:
-            raise
-        leaf: BaseException = ours
-        while isinstance(leaf, BaseExceptionGroup):
-            leaf = leaf.exceptions[0]
-        assert isinstance(leaf, AgentOrchestratorError)
-        _fail(leaf)
-    except OSError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
-
-
-def _fail(exc: AgentOrchestratorError) -> NoReturn:
-    if isinstance(exc, ValidationFailed):
-        err.print(f"[red]error:[/red] {len(exc.problems)} problem(s):")
-        for problem in exc.problems:
-            err.print(f"  - [bold]{problem.path or '(root)'}[/bold]: {problem.message}")
-    else:
-        err.print(f"[red]error:[/red] {exc}")
-    raise typer.Exit(2)
-
-
 @app.command()
 def migrate(database_url: DatabaseOption = None) -> None:
     """Create or upgrade the database schema to the latest version."""
-    from .store.migrate import upgrade
+    from ..store.migrate import migrate_async
 
-    settings = _settings(database_url)
-    try:
-        with console.status("Applying migrations..."):
-            upgrade(settings.database_url)
-    except AgentOrchestratorError as exc:
-        _fail(exc)
-    console.print(
-        f"[green]Database is up to date[/green] ({_safe_url(settings.database_url)})"
-    )
+    settings = load_settings(database_url)
+    url = settings.database_url
+    with console.status("Applying migrations..."):
+        done = run(lambda: migrate_async(url), url)
+    console.print(f"Database {done.url}: {done.describe()}", highlight=False)
 
 
 @app.command("list-agents")
@@ -112,10 +62,11 @@ def list_agents(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the registered agents."""
+    settings = load_settings()
     try:
-        registry = create_agent_registry(_settings())
+        registry = agent_registry(settings)
     except AgentOrchestratorError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         rows = [
             {
@@ -130,6 +81,8 @@ def list_agents(
         ]
         console.print_json(data=rows)
         return
+    from rich.table import Table
+
     table = Table(title="Agents")
     for column in ("id", "version", "role", "effects", "description"):
         table.add_column(column)
@@ -146,7 +99,18 @@ def list_agents(
 
 @app.command("execute-workflow")
 def execute_workflow(
-    template: Annotated[str, typer.Argument(help="Template id, e.g. vat_report.")],
+    template: Annotated[
+        str | None,
+        typer.Argument(help="Template id, e.g. vat_report (or give --graph)."),
+    ] = None,
+    graph_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--graph",
+            help="Run the workflow graph in this JSON file instead of a template.",
+            show_default=False,
+        ),
+    ] = None,
     var: Annotated[
         list[str] | None,
         typer.Option("--var", help="A variable as name=value; repeatable."),
@@ -157,124 +121,51 @@ def execute_workflow(
     ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Run a template with live progress per step, then print its result."""
-    settings = _settings(database_url)
+    """Run a template or a graph file with live progress, then print the result."""
+    from ..engine.service import ExecuteRequest
+    from .progress import follow
+
+    if (template is None) == (graph_file is None):
+        raise typer.BadParameter(
+            "give a TEMPLATE id or --graph FILE (one of them)", param_hint="TEMPLATE"
+        )
+    settings = load_settings(database_url)
+    require_enabled(settings)
+    document = _read_graph(graph_file) if graph_file is not None else None
 
     async def main() -> int:
-        async with open_services(settings, resume=False) as services:
-            graph = services.workflows.template(template).graph
+        async with open_checked_services(settings, resume=False) as services:
+            if document is not None:
+                from ..core.graph import parse_graph
+
+                graph = parse_graph(document)
+            else:
+                graph = services.workflows.template(template or "").graph
             request = ExecuteRequest(
                 tenant_id=tenant,
                 template_id=template,
+                graph=document,
                 variables=_parse_vars(var or [], graph),
                 idempotency_key=idempotency_key,
                 actor="cli",
                 role=Role.ADMIN,
                 metadata={"source": "cli"},
             )
-            return await _follow(services, request)
+            return await follow(services, request)
 
-    raise typer.Exit(_run(main))
-
-
-async def _follow(services: Services, request: ExecuteRequest) -> int:
-    graph = (
-        parse_graph(request.graph)
-        if request.graph is not None
-        else services.workflows.template(request.template_id or "").graph
-    )
-    with services.bus.subscribe() as feed:
-        record, created = await services.workflows.execute(request)
-        console.print(
-            f"Execution [bold]{record.id}[/bold]" + ("" if created else " (existing)")
-        )
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[state]}"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            tasks = {
-                s.id: progress.add_task(
-                    f"{s.id} [dim]({s.agent})[/dim]", total=1, state="waiting"
-                )
-                for s in graph.steps
-            }
-            for stored in (await services.runs.load_execution(record.id)).steps:
-                _show(progress, tasks, stored.step_id, stored.status.value)
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(
-                    _cancel_on_interrupt, services, record.id, tg.cancel_scope
-                )
-                final = record
-                if created or not record.status.is_final:
-                    async for event in feed.receive:
-                        if event.execution_id != record.id:
-                            continue
-                        _on_event(
-                            progress,
-                            tasks,
-                            event.type,
-                            event.step_id,
-                            event.data,
-                            event.attempt,
-                        )
-                        if event.type.is_final:
-                            break
-                final = await services.runner.wait_finished(record.id)
-                tg.cancel_scope.cancel()
-    colour = {"SUCCEEDED": "green", "FAILED": "red"}.get(final.status.value, "yellow")
-    console.print(
-        f"[{colour}]{final.status.value}[/{colour}] in {final.duration_ms or 0} ms"
-    )
-    if final.error_message:
-        console.print(f"[red]{final.error_message}[/red]")
-    console.print_json(data=final.result or {})
-    return 0 if final.status is ExecutionStatus.SUCCEEDED else 1
+    raise typer.Exit(run(main, settings.database_url))
 
 
-def _show(progress: Progress, tasks: dict[str, Any], step_id: str, state: str) -> None:
-    done = state in ("SUCCEEDED", "SKIPPED", "FAILED", "CANCELLED")
-    progress.update(tasks[step_id], state=state.lower(), completed=1 if done else 0)
-
-
-def _on_event(
-    progress: Progress,
-    tasks: dict[str, Any],
-    kind: EventType,
-    step_id: str | None,
-    data: Any,
-    attempt: int | None,
-) -> None:
-    if step_id is None or step_id not in tasks:
-        return
-    if kind is EventType.STEP_PROGRESS:
-        fraction = data.get("fraction")
-        progress.update(
-            tasks[step_id],
-            state=str(data.get("message", ""))[:40],
-            completed=fraction if fraction is not None else 0,
-        )
-    elif kind is EventType.STEP_RETRYING:
-        progress.update(tasks[step_id], state=f"retrying in {data.get('delay_ms')} ms")
-    elif kind is EventType.STEP_STARTED:
-        progress.update(
-            tasks[step_id],
-            state="running" + (f" (try {attempt})" if attempt and attempt > 1 else ""),
-        )
-    else:
-        _show(progress, tasks, step_id, kind.value.removeprefix("STEP_"))
-
-
-async def _cancel_on_interrupt(
-    services: Services, execution_id: str, scope: anyio.CancelScope
-) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for _ in signals:
-            err.print("[yellow]Cancelling the execution...[/yellow]")
-            services.runner.cancel(execution_id)
+def _read_graph(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        fail(f"cannot read the graph file {path}: {exc.strerror or exc}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        fail(f"{path} is not a JSON document: {exc}")
+    if not isinstance(document, dict):
+        fail(f"{path} must hold a JSON object (a workflow graph)")
+    return document
 
 
 def _parse_vars(pairs: list[str], graph: WorkflowGraph) -> dict[str, Any]:
@@ -322,12 +213,13 @@ def copilot(
     """Plan a command in Finnish, show the plan, then run it with live progress."""
     import datetime as dt
 
-    from .schema.copilot import (
+    from ..schema.copilot import (
         CopilotCaller,
         CopilotOptions,
         plan_command,
         prepare_command,
     )
+    from .progress import follow
 
     try:
         day = dt.date.fromisoformat(reference_date) if reference_date else None
@@ -335,24 +227,30 @@ def copilot(
         raise typer.BadParameter(
             f"{reference_date!r}: write YYYY-MM-DD", param_hint="--reference-date"
         ) from None
-    settings = _settings(database_url)
+    settings = load_settings(database_url)
+    require_enabled(settings)
     caller = CopilotCaller(tenant_id=tenant, role=Role.ADMIN, actor="cli", via="cli")
     options = CopilotOptions(reference_date=day, language=language)
 
     async def main() -> int:
-        async with open_services(settings, resume=False) as services:
+        async with open_checked_services(settings, resume=False) as services:
             if dry_run:
                 _show_plan(await plan_command(services, command, caller, options))
                 return 0
             plan, request = await prepare_command(services, command, caller, options)
             _show_plan(plan)
-            return await _follow(services, request)
+            return await follow(services, request)
 
-    raise typer.Exit(_run(main))
+    raise typer.Exit(run(main, settings.database_url))
 
 
 def _show_plan(plan: Plan) -> None:
     """The plan: template, variables, steps, explanation and warnings."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..core.graph import parse_graph
+
     console.print(
         f"[bold]Plan[/bold]: {plan.template_id} [dim](planner {plan.planner}"
         + (f", {plan.model_calls} model calls" if plan.model_calls else "")
@@ -363,7 +261,7 @@ def _show_plan(plan: Plan) -> None:
     variables.add_column("value")
     for name, value in plan.variables.items():
         shown = value if isinstance(value, str) else json.dumps(value)
-        variables.add_row(name, shown)
+        variables.add_row(name, escape(shown))
     console.print(variables)
     steps = Table(title="Steps", title_justify="left")
     for column in ("step", "agent", "after"):
@@ -373,9 +271,9 @@ def _show_plan(plan: Plan) -> None:
     for step in graph.steps:
         steps.add_row(step.id, step.agent, ", ".join(sorted(dependencies[step.id])))
     console.print(steps)
-    console.print(plan.explanation)
+    console.print(plan.explanation, markup=False)
     for warning in plan.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        warn(escape(warning))
 
 
 @app.command("generate-api-key")
@@ -395,14 +293,13 @@ def generate_api_key(
         parsed_role = Role.parse(role)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="ROLE") from None
-    settings = _settings(database_url)
+    settings = load_settings(database_url)
 
     async def main() -> str:
-        from .security.api_keys import ApiKeyService
-        from .store.api_keys import ApiKeyStore
-        from .store.database import create_database
+        from ..security.api_keys import ApiKeyService
+        from ..store.api_keys import ApiKeyStore
 
-        async with create_database(settings.database_url) as database:
+        async with open_database(settings) as database:
             record, key = await ApiKeyService(ApiKeyStore(database)).create(
                 name=name,
                 role=parsed_role,
@@ -413,11 +310,12 @@ def generate_api_key(
         err.print(
             f"Created API key [bold]{record.id}[/bold] '{record.name}' role "
             f"{record.role.value.lower()} tenant {record.tenant_id}, expires "
-            f"{record.expires_at:%Y-%m-%d}. It is shown only now; store it safely."
+            f"{record.expires_at:%Y-%m-%d}. It is shown only now; store it safely.",
+            soft_wrap=True,
         )
         return key
 
-    key = _run(main)
+    key = run(main, settings.database_url)
     # The key alone on stdout's last line, for scripts: KEY=$(agent-orchestrator ...).
     print(key)
 
@@ -428,19 +326,19 @@ def revoke_api_key(
     database_url: DatabaseOption = None,
 ) -> None:
     """Revoke an API key at once."""
-    settings = _settings(database_url)
+    settings = load_settings(database_url)
 
     async def main() -> None:
-        from .store.api_keys import ApiKeyStore
-        from .store.database import create_database
+        from ..store.api_keys import ApiKeyStore
 
-        async with create_database(settings.database_url) as database:
+        async with open_database(settings) as database:
             record = await ApiKeyStore(database).revoke(key_id)
         console.print(
-            f"Revoked API key {record.id} '{record.name}' ({record.prefix}...)"
+            f"Revoked API key {record.id} '{record.name}' ({record.prefix}...)",
+            markup=False,
         )
 
-    _run(main)
+    run(main, settings.database_url)
 
 
 @app.command()
@@ -456,32 +354,49 @@ def serve(
     ] = False,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Serve the API (and run workflows) with uvicorn."""
-    import ipaddress
+    """Serve the API (and run workflows) with uvicorn.
 
+    The database is checked first; the embedded default SQLite file (DATABASE_URL
+    unset) is created or upgraded on the spot, any other database must be migrated
+    with `agent-orchestrator migrate`.
+    """
+    settings = load_settings(database_url)
+    if not settings.agent_api_key_enabled:
+        if not _is_loopback(host) and not (
+            allow_insecure or settings.agent_allow_insecure_bind
+        ):
+            fail(
+                "AGENT_API_KEY_ENABLED is false, so anyone reaching "
+                f"{host}:{port} would be an admin. Bind 127.0.0.1, switch keys on, "
+                "or pass --allow-insecure if you really mean it."
+            )
+        warn("API keys are switched off (AGENT_API_KEY_ENABLED=false)")
+        bootstrap_key = False
+    if not settings.agent_orchestrator_enabled:
+        warn(
+            "Agent Orchestrator is switched off (AGENT_ORCHESTRATOR_ENABLED=false): "
+            "the API refuses work with 503 and /health says so"
+        )
+
+    async def prepare() -> str | None:
+        await ready_database(settings, migrate_default=True)
+        return await _first_admin_key(settings) if bootstrap_key else None
+
+    key = run(prepare, settings.database_url)
+    if key:
+        console.print(
+            "[bold green]First start:[/bold green] an admin API key for tenant "
+            f"'{DEFAULT_TENANT}' (shown only now; send it as the X-API-Key header):\n"
+            f"  [bold]{key}[/bold]"
+        )
+    _serve(settings, host, port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    settings = _settings(database_url)
-    if not settings.agent_api_key_enabled:
-        loopback = host == "localhost"
-        try:
-            loopback = loopback or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            pass
-        if not loopback and not (allow_insecure or settings.agent_allow_insecure_bind):
-            err.print(
-                "[red]error:[/red] AGENT_API_KEY_ENABLED is false, so anyone "
-                f"reaching {host}:{port} would be an admin. Bind 127.0.0.1, switch "
-                "keys on, or pass --allow-insecure if you really mean it."
-            )
-            raise typer.Exit(2)
-        err.print(
-            "[yellow]warning:[/yellow] API keys are switched off "
-            "(AGENT_API_KEY_ENABLED=false)"
-        )
-        bootstrap_key = False
-    if bootstrap_key:
-        _bootstrap_admin_key(settings)
+    from ..app import create_app
+
     base = f"http://{_display_host(host)}:{port}"
     console.print(
         f"Agent Orchestrator {__version__}: GraphiQL at [bold]{base}/graphql[/bold], "
@@ -502,6 +417,17 @@ def serve(
     )
 
 
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _has_sansio() -> bool:
     try:
         import uvicorn.protocols.websockets.websockets_sansio_impl  # noqa: F401
@@ -514,32 +440,24 @@ def _display_host(host: str) -> str:
     return "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host
 
 
-def _bootstrap_admin_key(settings: Settings) -> None:
-    async def main() -> str | None:
-        from .security.api_keys import ApiKeyService
-        from .store.api_keys import ApiKeyStore
-        from .store.database import create_database
+async def _first_admin_key(settings: Settings) -> str | None:
+    """An admin key for the default tenant when the database has no key at all."""
+    from ..security.api_keys import ApiKeyService
+    from ..store.api_keys import ApiKeyStore
+    from ..store.database import create_database
 
-        async with create_database(settings.database_url) as database:
-            store = ApiKeyStore(database)
-            if await store.count():
-                return None
-            _, key = await ApiKeyService(store).create(
-                name="first admin",
-                role=Role.ADMIN,
-                tenant_id=DEFAULT_TENANT,
-                expires_in_days=365,
-                created_by="bootstrap",
-            )
-            return key
-
-    key = _run(main)
-    if key:
-        console.print(
-            "[bold green]First start:[/bold green] an admin API key for tenant "
-            f"'{DEFAULT_TENANT}' (shown only now; send it as the X-API-Key header):\n"
-            f"  [bold]{key}[/bold]"
+    async with create_database(settings.database_url) as database:
+        store = ApiKeyStore(database)
+        if await store.count():
+            return None
+        _, key = await ApiKeyService(store).create(
+            name="first admin",
+            role=Role.ADMIN,
+            tenant_id=DEFAULT_TENANT,
+            expires_in_days=365,
+            created_by="bootstrap",
         )
+        return key
 
 
 @app.command()
@@ -550,21 +468,22 @@ def metrics(
     database_url: DatabaseOption = None,
 ) -> None:
     """Show execution metrics for a tenant."""
-    settings = _settings(database_url)
+    settings = load_settings(database_url)
 
     async def main() -> Any:
-        from .store.database import create_database
-        from .store.metrics import MetricsQueries
+        from ..store.metrics import MetricsQueries
 
-        async with create_database(settings.database_url) as database:
+        async with open_database(settings) as database:
             return await MetricsQueries(database).snapshot(tenant, hours_back)
 
-    snap = _run(main)
+    snap = run(main, settings.database_url)
     if as_json:
         import dataclasses
 
         console.print_json(data=dataclasses.asdict(snap))
         return
+    from rich.table import Table
+
     table = Table(title=f"Tenant '{tenant}', last {hours_back} h")
     table.add_column("figure")
     table.add_column("value", justify="right")
@@ -590,35 +509,35 @@ def metrics(
 @app.command()
 def worker(database_url: DatabaseOption = None) -> None:
     """Run workflows without serving HTTP (scale-out on PostgreSQL)."""
-    settings = _settings(database_url)
+    settings = load_settings(database_url)
+    require_enabled(settings)
 
     async def main() -> None:
-        async with open_services(settings, resume=True) as services:
+        import signal
+
+        import anyio
+
+        async with open_checked_services(settings, resume=True) as services:
             console.print(f"Worker {services.runner.owner} running; Ctrl-C stops it.")
             with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
                 async for _ in signals:
                     break
             console.print("Stopping; unfinished executions are handed back.")
 
-    _run(main)
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(unparsable URL)"
+    run(main, settings.database_url)
 
 
 def main() -> None:
     """Console-script entry point."""
+    if not (console.is_terminal and err.is_terminal):
+        # Usage errors and help as plain click text for scripts and logs: rich's
+        # panels are drawn 80 columns wide off a terminal and fold the message.
+        app.rich_markup_mode = None
     try:
         app()
     except AgentOrchestratorError as exc:
         try:
-            _fail(exc)
+            fail(exc)
         except typer.Exit as exit_:
             sys.exit(exit_.exit_code)
     except KeyboardInterrupt:
