@@ -9,6 +9,7 @@
     ├── Forbidden (PermissionError)        the key's role may not do this
     ├── RateLimited                        too many requests; says when to retry
     ├── PlanningFailed (ValueError)        the copilot cannot or may not plan a command
+    ├── ServiceDisabled (RuntimeError)     AGENT_ORCHESTRATOR_ENABLED is false
     └── AgentError (RuntimeError)          an agent's run failed; retryable by default
         ├── NonRetryableAgentError         retrying cannot help (bad input, no file)
         └── AgentTimeout (TimeoutError)    one attempt ran over its time limit
@@ -108,6 +109,11 @@ class PlanningFailed(AgentOrchestratorError, ValueError):
 
     The message speaks the command's language and says what the copilot can do instead.
     """
+
+
+class ServiceDisabled(AgentOrchestratorError, RuntimeError):
+    """The service is switched off (``AGENT_ORCHESTRATOR_ENABLED=false``): nothing
+    runs and nothing is planned until it is switched on again."""
 
 
 class AgentError(AgentOrchestratorError, RuntimeError):

@@ -21,7 +21,7 @@ from agent_orchestrator.core.enums import ExecutionStatus, StepStatus
 from agent_orchestrator.core.errors import ValidationFailed
 from agent_orchestrator.engine.bus import EventBus
 from agent_orchestrator.engine.runner import Runner
-from agent_orchestrator.engine.service import ExecuteRequest, WorkflowService
+from agent_orchestrator.service.starting import ExecuteRequest, ExecutionStarter
 from agent_orchestrator.store.artifacts import SqlArtifactStore
 from agent_orchestrator.store.ledger import SqlLedgerStore
 from agent_orchestrator.store.outbox import SqlOutbox
@@ -74,7 +74,7 @@ def october() -> dict[str, Decimal]:
 
 @dataclass
 class Rig:
-    service: WorkflowService
+    service: ExecutionStarter
     runner: Runner
     artifacts: SqlArtifactStore
 
@@ -120,7 +120,7 @@ async def rig(database: Database, tmp_path: Path) -> AsyncIterator[Rig]:
     )
     templates = load_checked_templates(registry)
     async with Runner(SqlRunStore(database), registry, EventBus(), FAST) as runner:
-        yield Rig(WorkflowService(runner, registry, templates), runner, artifacts)
+        yield Rig(ExecutionStarter(runner, registry, templates), runner, artifacts)
 
 
 async def execute(rig: Rig, variables: dict[str, Any]) -> ExecutionRecord:
