@@ -125,6 +125,17 @@ class ApiKeys:
         self.keys.forget(record.id)
         return record
 
+    async def tenant_of(self, key_id: str) -> str:
+        """The tenant a key belongs to, for the command line, which acts with the
+        database's own rights (``revoke-api-key ID`` names no tenant): revoke with
+        ``Caller.cli(await keys.tenant_of(key_id))``. Never for API callers: it
+        would tell them about other tenants' keys.
+
+        Raises:
+            NotFound: No such key.
+        """
+        return (await self.records.get(key_id)).tenant_id
+
     async def list(self, caller: Caller) -> list[ApiKeyRecord]:
         """The tenant's keys, newest first (never the keys themselves)."""
         await self.access.require(

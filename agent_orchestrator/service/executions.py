@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import NotFound, Problem, ValidationFailed
 from ..security.permissions import Permission
 from .starting import ExecuteRequest, idempotency_key_problems
+from .switch import ensure_enabled
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -164,6 +165,8 @@ class Executions:
 
         Raises:
             Forbidden: The caller may not run (or cancel) workflows.
+            ServiceDisabled: The service is switched off (its runner cannot take
+                the execution to close it).
             NotFound: The tenant has no such execution.
         """
         action = "execution.cancel"
@@ -174,6 +177,7 @@ class Executions:
             resource_type="execution",
             resource_id=execution_id,
         )
+        ensure_enabled(self.starter.enabled)
         async with self.access.owned(caller, action, "execution", execution_id):
             await self.runner.cancel_execution(
                 execution_id,

@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
+from sqlalchemy import text
 
+from agent_orchestrator.app import open_admin_services
+from agent_orchestrator.config import load_settings
 from agent_orchestrator.core.auth import Principal
 from agent_orchestrator.core.enums import ExecutionStatus, Role
 from agent_orchestrator.core.errors import Forbidden, NotFound, PlanningFailed
@@ -23,6 +26,8 @@ from agent_orchestrator.service.executions import StartExecution
 from .conftest import audit_rows
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from agent_orchestrator.service.container import Services
 
 pytestmark = pytest.mark.anyio
@@ -185,3 +190,33 @@ async def test_a_refused_upload_is_recorded_with_its_transport(
         Forbidden,
     )
     assert row["action"] == "file.upload" and row["details"]["via"] == "rest"
+
+
+async def test_the_cli_admin_commands_leave_the_same_entries(
+    database_url: str, tmp_path: Path
+) -> None:
+    """``generate-api-key`` and ``revoke-api-key`` through the database-only
+    services the CLI opens: one entry each, by ``cli``, in the key's tenant."""
+    settings = load_settings(database_url=database_url, agent_files_dir=tmp_path)
+    async with open_admin_services(settings) as admin:
+        record, key = await admin.api_keys.create(
+            Caller.cli("acme"), name="ci", role=Role.OPERATOR, expires_in_days=5
+        )
+        tenant = await admin.api_keys.tenant_of(record.id)
+        revoked = await admin.api_keys.revoke(Caller.cli(tenant), record.id)
+        snapshot = await admin.metrics.snapshot(Caller.cli("acme"), 24)
+        async with admin.database.read() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "select tenant_id, action, user_id, resource_id, result "
+                        "from agent_audit_logs"
+                    )
+                )
+            ).all()
+    assert revoked.revoked_at is not None and snapshot.total_executions == 0
+    assert sorted(tuple(r) for r in rows) == [
+        ("acme", "api_key.create", "cli", record.id, "success"),
+        ("acme", "api_key.revoke", "cli", record.id, "success"),
+    ]
+    assert key not in str(rows)
