@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -16,37 +18,46 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from . import __version__
-from .agents.builtin import create_builtin_agents
-from .agents.registry import AgentRegistry, create_registry
-from .agents.resources import AgentResources
+from .agents.builtin import create_agent_registry
 from .core.errors import Problem, ValidationFailed
-from .core.records import AuditEntry
 from .core.templates import WorkflowTemplate, load_templates
 from .core.validation import validate_workflow
 from .engine.bus import EventBus, Fanout
 from .engine.hub import Broadcast, EventHub
 from .engine.runner import Runner
-from .engine.service import WorkflowService
 from .engine.settings import EngineSettings
 from .observability.logging import configure_logging
 from .observability.prometheus import CONTENT_TYPE, PrometheusMetrics
 from .observability.requests import RequestLogFields
 from .observability.sentry import configure_sentry
 from .planner.factory import open_planner
-from .resolvers.event_stream import EncodedEvents
+from .resolvers.access import record_authentication_failure
 from .resolvers.files import UPLOAD_LIMIT_BYTES
 from .resolvers.rest import rest_routes
 from .resolvers.schema import create_schema
+from .resolvers.switch import disabled_routes
 from .resolvers.view import GraphQLView
-from .schema.feeds import EventPayloads, MetricsFeed
-from .schema.services import Services
+from .schema.feeds import MetricsFeed
 from .security.api_keys import ApiKeyService
 from .security.middleware import ApiGate
 from .security.ratelimit import RateLimiter
+from .service.access import Access
+from .service.api_keys import ApiKeys
+from .service.artifacts import Artifacts
+from .service.audit import AuditLog
+from .service.catalogue import Catalogue
+from .service.container import AdminServices, Services
+from .service.copilot import Copilot
+from .service.executions import Executions
+from .service.files import Files
+from .service.metrics import Metrics
+from .service.starting import ExecutionStarter
+from .service.switch import DISABLED_MESSAGE
+from .service.workflows import SavedWorkflows
 from .store.api_keys import ApiKeyStore
 from .store.artifacts import SqlArtifactStore
 from .store.audit import AuditStore
-from .store.database import create_database
+from .store.database import Database, create_database
 from .store.executions import ExecutionQueries
 from .store.ledger import SqlLedgerStore
 from .store.metrics import MetricsQueries
@@ -61,12 +72,18 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.types import Scope
 
+    from .agents.registry import AgentRegistry
     from .config import Settings
-    from .core.bookkeeping import ArtifactStore, LedgerStore, Outbox
 
 log = logging.getLogger("agent_orchestrator")
 
-__all__ = ["Services", "create_app", "open_services"]
+__all__ = [
+    "AdminServices",
+    "Services",
+    "create_app",
+    "open_admin_services",
+    "open_services",
+]
 
 
 def engine_settings(settings: Settings, *, resume: bool = True) -> EngineSettings:
@@ -79,38 +96,6 @@ def engine_settings(settings: Settings, *, resume: bool = True) -> EngineSetting
         lease_s=settings.agent_lease_seconds,
         max_concurrent_executions=settings.agent_max_concurrent_executions,
         resume=resume,
-    )
-
-
-def create_agent_registry(
-    settings: Settings,
-    *,
-    ledger: LedgerStore | None = None,
-    artifacts: ArtifactStore | None = None,
-    outbox: Outbox | None = None,
-) -> AgentRegistry:
-    """Built-in agents plus entry-point and ``AGENT_PLUGINS`` agents.
-
-    Args:
-        settings: The configuration; the agents get its files directory and the
-            model, mail and webhook settings.
-        ledger: The ledger store; without it the agents that read or book refuse.
-        artifacts: The artifact store (reports, attachments).
-        outbox: The record of side effects done (notifications).
-    """
-    resources = AgentResources(
-        files_dir=settings.agent_files_dir.resolve(),
-        ledger=ledger,
-        artifacts=artifacts,
-        outbox=outbox,
-        model=settings.openai,
-        mail=settings.mail,
-        webhooks=settings.webhooks,
-    )
-    return create_registry(
-        resources,
-        builtins=create_builtin_agents(resources),
-        plugins=settings.agent_plugins,
     )
 
 
@@ -135,11 +120,68 @@ def load_checked_templates(registry: AgentRegistry) -> dict[str, WorkflowTemplat
     return templates
 
 
+@dataclass(frozen=True, slots=True)
+class _Admin:
+    """The database-only parts both containers share."""
+
+    access: Access
+    api_keys: ApiKeys
+    audit: AuditLog
+    metrics: Metrics
+
+
+def _admin_parts(settings: Settings, database: Database) -> _Admin:
+    access = Access(
+        AuditStore(database),
+        rbac=settings.agent_rbac_enabled,
+        audit_enabled=settings.agent_audit_enabled,
+    )
+    key_store = ApiKeyStore(database)
+    return _Admin(
+        access=access,
+        api_keys=ApiKeys(access, ApiKeyService(key_store), key_store),
+        audit=AuditLog(access, AuditStore(database)),
+        metrics=Metrics(
+            access,
+            MetricsFeed(MetricsQueries(database), settings.agent_metrics_interval_s),
+        ),
+    )
+
+
+@asynccontextmanager
+async def open_admin_services(settings: Settings) -> AsyncIterator[AdminServices]:
+    """Open the database and the use cases that need nothing else (API keys, the
+    audit log, metrics): quick to start, for the CLI's admin commands.
+
+    Example::
+
+        async with open_admin_services(settings) as services:
+            record, key = await services.api_keys.create(
+                Caller.cli("acme"), name="ci", role=Role.OPERATOR
+            )
+    """
+    async with create_database(settings.database_url) as database:
+        admin = _admin_parts(settings, database)
+        yield AdminServices(
+            settings=settings,
+            database=database,
+            access=admin.access,
+            api_keys=admin.api_keys,
+            audit=admin.audit,
+            metrics=admin.metrics,
+        )
+
+
 @asynccontextmanager
 async def open_services(
     settings: Settings, *, resume: bool | None = None
 ) -> AsyncIterator[Services]:
-    """Open the database, the registry, the templates and the runner.
+    """Open the database, the registry, the templates, the planner and the runner, and
+    make the use cases.
+
+    With ``AGENT_ORCHESTRATOR_ENABLED=false`` the runner is made but not started: it
+    neither claims nor runs executions, and the use cases that would run or plan
+    anything refuse (`core.errors.ServiceDisabled`).
 
     Args:
         settings: The configuration.
@@ -149,6 +191,9 @@ async def open_services(
     configure_logging(
         settings.log_level, settings.log_format, secrets=settings.secret_values()
     )
+    enabled = settings.agent_orchestrator_enabled
+    if not enabled:
+        log.warning("AGENT_ORCHESTRATOR_ENABLED is false: %s", DISABLED_MESSAGE)
     if resume is None:
         resume = settings.agent_worker_enabled
     async with AsyncExitStack() as stack:
@@ -158,7 +203,6 @@ async def open_services(
         ledger = SqlLedgerStore(database)
         artifacts = SqlArtifactStore(database)
         outbox = SqlOutbox(database)
-        books = {"ledger": ledger, "artifacts": artifacts, "outbox": outbox}
         registry = create_agent_registry(
             settings, ledger=ledger, artifacts=artifacts, outbox=outbox
         )
@@ -175,81 +219,49 @@ async def open_services(
         runs = SqlRunStore(database)
         bus = EventBus()
         prometheus = PrometheusMetrics()
-        runner = await stack.enter_async_context(
-            Runner(
-                runs,
-                registry,
-                Fanout(bus, prometheus),
-                engine_settings(settings, resume=resume),
-            )
+        runner = Runner(
+            runs,
+            registry,
+            Fanout(bus, prometheus),
+            engine_settings(settings, resume=resume),
         )
-        key_store = ApiKeyStore(database)
-        metrics = MetricsQueries(database)
+        if enabled:
+            await stack.enter_async_context(runner)
         hub = EventHub(runs, bus)
         broadcast = await stack.enter_async_context(Broadcast(hub))
+        admin = _admin_parts(settings, database)
+        access = admin.access
+        starter = ExecutionStarter(runner, registry, templates, enabled=enabled)
+        saved = WorkflowStore(database)
         services = Services(
             settings=settings,
             database=database,
-            registry=registry,
-            templates=templates,
+            access=access,
+            api_keys=admin.api_keys,
+            audit=admin.audit,
+            metrics=admin.metrics,
+            catalogue=Catalogue(access, registry, templates),
+            executions=Executions(
+                access, starter, runner, runs, ExecutionQueries(database), saved
+            ),
+            saved_workflows=SavedWorkflows(access, saved, registry),
+            copilot=Copilot(access, planner, starter, enabled=enabled),
+            files=Files(access, settings.agent_files_dir),
+            artifacts=Artifacts(access, artifacts),
+            starter=starter,
+            runner=runner,
             bus=bus,
             hub=hub,
-            runs=runs,
-            runner=runner,
-            workflows=WorkflowService(runner, registry, templates),
-            api_keys=ApiKeyService(key_store),
-            api_key_store=key_store,
-            executions=ExecutionQueries(database),
-            saved_workflows=WorkflowStore(database),
-            audit=AuditStore(database),
-            metrics=metrics,
-            planner=planner,
-        )
-        services.extras.update(
-            **books,
-            prometheus=prometheus,
-            event_payloads=EventPayloads(),
-            encoded_events=EncodedEvents(),
             broadcast=broadcast,
-            metrics_feed=MetricsFeed(metrics, settings.agent_metrics_interval_s),
-            audit_failure=_audit_failure(services),
-            rate_limiter=RateLimiter(
-                settings.agent_rate_limit, settings.agent_rate_limit_storage
-            ),
+            runs=runs,
+            prometheus=prometheus,
         )
         async with anyio.create_task_group() as tg:
-            await tg.start(listen_for_events, database, services.hub.remote_event)
+            await tg.start(listen_for_events, database, hub.remote_event)
             try:
                 yield services
             finally:
                 tg.cancel_scope.cancel()
-
-
-def _audit_failure(services: Services) -> Any:
-    async def record(scope_or_ws: Any, reason: str) -> None:
-        if not services.settings.agent_audit_enabled:
-            return
-        scope: Scope = getattr(scope_or_ws, "scope", scope_or_ws)
-        client = scope.get("client")
-        try:
-            await services.audit.record(
-                AuditEntry(
-                    tenant_id="-",
-                    action="auth.failed",
-                    result="denied",
-                    details={
-                        "reason": reason,
-                        "path": scope.get("path"),
-                        "transport": scope.get("type"),
-                    },
-                    ip_address=client[0] if client else None,
-                    request_id=scope.get("state", {}).get("request_id"),
-                )
-            )
-        except Exception:
-            log.warning("could not record a failed authentication", exc_info=True)
-
-    return record
 
 
 def _is_public(scope: Scope) -> bool:
@@ -267,12 +279,25 @@ def _is_public(scope: Scope) -> bool:
     return False
 
 
+@dataclass
+class _Running:
+    """What the lifespan opened, for the request-time hooks of the middleware."""
+
+    services: Services | None = None
+    limiter: RateLimiter | None = None
+
+
 def create_app(settings: Settings) -> Starlette:
-    """The ASGI application; its lifespan owns every long-lived resource."""
+    """The ASGI application; its lifespan owns every long-lived resource.
+
+    With ``AGENT_ORCHESTRATOR_ENABLED=false`` only ``/health`` answers (200, with
+    ``"status": "disabled"``); everything else is HTTP 503 with the reason.
+    """
     from .web.dashboard import dashboard_html
     from .web.graphiql import STATIC_DIR, local_graphiql_html
 
     configure_sentry(settings.sentry_dsn, environment=settings.agent_default_region)
+    enabled = settings.agent_orchestrator_enabled
     if not settings.agent_api_key_enabled:
         log.warning(
             "AGENT_API_KEY_ENABLED is false: every request acts as an admin of tenant "
@@ -282,17 +307,21 @@ def create_app(settings: Settings) -> Starlette:
         introspection=settings.agent_graphql_introspection,
         suggestions=settings.agent_graphql_suggestions,
     )
-    holder: dict[str, Services] = {}
+    running = _Running()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_services(settings) as services:
             app.state.services = services
-            holder["services"] = services
+            running.services = services
+            running.limiter = RateLimiter(
+                settings.agent_rate_limit, settings.agent_rate_limit_storage
+            )
             view.services = services
             log.info(
-                "agent orchestrator %s ready on %s",
+                "agent orchestrator %s %s on %s",
                 __version__,
+                "ready" if enabled else "switched off",
                 services.database.dialect,
             )
             yield
@@ -301,6 +330,7 @@ def create_app(settings: Settings) -> Starlette:
 
     async def health(request: Request) -> JSONResponse:
         services: Services = request.app.state.services
+        status = "ok" if enabled else "disabled"
         try:
             version = await services.database.ping()
         except Exception as exc:
@@ -308,28 +338,31 @@ def create_app(settings: Settings) -> Starlette:
             return JSONResponse(
                 {
                     "status": "unavailable",
+                    "enabled": enabled,
                     "version": __version__,
                     "database": {"ok": False, "error": "database unreachable"},
                 },
                 status_code=503,
             )
-        return JSONResponse(
-            {
-                "status": "ok",
-                "version": __version__,
-                "database": {
-                    "ok": True,
-                    "dialect": services.database.dialect,
-                    "version": version,
-                },
-                "executions_running": len(services.runner.active),
-            }
-        )
+        body: dict[str, Any] = {
+            "status": status,
+            "enabled": enabled,
+            "version": __version__,
+            "database": {
+                "ok": True,
+                "dialect": services.database.dialect,
+                "version": version,
+            },
+            "executions_running": len(services.runner.active),
+        }
+        if not enabled:
+            body["message"] = DISABLED_MESSAGE
+        return JSONResponse(body)
 
     async def prometheus(request: Request) -> Response:
         services: Services = request.app.state.services
         by_status = await services.executions.count_by_status()
-        body = services.extras["prometheus"].exposition(
+        body = services.prometheus.exposition(
             by_status,
             len(services.runner.active),
             lambda: services.bus.subscriber_count,
@@ -339,31 +372,38 @@ def create_app(settings: Settings) -> Starlette:
     async def dashboard(request: Request) -> HTMLResponse:
         return HTMLResponse(dashboard_html())
 
-    routes: Sequence[BaseRoute] = [
-        Route("/health", health),
-        Route("/metrics", prometheus),
-        Route("/workflows/metrics", dashboard),
-        Route("/graphql", view, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", view),
-        *rest_routes(),
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-    ]
-    middleware = [
-        Middleware(
-            ApiGate,
-            authenticate=lambda: holder["services"].api_keys.authenticate,
-            public=_is_public,
-            keys_enabled=settings.agent_api_key_enabled,
-            on_failure=lambda: (
-                holder["services"].extras.get("audit_failure") if holder else None
-            ),
-            limit=lambda: (
-                holder["services"].extras["rate_limiter"].check if holder else None
-            ),
-            body_limits={"/api/v1/agent-orchestrator/files": UPLOAD_LIMIT_BYTES},
-        ),
-        Middleware(RequestLogFields),
-    ]
+    routes: Sequence[BaseRoute]
+    middleware: list[Middleware] = []
+    if enabled:
+        routes = [
+            Route("/health", health),
+            Route("/metrics", prometheus),
+            Route("/workflows/metrics", dashboard),
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            *rest_routes(),
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        ]
+        middleware.append(
+            Middleware(
+                ApiGate,
+                authenticate=lambda: _services(running).api_keys.authenticate,
+                public=_is_public,
+                keys_enabled=settings.agent_api_key_enabled,
+                on_failure=lambda: (
+                    partial(record_authentication_failure, running.services.audit)
+                    if running.services
+                    else None
+                ),
+                limit=lambda: running.limiter.check if running.limiter else None,
+                body_limits={"/api/v1/agent-orchestrator/files": UPLOAD_LIMIT_BYTES},
+            )
+        )
+        middleware.append(Middleware(RequestLogFields))
+    else:
+        # Switched off: the process stays observable, and every other request is
+        # told why it is refused (no key needed to learn that).
+        routes = [Route("/health", health), *disabled_routes()]
     if settings.agent_cors_origins:
         middleware.insert(
             0,
@@ -376,3 +416,8 @@ def create_app(settings: Settings) -> Starlette:
             ),
         )
     return Starlette(routes=list(routes), middleware=middleware, lifespan=lifespan)
+
+
+def _services(running: _Running) -> Services:
+    assert running.services is not None, "requests arrive after the lifespan started"
+    return running.services

@@ -126,7 +126,11 @@ class Settings(BaseSettings):
     agent_planner_fallback: bool = Field(
         True, description="The offline planner answers when the model fails."
     )
-    agent_orchestrator_enabled: bool = True
+    agent_orchestrator_enabled: bool = Field(
+        True,
+        description="Master switch: false runs and plans nothing; /health says "
+        "disabled and every other request is answered 503.",
+    )
     agent_max_retries: int = Field(3, ge=0, le=20)
     agent_timeout_ms: int = Field(30_000, ge=1, le=86_400_000)
     agent_default_region: str = "eu-west-1"

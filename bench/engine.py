@@ -33,8 +33,8 @@ from agent_orchestrator.agents.registry import AgentRegistry  # noqa: E402
 from agent_orchestrator.core.protocols import AgentContext, LocalizedText, RunStore  # noqa: E402
 from agent_orchestrator.engine.bus import EventBus  # noqa: E402
 from agent_orchestrator.engine.runner import Runner  # noqa: E402
-from agent_orchestrator.engine.service import ExecuteRequest, WorkflowService  # noqa: E402
 from agent_orchestrator.engine.settings import EngineSettings  # noqa: E402
+from agent_orchestrator.service.starting import ExecuteRequest, ExecutionStarter  # noqa: E402
 from agent_orchestrator.store.database import create_database, normalise_url  # noqa: E402
 from agent_orchestrator.store.memory import MemoryRunStore  # noqa: E402
 from agent_orchestrator.store.migrate import upgrade  # noqa: E402
@@ -98,7 +98,7 @@ async def engine_once(store: RunStore, shape: str, n: int) -> float:
     settings = EngineSettings(max_concurrent_executions=10, lease_s=60)
     graph = make_graph(shape, n)
     async with Runner(store, registry, EventBus(), settings) as runner:
-        service = WorkflowService(runner, registry, {})
+        service = ExecutionStarter(runner, registry, {})
         start = time.perf_counter()
         record, _ = await service.execute(
             ExecuteRequest(tenant_id="bench", graph=graph)

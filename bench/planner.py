@@ -32,7 +32,8 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent_orchestrator.app import create_agent_registry, load_checked_templates  # noqa: E402
+from agent_orchestrator.agents.builtin import create_agent_registry  # noqa: E402
+from agent_orchestrator.app import load_checked_templates  # noqa: E402
 from agent_orchestrator.config import ModelSettings, load_settings  # noqa: E402
 from agent_orchestrator.core.enums import Role  # noqa: E402
 from agent_orchestrator.core.errors import PlanningFailed  # noqa: E402

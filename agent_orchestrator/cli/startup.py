@@ -10,7 +10,6 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from ..core.errors import OrchestratorDisabled
 from .output import console, fail
 
 if TYPE_CHECKING:
@@ -39,14 +38,11 @@ def load_settings(database_url: str | None = None) -> Settings:
 def require_enabled(settings: Settings) -> None:
     """End the command (exit code 2) unless the master switch
     ``AGENT_ORCHESTRATOR_ENABLED`` lets workflows run."""
+    from ..core.errors import ServiceDisabled
+    from ..service.switch import DISABLED_MESSAGE
+
     if not settings.agent_orchestrator_enabled:
-        fail(
-            OrchestratorDisabled(
-                "Agent Orchestrator is switched off (AGENT_ORCHESTRATOR_ENABLED="
-                "false): no workflow runs; set AGENT_ORCHESTRATOR_ENABLED=true to "
-                "run them"
-            )
-        )
+        fail(ServiceDisabled(DISABLED_MESSAGE))
 
 
 def is_default_database(settings: Settings) -> bool:
@@ -111,14 +107,7 @@ async def open_checked_services(
 
 def agent_registry(settings: Settings) -> AgentRegistry:
     """Built-in agents plus entry-point and ``AGENT_PLUGINS`` agents, without the
-    services that only running agents need (what `list-agents` shows)."""
-    from ..agents.builtin import create_builtin_agents
-    from ..agents.registry import create_registry
-    from ..agents.resources import AgentResources
+    stores that only running agents need (what `list-agents` shows)."""
+    from ..agents.builtin import create_agent_registry
 
-    resources = AgentResources(files_dir=settings.agent_files_dir.resolve())
-    return create_registry(
-        resources,
-        builtins=create_builtin_agents(resources),
-        plugins=settings.agent_plugins,
-    )
+    return create_agent_registry(settings)

@@ -11,7 +11,7 @@
     ├── PlanningFailed (ValueError)        the copilot cannot or may not plan a command
     ├── DatabaseUnavailable (ConnectionError)  cannot reach or open the database
     ├── SchemaMismatch (RuntimeError)      schema missing, older or newer than ours
-    ├── OrchestratorDisabled (RuntimeError)  AGENT_ORCHESTRATOR_ENABLED is false
+    ├── ServiceDisabled (RuntimeError)     AGENT_ORCHESTRATOR_ENABLED is false
     └── AgentError (RuntimeError)          an agent's run failed; retryable by default
         ├── NonRetryableAgentError         retrying cannot help (bad input, no file)
         └── AgentTimeout (TimeoutError)    one attempt ran over its time limit
@@ -113,6 +113,11 @@ class PlanningFailed(AgentOrchestratorError, ValueError):
     """
 
 
+class ServiceDisabled(AgentOrchestratorError, RuntimeError):
+    """The service is switched off (``AGENT_ORCHESTRATOR_ENABLED=false``): nothing
+    runs and nothing is planned until it is switched on again."""
+
+
 class AgentError(AgentOrchestratorError, RuntimeError):
     """An agent's run failed. The engine retries it unless `retryable` is false.
 
@@ -160,8 +165,3 @@ class SchemaMismatch(AgentOrchestratorError, RuntimeError):
         super().__init__(message)
         self.current = current
         self.head = head
-
-
-class OrchestratorDisabled(AgentOrchestratorError, RuntimeError):
-    """The master switch ``AGENT_ORCHESTRATOR_ENABLED`` is off: nothing may start a
-    workflow until it is switched back on."""

@@ -1,19 +1,21 @@
-"""Rights checks shared by the resolvers."""
+"""What the resolvers share: the caller of an operation, the checks long-lived
+subscriptions repeat, and the record of a refused key."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from ..core.auth import Principal
-from ..core.enums import Role
-from ..core.errors import NotFound, Unauthenticated
-from ..core.ids import utcnow
+from ..core.errors import Unauthenticated
 from ..schema.context import Context, Info
-from ..security.permissions import Permission, effective_role, require
+from ..security.permissions import Permission, require
+from ..service.audit import AuditLog
 
 
 def allow(info: Info, permission: Permission) -> Principal:
-    """The caller, once it is known to have `permission`.
+    """The caller of a subscription, once it is known to have `permission` (queries
+    and mutations leave the check to their use case).
 
     Raises:
         Unauthenticated: No valid key.
@@ -35,16 +37,10 @@ def key_guard(info: Info) -> Callable[[], Awaitable[None]]:
 def key_guard_for(context: Context) -> Callable[[], Awaitable[None]]:
     """`key_guard` for a context (the WebSocket fast path has no `Info`)."""
     principal = context.principal
-    store = context.services.api_key_store
+    keys = context.services.api_keys
 
     async def check() -> None:
-        if principal.key_id is None:
-            return
-        try:
-            record = await store.get(principal.key_id)
-        except NotFound:
-            record = None
-        if record is None or not record.is_usable(utcnow()):
+        if not await keys.still_usable(principal):
             raise Unauthenticated(
                 "this API key was revoked or expired; the subscription ends"
             )
@@ -52,8 +48,15 @@ def key_guard_for(context: Context) -> Callable[[], Awaitable[None]]:
     return check
 
 
-def agent_role(info: Info) -> Role:
-    """The role graphs are validated against for this caller."""
-    return effective_role(
-        info.context.principal, rbac=info.context.services.settings.agent_rbac_enabled
+async def record_authentication_failure(
+    audit: AuditLog, scope: Mapping[str, Any], reason: str
+) -> None:
+    """Record a refused key of an HTTP request or a WebSocket (its ASGI scope)."""
+    client = scope.get("client")
+    await audit.authentication_failed(
+        reason,
+        path=scope.get("path"),
+        transport=scope.get("type"),
+        ip_address=client[0] if client else None,
+        request_id=scope.get("state", {}).get("request_id"),
     )

@@ -10,28 +10,12 @@ import strawberry
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..core.auth import Principal
-from ..core.bookkeeping import ArtifactStore
-from ..core.errors import NotFound
 from ..schema.context import Info
-from ..schema.services import Services
 from ..schema.types.artifact import DOWNLOAD_PATH, Artifact
-from ..security.permissions import Permission
-from .access import allow
+from ..service.caller import Caller
+from ..service.container import Services
 
 __all__ = ["DOWNLOAD_PATH", "ArtifactQuery", "download_artifact"]
-
-
-def artifact_store(services: Services) -> ArtifactStore:
-    """The process's artifact store (wired by the app).
-
-    Raises:
-        NotFound: The service runs without one, so no artifact exists.
-    """
-    store: ArtifactStore | None = services.extras.get("artifacts")
-    if store is None:
-        raise NotFound("this service stores no artifacts")
-    return store
 
 
 def content_disposition(filename: str) -> str:
@@ -45,14 +29,12 @@ def content_disposition(filename: str) -> str:
 
 
 async def download_artifact(
-    request: Request, services: Services, principal: Principal
+    request: Request, services: Services, caller: Caller
 ) -> Response:
     """``GET /api/v1/agent-orchestrator/artifacts/{artifact_id}``: the file's bytes,
-    its content type and a download name. `resolvers.rest` wraps it in the
-    permission check and the error mapping (unknown or foreign id: 404)."""
-    artifact = await artifact_store(services).get(
-        request.path_params["artifact_id"], principal.tenant_id
-    )
+    its content type and a download name. `resolvers.rest` wraps it in the error
+    mapping (unknown or foreign id: 404)."""
+    artifact = await services.artifacts.get(caller, request.path_params["artifact_id"])
     return Response(
         artifact.content,
         media_type=artifact.content_type,
@@ -75,8 +57,5 @@ class ArtifactQuery:
         "from `downloadUrl`."
     )
     async def artifact(self, info: Info, id: strawberry.ID) -> Artifact:
-        principal = allow(info, Permission.READ)
-        record = await artifact_store(info.context.services).get(
-            str(id), principal.tenant_id
-        )
+        record = await info.context.services.artifacts.get(info.context.caller, str(id))
         return Artifact.of(record, str(info.context.request.base_url))

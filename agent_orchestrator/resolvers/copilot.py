@@ -5,28 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from ..schema.context import Info
-from ..schema.copilot import (
-    CopilotCaller,
-    CopilotOptions,
-    execute_command,
-    plan_command,
-)
 from ..schema.types.copilot import CopilotContextInput, CopilotPlan, CopilotResult
 from ..schema.types.execution import Execution
-from ..security.permissions import Permission
-from .access import agent_role, allow
-
-
-def _caller(info: Info) -> CopilotCaller:
-    principal = allow(info, Permission.COPILOT)
-    return CopilotCaller(
-        tenant_id=principal.tenant_id,
-        role=agent_role(info),
-        actor=principal.key_id,
-        via="graphql",
-        ip_address=info.context.ip_address,
-        request_id=info.context.request_id,
-    )
+from ..service.copilot import CopilotOptions
 
 
 def _options(context: CopilotContextInput | None) -> CopilotOptions:
@@ -49,9 +30,8 @@ class CopilotQuery:
         command: str,
         context: CopilotContextInput | None = None,
     ) -> CopilotPlan:
-        caller = _caller(info)
-        plan = await plan_command(
-            info.context.services, command, caller, _options(context)
+        plan = await info.context.services.copilot.plan(
+            info.context.caller, command, _options(context)
         )
         return CopilotPlan.of(plan)
 
@@ -71,13 +51,8 @@ class CopilotMutation:
         context: CopilotContextInput | None = None,
         dry_run: bool | None = False,
     ) -> CopilotResult:
-        caller = _caller(info)
-        plan, record = await execute_command(
-            info.context.services,
-            command,
-            caller,
-            _options(context),
-            dry_run=bool(dry_run),
+        plan, record = await info.context.services.copilot.execute(
+            info.context.caller, command, _options(context), dry_run=bool(dry_run)
         )
         return CopilotResult(
             plan=CopilotPlan.of(plan),

@@ -10,13 +10,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ..core.auth import Principal
 from ..core.errors import Problem, ValidationFailed
 from ..planner.model import Plan
-from ..schema.copilot import CopilotCaller, CopilotOptions, execute_command
-from ..schema.services import Services
-from ..security.permissions import Permission, effective_role
-from .rest import PREFIX, _json_body, endpoint
+from ..security.permissions import Permission
+from ..service.caller import Caller
+from ..service.container import Services
+from ..service.copilot import CopilotOptions
+from .rest import PREFIX, endpoint, json_body
 
 _FIELDS = {"command", "context", "dry_run"}
 _CONTEXT_FIELDS = {"tenant_id", "user_id", "reference_date", "timezone", "language"}
@@ -92,21 +92,17 @@ def _read(body: dict[str, Any]) -> tuple[str, CopilotOptions, bool]:
     return str(command), options, dry_run
 
 
-@endpoint(Permission.COPILOT)
+@endpoint
 async def copilot_execute(
-    request: Request, services: Services, principal: Principal
+    request: Request, services: Services, caller: Caller
 ) -> JSONResponse:
-    command, options, dry_run = _read(await _json_body(request))
-    caller = CopilotCaller(
-        tenant_id=principal.tenant_id,
-        role=effective_role(principal, rbac=services.settings.agent_rbac_enabled),
-        actor=principal.key_id,
-        via="rest",
-        ip_address=request.client.host if request.client else None,
-        request_id=getattr(request.state, "request_id", None),
+    # A caller without the right is refused before its body is read.
+    await services.access.require(
+        caller, Permission.COPILOT, "copilot.execute", resource_type="execution"
     )
-    plan, record = await execute_command(
-        services, command, caller, options, dry_run=dry_run
+    command, options, dry_run = _read(await json_body(request))
+    plan, record = await services.copilot.execute(
+        caller, command, options, dry_run=dry_run
     )
     return JSONResponse(
         {

@@ -17,9 +17,11 @@ from ..core.errors import (
     NotFound,
     PlanningFailed,
     RateLimited,
+    ServiceDisabled,
     Unauthenticated,
     ValidationFailed,
 )
+from ..service.switch import DISABLED_CODE
 
 log = logging.getLogger("agent_orchestrator.api")
 INTERNAL = (
@@ -38,6 +40,7 @@ def error_code(exc: BaseException) -> str | None:
         (RateLimited, "RATE_LIMITED"),
         (PlanningFailed, "PLANNING_FAILED"),
         (Conflict, "CONFLICT"),
+        (ServiceDisabled, DISABLED_CODE),
     ):
         if isinstance(exc, kind):
             return code

@@ -15,7 +15,7 @@ import functools
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 from graphql import (
@@ -42,6 +42,9 @@ from ..schema.context import Context
 from ..security.permissions import Permission, require
 from .access import key_guard_for
 from .errors import error_extensions
+
+if TYPE_CHECKING:
+    from .view import GraphQLView
 
 FIELDS = {
     "seq": lambda e: e.seq,
@@ -178,8 +181,8 @@ class EventStreamHandler(BaseGraphQLTransportWSHandler[Context, None]):
             # Let Strawberry produce the error exactly as for any other operation.
             await super().run_operation(operation)
             return
-        encoded: EncodedEvents = services.extras["encoded_events"]
-        broadcast: Broadcast = services.extras["broadcast"]
+        encoded: EncodedEvents = cast("GraphQLView", self.view).encoded_events
+        broadcast: Broadcast = services.broadcast
         prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
         fields = shape.fields
         send_text = self.websocket.ws.send_text  # type: ignore[attr-defined]

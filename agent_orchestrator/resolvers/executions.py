@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Any
 
 import strawberry
 
-from ..core.errors import NotFound, Problem, ValidationFailed
-from ..engine.service import ExecuteRequest
+from ..core.errors import NotFound
 from ..schema.context import Info
 from ..schema.types.execution import (
     ExecuteWorkflowInput,
@@ -18,22 +16,24 @@ from ..schema.types.execution import (
 )
 from ..schema.types.relay import Connection
 from ..security.permissions import Permission
-from .access import agent_role, allow, key_guard
+from ..service.executions import StartExecution
+from .access import allow, key_guard
 
 
 @strawberry.type
 class ExecutionQuery:
     """Reading executions."""
 
-    @strawberry.field(description="One execution with its steps.")
+    # Strawberry types its decorators called with arguments as returning Any (one
+    # overload also serves `x: int = strawberry.field(...)`), hence these ignores.
+    @strawberry.field(description="One execution with its steps.")  # type: ignore[untyped-decorator]
     async def execution(self, info: Info, id: strawberry.ID) -> Execution:
-        principal = allow(info, Permission.READ)
-        record = await info.context.services.runs.load_execution(
-            str(id), principal.tenant_id, with_seq=False
+        record = await info.context.services.executions.get(
+            info.context.caller, str(id)
         )
         return Execution.of(record, with_steps=True)
 
-    @strawberry.field(description="Executions, newest first, filtered.")
+    @strawberry.field(description="Executions, newest first, filtered.")  # type: ignore[untyped-decorator]
     async def executions(
         self,
         info: Info,
@@ -41,10 +41,9 @@ class ExecutionQuery:
         after: str | None = None,
         filter: ExecutionFilter | None = None,
     ) -> Connection[Execution]:
-        principal = allow(info, Permission.READ)
         f = filter or ExecutionFilter()
         page = await info.context.services.executions.page(
-            principal.tenant_id,
+            info.context.caller,
             first=first,
             after=after,
             statuses=f.status or (),
@@ -60,83 +59,32 @@ class ExecutionQuery:
 class ExecutionMutation:
     """Starting and cancelling executions."""
 
-    @strawberry.mutation(
-        description="Validate and start a workflow; returns at once (PENDING or RUNNING)."
+    @strawberry.mutation(  # type: ignore[untyped-decorator]
+        description="Validate and start a workflow; returns at once (PENDING or "
+        "RUNNING)."
     )
     async def execute_workflow(
         self, info: Info, input: ExecuteWorkflowInput
     ) -> Execution:
-        principal = allow(info, Permission.RUN)
-        services = info.context.services
-        given = [
-            x is not None for x in (input.template_id, input.workflow_id, input.graph)
-        ]
-        if sum(given) != 1:
-            raise ValidationFailed(
-                [
-                    Problem(
-                        "input",
-                        "give exactly one of templateId, workflowId or graph",
-                        "bad_request",
-                    )
-                ]
-            )
-        variables = (
-            input.initial_variables if input.initial_variables is not None else {}
-        )
-        if not isinstance(variables, dict):
-            raise ValidationFailed(
-                [
-                    Problem(
-                        "input.initialVariables", "must be a JSON object", "bad_request"
-                    )
-                ]
-            )
-        graph: Any = input.graph
-        workflow_id = workflow_version = None
-        if input.workflow_id is not None:
-            saved = await services.saved_workflows.get(
-                str(input.workflow_id), principal.tenant_id, input.workflow_version
-            )
-            graph, workflow_id, workflow_version = saved.graph, saved.id, saved.version
-        source = input.template_id or workflow_id or "graph"
-        record, created = await services.workflows.execute(
-            ExecuteRequest(
-                tenant_id=principal.tenant_id,
+        record, _ = await info.context.services.executions.start(
+            info.context.caller,
+            StartExecution(
                 template_id=input.template_id,
-                graph=graph,
-                variables=variables,
-                idempotency_key=input.idempotency_key,
-                workflow_id=workflow_id,
-                workflow_version=workflow_version,
-                actor=principal.key_id,
-                role=agent_role(info),
-                metadata={"source": "graphql"},
-                audit=info.context.audit(
-                    "execution.start",
-                    resource_type="execution",
-                    details={
-                        "source": source,
-                        "idempotency_key": input.idempotency_key,
-                    },
+                workflow_id=(
+                    str(input.workflow_id) if input.workflow_id is not None else None
                 ),
-            )
+                workflow_version=input.workflow_version,
+                graph=input.graph,
+                variables=input.initial_variables,
+                idempotency_key=input.idempotency_key,
+            ),
         )
         return Execution.of(record, with_steps=True)
 
-    @strawberry.mutation(description="Cancel an execution: running steps stop at once.")
+    @strawberry.mutation(description="Cancel an execution: running steps stop at once.")  # type: ignore[untyped-decorator]
     async def cancel_execution(self, info: Info, id: strawberry.ID) -> Execution:
-        principal = allow(info, Permission.RUN)
-        runner = info.context.services.runner
-        await runner.cancel_execution(
-            str(id),
-            principal.tenant_id,
-            audit=info.context.audit(
-                "execution.cancel", resource_type="execution", resource_id=str(id)
-            ),
-        )
-        record = await info.context.services.runs.load_execution(
-            str(id), principal.tenant_id, with_seq=False
+        record = await info.context.services.executions.cancel(
+            info.context.caller, str(id)
         )
         return Execution.of(record, with_steps=True)
 
@@ -156,7 +104,7 @@ class ExecutionSubscription:
         services = info.context.services
         if not await services.runs.exists(str(execution_id), principal.tenant_id):
             raise NotFound(f"execution {execution_id} not found")
-        payloads = services.extras["event_payloads"]
+        payloads = info.context.event_payloads
         follow = services.hub.follow(
             str(execution_id),
             after_seq or 0,

@@ -14,21 +14,16 @@ declared type alone. The file is stored in the caller's tenant area as
 
 from __future__ import annotations
 
-import secrets
-import shutil
-from typing import IO, Any
-
-import anyio.to_thread
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from ..agents.tenant_files import CONTENT_TYPES, safe_name, sniff, tenant_area
-from ..core.auth import Principal
+from ..agents.tenant_files import sniff
 from ..core.errors import Problem, ValidationFailed
-from ..core.records import AuditEntry
-from ..schema.services import Services
+from ..security.permissions import Permission
+from ..service.caller import Caller
+from ..service.container import Services
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 #: The request body's cap (`app.py` hands it to the gate): the file plus the framing.
@@ -82,19 +77,15 @@ def _type_problem(kind: str | None, declared: str, head: bytes) -> str | None:
     )
 
 
-def _store(source: IO[bytes], target: Any) -> int:
-    """Copy the spooled upload into a new file (never over an existing one)."""
-    source.seek(0)
-    with open(target, "xb") as handle:
-        shutil.copyfileobj(source, handle, 1024 * 1024)
-        return int(handle.tell())
-
-
 async def upload_file(
-    request: Request, services: Services, principal: Principal
+    request: Request, services: Services, caller: Caller
 ) -> JSONResponse:
-    """Store one uploaded document in the caller's files area; `resolvers.rest` wraps it
-    in the permission check (``Permission.UPLOAD``) and the error mapping."""
+    """Read one uploaded document and have it stored in the caller's files area;
+    `resolvers.rest` wraps it in the error mapping."""
+    # A caller without the right is refused before its (large) body is read.
+    await services.access.require(
+        caller, Permission.UPLOAD, "file.upload", resource_type="file"
+    )
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "multipart/form-data":
         return _refuse(
@@ -130,30 +121,12 @@ async def upload_file(
         problem = _type_problem(kind, _declared(upload), head)
         if problem is not None or kind is None:
             return _refuse(415, "UNSUPPORTED_MEDIA_TYPE", problem or "")
-        folder = tenant_area(services.settings.agent_files_dir, principal.tenant_id)
-        folder = folder / "uploads"
-        await anyio.to_thread.run_sync(
-            lambda: folder.mkdir(parents=True, exist_ok=True)
+        stored = await services.files.store(
+            caller, filename=upload.filename or FIELD, kind=kind, source=upload.file
         )
-        name = f"{secrets.token_hex(8)}-{safe_name(upload.filename or FIELD, kind)}"
-        size = await anyio.to_thread.run_sync(_store, upload.file, folder / name)
     finally:
         await form.close()
-    stored = f"uploads/{name}"
-    if services.settings.agent_audit_enabled:
-        await services.audit.record(
-            AuditEntry(
-                tenant_id=principal.tenant_id,
-                action="file.upload",
-                user_id=principal.key_id,
-                resource_type="file",
-                resource_id=stored,
-                details={"size": size, "content_type": CONTENT_TYPES[kind]},
-                ip_address=request.client.host if request.client else None,
-                request_id=request.state.request_id,
-            )
-        )
     return JSONResponse(
-        {"file": stored, "size": size, "content_type": CONTENT_TYPES[kind]},
+        {"file": stored.name, "size": stored.size, "content_type": stored.content_type},
         status_code=201,
     )

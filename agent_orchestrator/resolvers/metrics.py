@@ -17,13 +17,14 @@ from .access import allow, key_guard
 class MetricsQuery:
     """Reading metrics."""
 
-    @strawberry.field(description="Figures over the last `hoursBack` hours.")
+    # Strawberry types its decorators called with arguments as returning Any (one
+    # overload also serves `x: int = strawberry.field(...)`), hence these ignores.
+    @strawberry.field(description="Figures over the last `hoursBack` hours.")  # type: ignore[untyped-decorator]
     async def metrics(self, info: Info, hours_back: int = 24) -> Metrics:
-        principal = allow(info, Permission.READ)
-        feed = info.context.services.extras["metrics_feed"]
-        return Metrics.of(
-            await feed.snapshot(principal.tenant_id, hours_back, fresh=True)
+        snapshot = await info.context.services.metrics.snapshot(
+            info.context.caller, hours_back
         )
+        return Metrics.of(snapshot)
 
 
 @strawberry.type
@@ -35,7 +36,7 @@ class MetricsSubscription:
         self, info: Info, hours_back: int = 24
     ) -> AsyncGenerator[Metrics, None]:
         principal = allow(info, Permission.READ)
-        feed = info.context.services.extras["metrics_feed"]
+        feed = info.context.services.metrics.feed
         check = key_guard(info)
         while True:
             await check()

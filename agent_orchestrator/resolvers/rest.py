@@ -1,5 +1,5 @@
 """The deployment guide's REST endpoints under ``/api/v1/agent-orchestrator``: thin over
-the same services as GraphQL, snake_case bodies, ``X-API-Key`` header."""
+the same use cases as GraphQL, snake_case bodies, ``X-API-Key`` header."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..core.auth import Principal
-from ..core.errors import AgentOrchestratorError, NotFound, Problem, ValidationFailed
+from ..core.errors import AgentOrchestratorError, Problem, ValidationFailed
 from ..core.protocols import Agent, ExecutionRecord
-from ..engine.service import ExecuteRequest
 from ..schema.scalars import NUL_MESSAGE, has_nul
-from ..schema.services import Services
 from ..schema.types.agent import json_schema
-from ..security.permissions import Permission, effective_role, require
+from ..security.permissions import Permission
+from ..service.caller import Caller, Transport
+from ..service.container import Services
+from ..service.executions import StartExecution
 from .artifacts import download_artifact
 from .errors import error_code, error_extensions
 from .files import upload_file
@@ -32,36 +32,38 @@ _STATUS = {
     "RATE_LIMITED": 429,
     "PLANNING_FAILED": 422,
     "CONFLICT": 409,
+    "SERVICE_DISABLED": 503,
 }
-Handler = Callable[[Request, Services, Principal], Awaitable[Response]]
+Handler = Callable[[Request, Services, Caller], Awaitable[Response]]
 
 
-def endpoint(
-    permission: Permission,
-) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """Wrap a handler: check the permission, map our errors to 4xx with reasons."""
+def rest_caller(request: Request) -> Caller:
+    """The caller of a REST request (the gate put its principal on the request)."""
+    return Caller(
+        request.state.principal,
+        Transport.REST,
+        request.client.host if request.client else None,
+        getattr(request.state, "request_id", None),
+    )
 
-    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        async def route(request: Request) -> Response:
-            services: Services = request.app.state.services
-            try:
-                principal: Principal = request.state.principal
-                require(
-                    principal, permission, rbac=services.settings.agent_rbac_enabled
-                )
-                return await handler(request, services, principal)
-            except AgentOrchestratorError as exc:
-                code = error_code(exc)
-                if code is None:
-                    raise
-                extensions = error_extensions(exc) or {}
-                body = {"error": {"message": str(exc), **extensions}}
-                return JSONResponse(body, status_code=_STATUS[code])
 
-        route.__name__ = handler.__name__
-        return route
+def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a handler: build the caller, map our errors to 4xx with reasons."""
 
-    return wrap
+    async def route(request: Request) -> Response:
+        services: Services = request.app.state.services
+        try:
+            return await handler(request, services, rest_caller(request))
+        except AgentOrchestratorError as exc:
+            code = error_code(exc)
+            if code is None:
+                raise
+            extensions = error_extensions(exc) or {}
+            body = {"error": {"message": str(exc), **extensions}}
+            return JSONResponse(body, status_code=_STATUS[code])
+
+    route.__name__ = handler.__name__
+    return route
 
 
 def agent_json(agent: Agent) -> dict[str, Any]:
@@ -79,51 +81,43 @@ def agent_json(agent: Agent) -> dict[str, Any]:
     }
 
 
-def _agent(services: Services, agent_id: str) -> Agent:
-    agent = services.registry.get(agent_id)
-    if agent is None:
-        raise NotFound(f"agent '{agent_id}' not found")
-    return agent
-
-
-@endpoint(Permission.READ)
+@endpoint
 async def list_agents(
-    request: Request, services: Services, principal: Principal
+    request: Request, services: Services, caller: Caller
 ) -> JSONResponse:
-    return JSONResponse({"agents": [agent_json(a) for a in services.registry]})
+    agents = await services.catalogue.agents(caller)
+    return JSONResponse({"agents": [agent_json(a) for a in agents]})
 
 
-@endpoint(Permission.READ)
+@endpoint
 async def get_agent(
-    request: Request, services: Services, principal: Principal
+    request: Request, services: Services, caller: Caller
 ) -> JSONResponse:
-    return JSONResponse(agent_json(_agent(services, request.path_params["agent_id"])))
+    agent = await services.catalogue.agent(caller, request.path_params["agent_id"])
+    return JSONResponse(agent_json(agent))
 
 
-@endpoint(Permission.READ)
+@endpoint
 async def agent_health(
-    request: Request, services: Services, principal: Principal
+    request: Request, services: Services, caller: Caller
 ) -> JSONResponse:
-    agent = _agent(services, request.path_params["agent_id"])
-    try:
-        health = await agent.health()
-        body = {
-            "agent_id": agent.id,
-            "healthy": health.ok,
-            "detail": health.detail,
-            "checks": dict(health.checks),
-        }
-    except Exception as exc:
-        body = {
-            "agent_id": agent.id,
-            "healthy": False,
-            "detail": f"health check failed: {type(exc).__name__}",
-            "checks": {},
-        }
-    return JSONResponse(body, status_code=200 if body["healthy"] else 503)
+    agent_id = request.path_params["agent_id"]
+    health = await services.catalogue.health(caller, agent_id)
+    body = {
+        "agent_id": agent_id,
+        "healthy": health.ok,
+        "detail": health.detail,
+        "checks": dict(health.checks),
+    }
+    return JSONResponse(body, status_code=200 if health.ok else 503)
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object.
+
+    Raises:
+        ValidationFailed: Not JSON, not an object, or text with NUL characters.
+    """
     try:
         body = json.loads(await request.body() or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -137,11 +131,13 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-@endpoint(Permission.RUN)
-async def execute(
-    request: Request, services: Services, principal: Principal
-) -> JSONResponse:
-    body = await _json_body(request)
+@endpoint
+async def execute(request: Request, services: Services, caller: Caller) -> JSONResponse:
+    # A caller without the right is refused before its body is read.
+    await services.access.require(
+        caller, Permission.RUN, "execution.start", resource_type="execution"
+    )
+    body = await json_body(request)
     problems = []
     template_id = body.get("template_id")
     if not isinstance(template_id, str) or not template_id:
@@ -160,30 +156,11 @@ async def execute(
     )
     if problems:
         raise ValidationFailed(problems)
-    audit = None
-    if services.settings.agent_audit_enabled:
-        from ..core.records import AuditEntry
-
-        audit = AuditEntry(
-            tenant_id=principal.tenant_id,
-            action="execution.start",
-            user_id=principal.key_id,
-            resource_type="execution",
-            details={"source": template_id, "via": "rest"},
-            ip_address=request.client.host if request.client else None,
-            request_id=request.state.request_id,
-        )
-    record, created = await services.workflows.execute(
-        ExecuteRequest(
-            tenant_id=principal.tenant_id,
-            template_id=template_id,
-            variables=variables,
-            idempotency_key=key,
-            actor=principal.key_id,
-            role=effective_role(principal, rbac=services.settings.agent_rbac_enabled),
-            metadata={"source": "rest"},
-            audit=audit,
-        )
+    record, created = await services.executions.start(
+        caller,
+        StartExecution(
+            template_id=template_id, variables=variables, idempotency_key=key
+        ),
     )
     return JSONResponse(
         {"execution_id": record.id, "status": record.status.value, "created": created},
@@ -217,23 +194,15 @@ def _status_json(record: ExecutionRecord) -> dict[str, Any]:
     }
 
 
-@endpoint(Permission.READ)
-async def status(
-    request: Request, services: Services, principal: Principal
-) -> JSONResponse:
-    record = await services.runs.load_execution(
-        request.path_params["execution_id"], principal.tenant_id
-    )
+@endpoint
+async def status(request: Request, services: Services, caller: Caller) -> JSONResponse:
+    record = await services.executions.get(caller, request.path_params["execution_id"])
     return JSONResponse(_status_json(record))
 
 
-@endpoint(Permission.READ)
-async def result(
-    request: Request, services: Services, principal: Principal
-) -> JSONResponse:
-    record = await services.runs.load_execution(
-        request.path_params["execution_id"], principal.tenant_id
-    )
+@endpoint
+async def result(request: Request, services: Services, caller: Caller) -> JSONResponse:
+    record = await services.executions.get(caller, request.path_params["execution_id"])
     return JSONResponse(
         {
             "execution_id": record.id,
@@ -245,16 +214,14 @@ async def result(
     )
 
 
-@endpoint(Permission.READ)
-async def metrics(
-    request: Request, services: Services, principal: Principal
-) -> JSONResponse:
+@endpoint
+async def metrics(request: Request, services: Services, caller: Caller) -> JSONResponse:
     raw = request.query_params.get("hours_back", "24")
     if not raw.isdigit():
         raise ValidationFailed(
             [Problem("hours_back", "must be a whole number of hours")]
         )
-    snap = await services.metrics.snapshot(principal.tenant_id, int(raw))
+    snap = await services.metrics.snapshot(caller, int(raw))
     return JSONResponse(
         {
             "hours_back": snap.hours_back,
@@ -288,14 +255,10 @@ def rest_routes() -> list[Route]:
         Route(f"{PREFIX}/workflows/{{execution_id}}/status", status, methods=["GET"]),
         Route(f"{PREFIX}/workflows/{{execution_id}}/result", result, methods=["GET"]),
         Route(f"{PREFIX}/metrics", metrics, methods=["GET"]),
-        Route(
-            f"{PREFIX}/files",
-            endpoint(Permission.UPLOAD)(upload_file),
-            methods=["POST"],
-        ),
+        Route(f"{PREFIX}/files", endpoint(upload_file), methods=["POST"]),
         Route(
             f"{PREFIX}/artifacts/{{artifact_id}}",
-            endpoint(Permission.READ)(download_artifact),
+            endpoint(download_artifact),
             methods=["GET"],
         ),
         *copilot_routes(),

@@ -22,16 +22,25 @@ from ..core.enums import Role
 from ..core.errors import Unauthenticated
 from ..core.ids import DEFAULT_TENANT
 from ..schema.context import Context
+from ..schema.feeds import EventPayloads
 from ..schema.scalars import NUL_MESSAGE, has_nul
-from ..schema.services import Services
-from .event_stream import EventStreamHandler
+from ..service.container import Services
+from .access import record_authentication_failure
+from .event_stream import EncodedEvents, EventStreamHandler
 
 INIT_TIMEOUT = dt.timedelta(seconds=10)
 MAX_SUBSCRIPTIONS = 100
 
 
 class GraphQLView(GraphQL[Context, None]):
-    """`/graphql` over HTTP and WebSocket."""
+    """`/graphql` over HTTP and WebSocket.
+
+    Attributes:
+        services: The process's use cases (set by the app's lifespan).
+        event_payloads: Each event's GraphQL object, shared by its subscribers.
+        encoded_events: Each event's encoded message, shared by the subscribers of
+            the event stream's fast path.
+    """
 
     services: Services
     graphql_transport_ws_handler_class = EventStreamHandler
@@ -47,6 +56,8 @@ class GraphQLView(GraphQL[Context, None]):
             multipart_uploads_enabled=False,
         )
         self._ide_html = ide_html or ""
+        self.event_payloads = EventPayloads()
+        self.encoded_events = EncodedEvents()
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         principal: Principal | None = getattr(request.state, "principal", None)
@@ -56,6 +67,7 @@ class GraphQLView(GraphQL[Context, None]):
             response=response,
             services=self.services,
             request_id=request_id,
+            event_payloads=self.event_payloads,
             principal_=principal,
         )
 
@@ -72,9 +84,9 @@ class GraphQLView(GraphQL[Context, None]):
                 key if isinstance(key, str) else None
             )
         except Unauthenticated as exc:
-            audit = self.services.extras.get("audit_failure")
-            if audit is not None:
-                await audit(context.request, str(exc))
+            await record_authentication_failure(
+                self.services.audit, context.request.scope, str(exc)
+            )
             raise ConnectionRejectionError(
                 {"message": str(exc), "code": "UNAUTHENTICATED"}
             ) from None

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
-from ..core.errors import Problem, ValidationFailed
-from ..core.validation import validate_workflow
 from ..schema.context import Info
 from ..schema.types.relay import Connection
 from ..schema.types.workflow import SaveWorkflowInput, Workflow
-from ..security.permissions import Permission
-from .access import agent_role, allow
 
 
 @strawberry.type
@@ -23,9 +19,8 @@ class WorkflowQuery:
     async def workflows(
         self, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[Workflow]:
-        principal = allow(info, Permission.READ)
         page = await info.context.services.saved_workflows.page(
-            principal.tenant_id, first=first, after=after
+            info.context.caller, first=first, after=after
         )
         return Connection[Workflow].from_page(page, Workflow.of)
 
@@ -35,9 +30,8 @@ class WorkflowQuery:
     async def workflow(
         self, info: Info, id: strawberry.ID, version: int | None = None
     ) -> Workflow:
-        principal = allow(info, Permission.READ)
         record = await info.context.services.saved_workflows.get(
-            str(id), principal.tenant_id, version
+            info.context.caller, str(id), version
         )
         return Workflow.of(record)
 
@@ -50,38 +44,16 @@ class WorkflowMutation:
         description="Validate and save a workflow; with `id`, a new version of it."
     )
     async def save_workflow(self, info: Info, input: SaveWorkflowInput) -> Workflow:
-        principal = allow(info, Permission.SAVE_WORKFLOW)
-        name = input.name.strip()
-        if not 1 <= len(name) <= 200:
-            raise ValidationFailed(
-                [Problem("input.name", "give a name of 1 to 200 characters")]
-            )
-        if not isinstance(input.graph, dict):
-            raise ValidationFailed([Problem("input.graph", "must be a JSON object")])
-        graph = validate_workflow(
-            input.graph, info.context.services.registry, role=agent_role(info)
-        )
         record = await info.context.services.saved_workflows.save(
-            tenant_id=principal.tenant_id,
-            name=name,
+            info.context.caller,
+            name=input.name,
             description=input.description,
-            graph=graph.to_document(),
-            created_by=principal.key_id,
+            graph=input.graph,
             workflow_id=str(input.id) if input.id else None,
-            audit=info.context.audit(
-                "workflow.save", resource_type="workflow", details={"name": name}
-            ),
         )
         return Workflow.of(record)
 
     @strawberry.mutation(description="Delete a saved workflow (admins).")  # type: ignore[untyped-decorator]
     async def delete_workflow(self, info: Info, id: strawberry.ID) -> bool:
-        principal = allow(info, Permission.DELETE_WORKFLOW)
-        await info.context.services.saved_workflows.delete(
-            str(id),
-            principal.tenant_id,
-            audit=info.context.audit(
-                "workflow.delete", resource_type="workflow", resource_id=str(id)
-            ),
-        )
+        await info.context.services.saved_workflows.delete(info.context.caller, str(id))
         return True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.websockets import WebSocket
@@ -11,9 +11,13 @@ from strawberry.types import Info as StrawberryInfo
 
 from ..core.auth import Principal
 from ..core.errors import Unauthenticated
-from ..core.records import AuditEntry
+from ..service.caller import Caller, Transport
+from ..service.container import Services
 from .loaders import Loaders
-from .services import Services
+
+if TYPE_CHECKING:
+    # Only named here: `feeds` builds on the types, which name this module's `Info`.
+    from .feeds import EventPayloads  # noqa: TC004 (never evaluated: not a Strawberry type)
 
 
 @dataclass
@@ -22,8 +26,9 @@ class Context:
 
     Attributes:
         request: The HTTP request or the WebSocket.
-        services: The process's long-lived parts.
+        services: The process's use cases and long-lived parts.
         request_id: Correlates logs and audit records.
+        event_payloads: The process's shared GraphQL payloads of events.
         connection_params: The WebSocket `connection_init` payload.
     """
 
@@ -31,6 +36,7 @@ class Context:
     response: Any
     services: Services
     request_id: str
+    event_payloads: EventPayloads
     principal_: Principal | None = None
     connection_params: dict[str, Any] | None = field(default=None)
     _loaders: Loaders | None = field(default=None, repr=False)
@@ -54,6 +60,17 @@ class Context:
         return self.principal_
 
     @property
+    def caller(self) -> Caller:
+        """The caller as the use cases take it.
+
+        Raises:
+            Unauthenticated: No key was accepted for this request.
+        """
+        return Caller(
+            self.principal, Transport.GRAPHQL, self.ip_address, self.request_id
+        )
+
+    @property
     def tenant_id(self) -> str:
         """The caller's tenant; every query is scoped to it."""
         return self.principal.tenant_id
@@ -63,31 +80,6 @@ class Context:
         """The client's address as the server saw it."""
         client = self.request.client
         return client.host if client else None
-
-    def audit(
-        self,
-        action: str,
-        *,
-        resource_type: str | None = None,
-        resource_id: str | None = None,
-        details: dict[str, Any] | None = None,
-        result: str = "success",
-    ) -> AuditEntry | None:
-        """An audit entry for this caller (None when ``AGENT_AUDIT_ENABLED`` is off)."""
-        if not self.services.settings.agent_audit_enabled:
-            return None
-        principal = self.principal
-        return AuditEntry(
-            tenant_id=principal.tenant_id,
-            action=action,
-            user_id=principal.key_id,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            details=details or {},
-            ip_address=self.ip_address,
-            result=result,
-            request_id=self.request_id,
-        )
 
 
 Info = StrawberryInfo[Context, None]

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 from strawberry.dataloader import DataLoader
 
 from ..core.protocols import StepRecord
-from ..store.executions import ExecutionQueries
+
+
+class StepSource(Protocol):
+    """Where the steps of many executions come from (`service.Executions`)."""
+
+    async def steps_of(
+        self, tenant_id: str, execution_ids: Sequence[str]
+    ) -> Mapping[str, list[StepRecord]]:
+        """The steps of many executions of one tenant, in graph order."""
+        ...
 
 
 class Loaders:
     """The loaders of one request, bound to the caller's tenant."""
 
-    def __init__(self, executions: ExecutionQueries, tenant: Callable[[], str]) -> None:
+    def __init__(self, source: StepSource, tenant: Callable[[], str]) -> None:
         async def load_steps(ids: Sequence[str]) -> list[list[StepRecord]]:
-            found = await executions.steps_of(tenant(), ids)
+            found = await source.steps_of(tenant(), ids)
             return [found.get(i, []) for i in ids]
 
         self.steps: DataLoader[str, list[StepRecord]] = DataLoader(load_fn=load_steps)

@@ -14,14 +14,15 @@ import anyio
 import pypdf
 import pytest
 
-from agent_orchestrator.app import create_agent_registry, load_checked_templates
+from agent_orchestrator.agents.builtin import create_agent_registry
+from agent_orchestrator.app import load_checked_templates
 from agent_orchestrator.config import Settings
 from agent_orchestrator.core.bookkeeping import EntryKind, NewLedgerEntry, VatLine
 from agent_orchestrator.core.enums import ExecutionStatus, StepStatus
 from agent_orchestrator.core.errors import ValidationFailed
 from agent_orchestrator.engine.bus import EventBus
 from agent_orchestrator.engine.runner import Runner
-from agent_orchestrator.engine.service import ExecuteRequest, WorkflowService
+from agent_orchestrator.service.starting import ExecuteRequest, ExecutionStarter
 from agent_orchestrator.store.artifacts import SqlArtifactStore
 from agent_orchestrator.store.ledger import SqlLedgerStore
 from agent_orchestrator.store.outbox import SqlOutbox
@@ -74,7 +75,7 @@ def october() -> dict[str, Decimal]:
 
 @dataclass
 class Rig:
-    service: WorkflowService
+    service: ExecutionStarter
     runner: Runner
     artifacts: SqlArtifactStore
 
@@ -116,7 +117,7 @@ async def rig(database: Database, tmp_path: Path) -> AsyncIterator[Rig]:
     )
     templates = load_checked_templates(registry)
     async with Runner(SqlRunStore(database), registry, EventBus(), FAST) as runner:
-        yield Rig(WorkflowService(runner, registry, templates), runner, artifacts)
+        yield Rig(ExecutionStarter(runner, registry, templates), runner, artifacts)
 
 
 async def execute(rig: Rig, variables: dict[str, Any]) -> ExecutionRecord:

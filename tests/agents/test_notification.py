@@ -45,8 +45,8 @@ from agent_orchestrator.core.protocols import AgentContext
 from agent_orchestrator.core.validation import validate_workflow
 from agent_orchestrator.engine.bus import EventBus
 from agent_orchestrator.engine.runner import Runner
-from agent_orchestrator.engine.service import ExecuteRequest, WorkflowService
 from agent_orchestrator.engine.settings import EngineSettings
+from agent_orchestrator.service.starting import ExecuteRequest, ExecutionStarter
 from agent_orchestrator.store.artifacts import SqlArtifactStore
 from agent_orchestrator.store.outbox import SqlOutbox
 from agent_orchestrator.store.runs import SqlRunStore
@@ -581,11 +581,11 @@ def test_a_subject_is_one_line() -> None:
 @pytest.fixture
 async def engine(
     database: Database, mailbox: Mailbox
-) -> AsyncIterator[WorkflowService]:
+) -> AsyncIterator[ExecutionStarter]:
     registry = AgentRegistry([agent(database, settings(mailbox))])
     fast = EngineSettings(max_retries=2, timeout_ms=10_000, retry_initial_ms=10)
     async with Runner(SqlRunStore(database), registry, EventBus(), fast) as runner:
-        yield WorkflowService(runner, registry, {})
+        yield ExecutionStarter(runner, registry, {})
 
 
 GRAPH = {
@@ -610,7 +610,7 @@ GRAPH = {
 
 
 async def test_in_a_workflow_the_report_is_mailed_and_a_bad_address_fails_at_once(
-    database: Database, mailbox: Mailbox, engine: WorkflowService
+    database: Database, mailbox: Mailbox, engine: ExecutionStarter
 ) -> None:
     saved = await SqlArtifactStore(database).save(
         "acme", "raportti.pdf", "application/pdf", report_pdf()

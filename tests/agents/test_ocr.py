@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import pytest
 
+from agent_orchestrator.agents.builtin import create_agent_registry
 from agent_orchestrator.agents.ocr import OcrInput, OcrOutput
 from agent_orchestrator.agents.receipts import parse_receipt
-from agent_orchestrator.app import create_agent_registry
 from agent_orchestrator.config import Settings
 from agent_orchestrator.core.enums import ExecutionStatus, StepStatus
 from agent_orchestrator.core.errors import NonRetryableAgentError

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from PIL import Image
 
+from agent_orchestrator.agents.builtin import create_agent_registry
 from agent_orchestrator.agents.ocr import OcrInput, OcrOutput
 from agent_orchestrator.agents.receipts import parse_receipt
-from agent_orchestrator.app import create_agent_registry
 from agent_orchestrator.config import Settings
 from agent_orchestrator.core.errors import AgentError, NonRetryableAgentError
 from agent_orchestrator.core.protocols import AgentContext

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import pytest
 
+from agent_orchestrator.agents.builtin import create_agent_registry
 from agent_orchestrator.agents.ocr import OcrInput, OcrOutput
 from agent_orchestrator.agents.receipts import ReceiptInput, ReceiptOutput
-from agent_orchestrator.app import create_agent_registry
 from agent_orchestrator.config import Settings
 from agent_orchestrator.core.protocols import AgentContext
 from tests.support.documents import Document, make_receipt

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import pytest
 
-from agent_orchestrator.app import create_agent_registry, load_checked_templates
+from agent_orchestrator.agents.builtin import create_agent_registry
+from agent_orchestrator.app import load_checked_templates
 from agent_orchestrator.config import Settings
 from agent_orchestrator.core.enums import ExecutionStatus
 from agent_orchestrator.engine.bus import EventBus
 from agent_orchestrator.engine.runner import Runner
-from agent_orchestrator.engine.service import ExecuteRequest, WorkflowService
 from agent_orchestrator.engine.settings import EngineSettings
+from agent_orchestrator.service.starting import ExecuteRequest, ExecutionStarter
 from agent_orchestrator.store.artifacts import SqlArtifactStore
 from agent_orchestrator.store.ledger import SqlLedgerStore
 from agent_orchestrator.store.outbox import SqlOutbox
@@ -112,7 +113,9 @@ def expected_october() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def service(database: Database, tmp_path: Path) -> AsyncIterator[WorkflowService]:
+async def service(
+    database: Database, tmp_path: Path
+) -> AsyncIterator[ExecutionStarter]:
     settings = Settings(
         _env_file=None, database_url=str(database.url), agent_files_dir=tmp_path
     )
@@ -124,16 +127,16 @@ async def service(database: Database, tmp_path: Path) -> AsyncIterator[WorkflowS
     )
     templates = load_checked_templates(registry)
     async with Runner(SqlRunStore(database), registry, EventBus(), FAST) as runner:
-        yield WorkflowService(runner, registry, templates)
+        yield ExecutionStarter(runner, registry, templates)
 
 
-async def run(service: WorkflowService, **request: Any) -> ExecutionRecord:
+async def run(service: ExecutionStarter, **request: Any) -> ExecutionRecord:
     record, _ = await service.execute(ExecuteRequest(tenant_id="acme", **request))
     with anyio.fail_after(60):
         return await service.runner.wait_finished(record.id)
 
 
-async def book_documents(service: WorkflowService) -> None:
+async def book_documents(service: ExecutionStarter) -> None:
     steps = [
         {
             "id": f"book{n}",
@@ -146,7 +149,7 @@ async def book_documents(service: WorkflowService) -> None:
     assert done.status is ExecutionStatus.SUCCEEDED, done.error_message
 
 
-async def test_vat_report_for_october(service: WorkflowService) -> None:
+async def test_vat_report_for_october(service: ExecutionStarter) -> None:
     await book_documents(service)
     done = await run(
         service,
@@ -166,7 +169,7 @@ async def test_vat_report_for_october(service: WorkflowService) -> None:
     assert f"maksettava vero {payable}\u00a0€" in summary
 
 
-async def test_vat_report_needs_its_period(service: WorkflowService) -> None:
+async def test_vat_report_needs_its_period(service: ExecutionStarter) -> None:
     from agent_orchestrator.core.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed) as caught:

@@ -177,4 +177,8 @@ async def test_uploads_are_audited(api: Api) -> None:
     [entry] = [
         n for n in nodes if n["action"] == "file.upload" and n["resourceId"] == name
     ]
-    assert entry["details"] == {"size": 2, "content_type": "text/plain; charset=utf-8"}
+    assert entry["details"] == {
+        "size": 2,
+        "content_type": "text/plain; charset=utf-8",
+        "via": "rest",
+    }

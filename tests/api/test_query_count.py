@@ -13,12 +13,13 @@ from starlette.testclient import TestClient
 from agent_orchestrator.app import create_app
 from agent_orchestrator.config import load_settings
 from agent_orchestrator.core.enums import Role
+from agent_orchestrator.service.caller import Caller
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from agent_orchestrator.schema.services import Services
+    from agent_orchestrator.service.container import Services
 
 GRAPH = {
     "steps": [
@@ -42,7 +43,7 @@ def client(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, str]
         portal = client.portal
         assert portal is not None  # the client has one while it is entered
         _, key = portal.call(
-            lambda: services.api_keys.create(name="t", role=Role.ADMIN)
+            lambda: services.api_keys.create(Caller.cli(), name="t", role=Role.ADMIN)
         )
         yield client, key
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from agent_orchestrator.service.switch import DISABLED_MESSAGE
 from agent_orchestrator.store.database import create_database
 from tests.cli.process import cli, environment
 from tests.support.server import ROOT, free_port
@@ -47,10 +48,7 @@ async def test_off_refuses_to_run_workflows(command: str, database_url: str) -> 
         },
     )
     assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stderr.strip().splitlines() == [
-        "error: Agent Orchestrator is switched off (AGENT_ORCHESTRATOR_ENABLED=false):"
-        " no workflow runs; set AGENT_ORCHESTRATOR_ENABLED=true to run them"
-    ]
+    assert done.stderr.strip().splitlines() == [f"error: {DISABLED_MESSAGE}"]
     async with create_database(database_url) as db, db.read() as conn:
         count = await conn.execute(
             text("select count(*) from agent_workflow_executions")

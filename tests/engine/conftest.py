@@ -13,8 +13,8 @@ from agent_orchestrator.agents.wait import WaitAgent
 from agent_orchestrator.core.protocols import RunStore
 from agent_orchestrator.engine.bus import EventBus
 from agent_orchestrator.engine.runner import Runner
-from agent_orchestrator.engine.service import WorkflowService
 from agent_orchestrator.engine.settings import EngineSettings
+from agent_orchestrator.service.starting import ExecutionStarter
 from agent_orchestrator.store.database import create_database
 from agent_orchestrator.store.memory import MemoryRunStore
 from agent_orchestrator.store.runs import SqlRunStore
@@ -52,7 +52,7 @@ class Engine:
     store: RunStore
     runner: Runner
     bus: EventBus
-    service: WorkflowService
+    service: ExecutionStarter
     registry: AgentRegistry
 
 
@@ -78,7 +78,7 @@ async def engine(
         store: RunStore = MemoryRunStore()
         async with Runner(store, registry, bus, engine_settings) as runner:
             yield Engine(
-                store, runner, bus, WorkflowService(runner, registry, {}), registry
+                store, runner, bus, ExecutionStarter(runner, registry, {}), registry
             )
         return
     url = (
@@ -91,7 +91,7 @@ async def engine(
             store = SqlRunStore(db)
             async with Runner(store, registry, bus, engine_settings) as runner:
                 yield Engine(
-                    store, runner, bus, WorkflowService(runner, registry, {}), registry
+                    store, runner, bus, ExecutionStarter(runner, registry, {}), registry
                 )
     finally:
         database_factory.drop(url)

@@ -10,7 +10,7 @@ import pytest
 
 from agent_orchestrator.core.protocols import ExecutionEvent
 from agent_orchestrator.engine.hub import Broadcast, EventHub
-from agent_orchestrator.engine.service import ExecuteRequest
+from agent_orchestrator.service.starting import ExecuteRequest
 
 from .conftest import Engine
 

@@ -16,8 +16,8 @@ import pytest
 from agent_orchestrator.core.enums import EventType, ExecutionStatus
 from agent_orchestrator.engine.bus import EventBus
 from agent_orchestrator.engine.runner import Runner
-from agent_orchestrator.engine.service import ExecuteRequest, WorkflowService
 from agent_orchestrator.engine.settings import EngineSettings
+from agent_orchestrator.service.starting import ExecuteRequest, ExecutionStarter
 
 if TYPE_CHECKING:
     import logging
@@ -124,7 +124,7 @@ async def test_an_execution_submitted_as_its_runner_starts_runs_once(
         async with Runner(
             engine.store, engine.registry, EventBus(), settings
         ) as runner:
-            service = WorkflowService(runner, engine.registry, {})
+            service = ExecutionStarter(runner, engine.registry, {})
             record, _ = await service.execute(
                 ExecuteRequest(tenant_id="t1", graph=FAN_OUT)
             )

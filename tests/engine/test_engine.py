@@ -9,7 +9,7 @@ import pytest
 
 from agent_orchestrator.core.enums import EventType, ExecutionStatus, StepStatus
 from agent_orchestrator.core.errors import Conflict, ValidationFailed
-from agent_orchestrator.engine.service import ExecuteRequest
+from agent_orchestrator.service.starting import ExecuteRequest
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from agent_orchestrator.app import create_agent_registry
+from agent_orchestrator.agents.builtin import create_agent_registry
 from agent_orchestrator.config import Settings
 from agent_orchestrator.core.enums import Role
 from agent_orchestrator.core.errors import PlanningFailed, ValidationFailed

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from agent_orchestrator.app import create_agent_registry, load_checked_templates
+from agent_orchestrator.agents.builtin import create_agent_registry
+from agent_orchestrator.app import load_checked_templates
 from agent_orchestrator.config import Settings
 from agent_orchestrator.engine.bus import EventBus
 from agent_orchestrator.engine.runner import Runner
-from agent_orchestrator.engine.service import ExecuteRequest, WorkflowService
 from agent_orchestrator.engine.settings import EngineSettings
+from agent_orchestrator.service.starting import ExecuteRequest, ExecutionStarter
 from agent_orchestrator.store.artifacts import SqlArtifactStore
 from agent_orchestrator.store.ledger import SqlLedgerStore
 from agent_orchestrator.store.outbox import SqlOutbox
@@ -38,7 +39,7 @@ FAST = EngineSettings(
 @asynccontextmanager
 async def open_workflows(
     database: Database, files_dir: Path, **settings: Any
-) -> AsyncIterator[WorkflowService]:
+) -> AsyncIterator[ExecutionStarter]:
     """A workflow service whose runner runs on `database`, reading `files_dir`."""
     config = Settings(
         _env_file=None,
@@ -54,11 +55,11 @@ async def open_workflows(
     )
     templates = load_checked_templates(registry)
     async with Runner(SqlRunStore(database), registry, EventBus(), FAST) as runner:
-        yield WorkflowService(runner, registry, templates)
+        yield ExecutionStarter(runner, registry, templates)
 
 
 async def run(
-    service: WorkflowService, tenant_id: str = "acme", **request: Any
+    service: ExecutionStarter, tenant_id: str = "acme", **request: Any
 ) -> ExecutionRecord:
     """Start an execution and wait until it ends."""
     record, _ = await service.execute(ExecuteRequest(tenant_id=tenant_id, **request))

@@ -52,16 +52,8 @@ class Agent:
 
     @strawberry.field(description="Runs the agent's health check now.")  # type: ignore[untyped-decorator]
     async def health(self, info: Info) -> AgentHealth:
-        agent = info.context.services.registry.get(str(self.id))
-        assert agent is not None
-        try:
-            found = await agent.health()
-        except Exception as exc:  # a failing check is itself the answer
-            return AgentHealth(
-                ok=False,
-                detail=f"health check failed: {type(exc).__name__}",
-                checks=JSON({}),
-            )
+        catalogue = info.context.services.catalogue
+        found = await catalogue.health(info.context.caller, str(self.id))
         return AgentHealth(
             ok=found.ok, detail=found.detail, checks=JSON(dict(found.checks))
         )

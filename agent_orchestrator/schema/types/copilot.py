@@ -7,7 +7,7 @@ import datetime as dt
 import strawberry
 
 from ...planner.model import Plan
-from ..copilot import CopilotOptions
+from ...service.copilot import CopilotOptions
 from ..scalars import JSON
 from .execution import Execution
 

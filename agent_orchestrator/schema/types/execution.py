@@ -102,7 +102,8 @@ class Execution:
 
     @strawberry.field(description="Stored events after `afterSeq`, in order.")  # type: ignore[untyped-decorator]
     async def events(self, info: Info, after_seq: int = 0) -> list[ExecutionEvent]:
-        stored = await info.context.services.runs.events_after(str(self.id), after_seq)
+        executions = info.context.services.executions
+        stored = await executions.events_after(str(self.id), after_seq)
         return [ExecutionEvent.of(e) for e in stored]
 
     @classmethod

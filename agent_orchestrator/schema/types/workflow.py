@@ -29,7 +29,7 @@ class Workflow:
     @strawberry.field(description="Every saved version, oldest first.")  # type: ignore[untyped-decorator]
     async def versions(self, info: Info) -> list[Workflow]:
         found = await info.context.services.saved_workflows.versions(
-            str(self.id), info.context.tenant_id
+            info.context.caller, str(self.id)
         )
         return [Workflow.of(r) for r in found]
 

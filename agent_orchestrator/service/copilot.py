@@ -1,0 +1,292 @@
+"""The copilot: plan a command (a dry run) or plan it and start its execution.
+
+The tenant is always the caller's: a context naming another tenant is refused, never
+followed. Every command leaves one audit entry: ``copilot.execute`` in the same
+transaction as the execution it starts, ``copilot.plan`` for a dry run, and a
+``denied`` ``copilot.plan`` for a command the copilot refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..core.errors import PlanningFailed, Problem, ValidationFailed
+from ..planner import messages
+from ..planner.model import Plan, PlanContext
+from ..security.permissions import Permission
+from .starting import ExecuteRequest
+from .switch import ensure_enabled
+
+if TYPE_CHECKING:
+    from ..core.enums import Role
+    from ..core.protocols import ExecutionRecord
+    from ..core.records import AuditEntry
+    from ..planner.model import Planner
+    from .access import Access
+    from .caller import Caller
+    from .starting import ExecutionStarter
+
+MAX_COMMAND_CHARS = 2_000
+DEFAULT_TIMEZONE = "Europe/Helsinki"
+
+
+@dataclass(frozen=True, slots=True)
+class CopilotOptions:
+    """The request's context as the caller gives it (`CopilotContextInput`).
+
+    Attributes:
+        tenant_id: Must be the caller's own tenant when given.
+        user_id: A label of the person asking, kept in the audit trail.
+        reference_date: "Today" for period words (default: today in `timezone`).
+        timezone: IANA zone (default Europe/Helsinki).
+        language: ``fi``, ``en`` or ``sv``; detected from the command when absent.
+    """
+
+    tenant_id: str | None = None
+    user_id: str | None = None
+    reference_date: dt.date | None = None
+    timezone: str | None = None
+    language: str | None = None
+
+
+def plan_context(
+    command: str, caller: Caller, options: CopilotOptions, role: Role
+) -> PlanContext:
+    """The planner's context for a command, after checking what the caller gave.
+
+    Raises:
+        ValidationFailed: An empty or too long command, an unknown time zone or
+            language; every problem at once.
+        PlanningFailed: The context names another tenant.
+    """
+    problems: list[Problem] = []
+    if not command.strip():
+        problems.append(
+            Problem(
+                "command",
+                'write a command, e.g. "Luo talousraportti viime kuulta"',
+                "bad_request",
+            )
+        )
+    elif len(command) > MAX_COMMAND_CHARS:
+        problems.append(
+            Problem(
+                "command",
+                f"at most {MAX_COMMAND_CHARS} characters; say one thing at a time",
+                "bad_request",
+            )
+        )
+    timezone = (options.timezone or DEFAULT_TIMEZONE).strip()
+    try:
+        zone = zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = None
+        problems.append(
+            Problem(
+                "context.timezone",
+                f"unknown time zone '{timezone}'; use an IANA name such as "
+                f"{DEFAULT_TIMEZONE}",
+                "bad_request",
+            )
+        )
+    language = None
+    if options.language is not None and options.language.strip():
+        language = options.language.strip().lower()[:2]
+        if language not in messages.LANGUAGES:
+            problems.append(
+                Problem(
+                    "context.language",
+                    f"'{options.language}' is not supported; use fi, en or sv",
+                    "bad_request",
+                )
+            )
+    if problems:
+        raise ValidationFailed(problems)
+    if options.tenant_id is not None and options.tenant_id != caller.tenant_id:
+        # Never widen: a key works in its own tenant only (DESIGN.md "planner's
+        # yardstick": commands that try to reach further are refused).
+        raise PlanningFailed(messages.text("tenant", language or "fi"))
+    assert zone is not None
+    return PlanContext(
+        tenant_id=caller.tenant_id,
+        role=role,
+        reference_date=options.reference_date or dt.datetime.now(zone).date(),
+        timezone=timezone,
+        language=language,
+        user_id=options.user_id,
+    )
+
+
+def plan_metadata(command: str, plan: Plan, context: PlanContext) -> dict[str, Any]:
+    """What an execution keeps of the copilot request that started it (its graph is
+    the plan's graph)."""
+    return {
+        "command": command,
+        "template_id": plan.template_id,
+        "variables": dict(plan.variables),
+        "explanation": plan.explanation,
+        "planner": plan.planner,
+        "language": plan.language,
+        "warnings": list(plan.warnings),
+        "model_calls": plan.model_calls,
+        "tokens": plan.tokens,
+        "repairs": [list(r) for r in plan.repairs],
+        "reference_date": context.reference_date.isoformat(),
+        "timezone": context.timezone,
+        "user_id": context.user_id,
+    }
+
+
+class Copilot:
+    """The copilot use cases.
+
+    Args:
+        access: Rights and the audit trail.
+        planner: Turns a command into a validated plan.
+        starter: Starts a plan's execution.
+        enabled: ``AGENT_ORCHESTRATOR_ENABLED``; switched off, nothing is planned.
+    """
+
+    def __init__(
+        self,
+        access: Access,
+        planner: Planner,
+        starter: ExecutionStarter,
+        *,
+        enabled: bool = True,
+    ) -> None:
+        self.access = access
+        self.planner = planner
+        self.starter = starter
+        self.enabled = enabled
+
+    async def plan(
+        self, caller: Caller, command: str, options: CopilotOptions | None = None
+    ) -> Plan:
+        """Plan a command without running it; ``copilot.plan`` is written.
+
+        Raises:
+            Forbidden: The caller may not use the copilot.
+            ServiceDisabled: The service is switched off.
+            ValidationFailed: A bad command or context.
+            PlanningFailed: The copilot cannot or may not plan the command.
+        """
+        options = options or CopilotOptions()
+        await self.access.require(
+            caller, Permission.COPILOT, "copilot.plan", resource_type="copilot"
+        )
+        plan, _ = await self._plan(caller, command, options)
+        await self.access.record(
+            self._entry(caller, "copilot.plan", command, plan, options)
+        )
+        return plan
+
+    async def execute(
+        self,
+        caller: Caller,
+        command: str,
+        options: CopilotOptions | None = None,
+        *,
+        dry_run: bool = False,
+    ) -> tuple[Plan, ExecutionRecord | None]:
+        """Plan a command and, unless `dry_run`, start the plan's execution.
+
+        Returns:
+            The plan and the new execution (None on a dry run).
+
+        Raises:
+            Forbidden: The caller may not use the copilot.
+            ServiceDisabled: The service is switched off.
+            ValidationFailed: A bad command or context, or a plan the engine refuses.
+            PlanningFailed: The copilot cannot or may not plan the command.
+        """
+        if dry_run:
+            return await self.plan(caller, command, options), None
+        plan, request = await self.prepare(caller, command, options)
+        record, _ = await self.starter.execute(request)
+        return plan, record
+
+    async def prepare(
+        self, caller: Caller, command: str, options: CopilotOptions | None = None
+    ) -> tuple[Plan, ExecuteRequest]:
+        """Plan a command and make the request that runs it (for callers that show
+        the plan first, then start it with ``starter.execute``), with the
+        ``copilot.execute`` entry the new execution's transaction writes.
+
+        Raises:
+            Forbidden: The caller may not use the copilot.
+            ServiceDisabled: The service is switched off.
+            ValidationFailed: A bad command or context.
+            PlanningFailed: The copilot cannot or may not plan the command.
+        """
+        options = options or CopilotOptions()
+        await self.access.require(
+            caller, Permission.COPILOT, "copilot.execute", resource_type="execution"
+        )
+        plan, context = await self._plan(caller, command, options)
+        request = ExecuteRequest(
+            tenant_id=caller.tenant_id,
+            graph=plan.graph,
+            variables=plan.variables,
+            actor=caller.actor,
+            role=self.access.role(caller),
+            metadata={
+                "source": "copilot",
+                "via": caller.via.value,
+                "copilot": plan_metadata(command, plan, context),
+            },
+            audit=self._entry(caller, "copilot.execute", command, plan, options),
+            made_from_template=plan.template_id,
+        )
+        return plan, request
+
+    async def _plan(
+        self, caller: Caller, command: str, options: CopilotOptions
+    ) -> tuple[Plan, PlanContext]:
+        ensure_enabled(self.enabled)
+        try:
+            context = plan_context(command, caller, options, self.access.role(caller))
+            return await self.planner.plan(command, context), context
+        except PlanningFailed as exc:
+            # Refusals are kept too: they show what was tried (e.g. to widen rights).
+            await self.access.refused(
+                caller,
+                "copilot.plan",
+                exc,
+                resource_type="copilot",
+                details=self._details(command, None, options),
+            )
+            raise
+
+    def _entry(
+        self,
+        caller: Caller,
+        action: str,
+        command: str,
+        plan: Plan,
+        options: CopilotOptions,
+    ) -> AuditEntry | None:
+        return self.access.entry(
+            caller,
+            action,
+            resource_type="execution" if action == "copilot.execute" else "copilot",
+            details=self._details(command, plan, options),
+        )
+
+    @staticmethod
+    def _details(
+        command: str, plan: Plan | None, options: CopilotOptions
+    ) -> dict[str, Any]:
+        details: dict[str, Any] = {
+            "command": command[:MAX_COMMAND_CHARS],
+            "template": plan.template_id if plan else None,
+            "planner": plan.planner if plan else None,
+        }
+        if plan is not None and plan.warnings:
+            details["warnings"] = list(plan.warnings)
+        if options.user_id:
+            details["context_user_id"] = options.user_id
+        return details
