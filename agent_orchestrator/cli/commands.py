@@ -21,8 +21,8 @@ from .output import console, err, fail, run, warn
 from .startup import (
     agent_registry,
     load_settings,
+    open_admin_services,
     open_checked_services,
-    open_database,
     ready_database,
     require_enabled,
 )
@@ -122,7 +122,8 @@ def execute_workflow(
     database_url: DatabaseOption = None,
 ) -> None:
     """Run a template or a graph file with live progress, then print the result."""
-    from ..engine.service import ExecuteRequest
+    from ..service.caller import Caller
+    from ..service.executions import StartExecution
     from .progress import follow
 
     if (template is None) == (graph_file is None):
@@ -132,6 +133,7 @@ def execute_workflow(
     settings = load_settings(database_url)
     require_enabled(settings)
     document = _read_graph(graph_file) if graph_file is not None else None
+    caller = Caller.cli(tenant)
 
     async def main() -> int:
         async with open_checked_services(settings, resume=False) as services:
@@ -140,18 +142,21 @@ def execute_workflow(
 
                 graph = parse_graph(document)
             else:
-                graph = services.workflows.template(template or "").graph
-            request = ExecuteRequest(
-                tenant_id=tenant,
+                graph = (
+                    await services.catalogue.template(caller, template or "")
+                ).graph
+            request = StartExecution(
                 template_id=template,
                 graph=document,
                 variables=_parse_vars(var or [], graph),
                 idempotency_key=idempotency_key,
-                actor="cli",
-                role=Role.ADMIN,
-                metadata={"source": "cli"},
             )
-            return await follow(services, request)
+            return await follow(
+                services,
+                caller,
+                graph,
+                lambda: services.executions.start(caller, request),
+            )
 
     raise typer.Exit(run(main, settings.database_url))
 
@@ -213,12 +218,9 @@ def copilot(
     """Plan a command in Finnish, show the plan, then run it with live progress."""
     import datetime as dt
 
-    from ..schema.copilot import (
-        CopilotCaller,
-        CopilotOptions,
-        plan_command,
-        prepare_command,
-    )
+    from ..core.graph import parse_graph
+    from ..service.caller import Caller
+    from ..service.copilot import CopilotOptions
     from .progress import follow
 
     try:
@@ -229,17 +231,22 @@ def copilot(
         ) from None
     settings = load_settings(database_url)
     require_enabled(settings)
-    caller = CopilotCaller(tenant_id=tenant, role=Role.ADMIN, actor="cli", via="cli")
+    caller = Caller.cli(tenant)
     options = CopilotOptions(reference_date=day, language=language)
 
     async def main() -> int:
         async with open_checked_services(settings, resume=False) as services:
             if dry_run:
-                _show_plan(await plan_command(services, command, caller, options))
+                _show_plan(await services.copilot.plan(caller, command, options))
                 return 0
-            plan, request = await prepare_command(services, command, caller, options)
+            plan, request = await services.copilot.prepare(caller, command, options)
             _show_plan(plan)
-            return await follow(services, request)
+            return await follow(
+                services,
+                caller,
+                parse_graph(plan.graph),
+                lambda: services.starter.execute(request),
+            )
 
     raise typer.Exit(run(main, settings.database_url))
 
@@ -296,16 +303,14 @@ def generate_api_key(
     settings = load_settings(database_url)
 
     async def main() -> str:
-        from ..security.api_keys import ApiKeyService
-        from ..store.api_keys import ApiKeyStore
+        from ..service.caller import Caller
 
-        async with open_database(settings) as database:
-            record, key = await ApiKeyService(ApiKeyStore(database)).create(
+        async with open_admin_services(settings) as services:
+            record, key = await services.api_keys.create(
+                Caller.cli(tenant),
                 name=name,
                 role=parsed_role,
-                tenant_id=tenant,
                 expires_in_days=expires_in_days,
-                created_by="cli",
             )
         err.print(
             f"Created API key [bold]{record.id}[/bold] '{record.name}' role "
@@ -329,10 +334,11 @@ def revoke_api_key(
     settings = load_settings(database_url)
 
     async def main() -> None:
-        from ..store.api_keys import ApiKeyStore
+        from ..service.caller import Caller
 
-        async with open_database(settings) as database:
-            record = await ApiKeyStore(database).revoke(key_id)
+        async with open_admin_services(settings) as services:
+            keys = services.api_keys
+            record = await keys.revoke(Caller.cli(await keys.tenant_of(key_id)), key_id)
         console.print(
             f"Revoked API key {record.id} '{record.name}' ({record.prefix}...)",
             markup=False,
@@ -471,10 +477,10 @@ def metrics(
     settings = load_settings(database_url)
 
     async def main() -> Any:
-        from ..store.metrics import MetricsQueries
+        from ..service.caller import Caller
 
-        async with open_database(settings) as database:
-            return await MetricsQueries(database).snapshot(tenant, hours_back)
+        async with open_admin_services(settings) as services:
+            return await services.metrics.snapshot(Caller.cli(tenant), hours_back)
 
     snap = run(main, settings.database_url)
     if as_json:

@@ -26,36 +26,36 @@ from rich.progress import (
 )
 
 from ..core.enums import EventType, ExecutionStatus
-from ..core.graph import parse_graph
 from .output import console, err
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Awaitable, Callable, Iterator
 
     from rich.console import Console
 
-    from ..engine.service import ExecuteRequest
-    from ..schema.services import Services
+    from ..core.graph import WorkflowGraph
+    from ..core.protocols import ExecutionRecord
+    from ..service.caller import Caller
+    from ..service.container import Services
+
+    Start = Callable[[], Awaitable[tuple[ExecutionRecord, bool]]]
 
 _FINAL_STEP_STATES = ("SUCCEEDED", "SKIPPED", "FAILED", "CANCELLED")
 
 
-async def follow(services: Services, request: ExecuteRequest) -> int:
-    """Start the execution, show its steps live until it ends, then print its
-    status and result.
+async def follow(
+    services: Services, caller: Caller, graph: WorkflowGraph, start: Start
+) -> int:
+    """Start an execution of `graph` with `start`, show its steps live until it
+    ends, then print its status and result.
 
     Ctrl-C (or SIGTERM) cancels the execution rather than leaving it behind.
 
     Returns:
         The exit code: 0 when the execution succeeded, else 1.
     """
-    graph = (
-        parse_graph(request.graph)
-        if request.graph is not None
-        else services.workflows.template(request.template_id or "").graph
-    )
     with services.bus.subscribe() as feed:
-        record, created = await services.workflows.execute(request)
+        record, created = await start()
         console.print(
             f"Execution [bold]{record.id}[/bold]" + ("" if created else " (existing)")
         )
@@ -76,10 +76,10 @@ async def follow(services: Services, request: ExecuteRequest) -> int:
                 )
                 for s in graph.steps
             }
-            for stored in (await services.runs.load_execution(record.id)).steps:
+            for stored in (await services.executions.get(caller, record.id)).steps:
                 _show(progress, tasks, stored.step_id, stored.status.value)
             async with anyio.create_task_group() as tg:
-                tg.start_soon(_cancel_on_interrupt, services, record.id)
+                tg.start_soon(_cancel_on_interrupt, services, caller, record.id)
                 final = record
                 if created or not record.status.is_final:
                     async for event in feed.receive:
@@ -95,7 +95,7 @@ async def follow(services: Services, request: ExecuteRequest) -> int:
                         )
                         if event.type.is_final:
                             break
-                final = await services.runner.wait_finished(record.id)
+                final = await services.executions.wait_finished(caller, record.id)
                 tg.cancel_scope.cancel()
     colour = {"SUCCEEDED": "green", "FAILED": "red"}.get(final.status.value, "yellow")
     console.print(
@@ -194,8 +194,11 @@ def _on_event(
         _show(progress, tasks, step_id, kind.value.removeprefix("STEP_"))
 
 
-async def _cancel_on_interrupt(services: Services, execution_id: str) -> None:
+async def _cancel_on_interrupt(
+    services: Services, caller: Caller, execution_id: str
+) -> None:
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for _ in signals:
             err.print("[yellow]Cancelling the execution...[/yellow]")
-            services.runner.cancel(execution_id)
+            # Through the use case, so that the cancel is audited like the API's.
+            await services.executions.cancel(caller, execution_id)

@@ -17,8 +17,7 @@ if TYPE_CHECKING:
 
     from ..agents.registry import AgentRegistry
     from ..config import Settings
-    from ..schema.services import Services
-    from ..store.database import Database
+    from ..service.container import AdminServices, Services
     from ..store.migrate import Migration, SchemaStatus
 
 
@@ -83,13 +82,14 @@ async def ready_database(
 
 
 @asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[Database]:
-    """Only the database (no registry, runner or planner), once it is checked."""
-    from ..store.database import create_database
+async def open_admin_services(settings: Settings) -> AsyncIterator[AdminServices]:
+    """The use cases that need only the database (API keys, audit log, metrics), once
+    the database is checked."""
+    from ..app import open_admin_services as open_admin
 
     await ready_database(settings)
-    async with create_database(settings.database_url) as database:
-        yield database
+    async with open_admin(settings) as services:
+        yield services
 
 
 @asynccontextmanager

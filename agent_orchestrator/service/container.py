@@ -88,9 +88,3 @@ class Services(AdminServices):
     def enabled(self) -> bool:
         """``AGENT_ORCHESTRATOR_ENABLED``: False when nothing may run."""
         return self.settings.agent_orchestrator_enabled
-
-    @property
-    def workflows(self) -> ExecutionStarter:
-        """`starter` by the name the command line used before it called the use
-        cases (``services.workflows.execute(ExecuteRequest(...))``)."""
-        return self.starter
