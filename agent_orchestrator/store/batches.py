@@ -383,7 +383,9 @@ class PostgresBatches:
 
     The connection is checked out at the first batch and kept for the next ones (the
     pool's pre-ping would otherwise add a round trip to every batch); it goes back to
-    the pool on `aclose`, and is dropped from it when it breaks.
+    the pool on `aclose`, and is dropped from the pool when a batch fails other than
+    by the server refusing it. While kept it plans the statement once, generically:
+    custom plans, which PostgreSQL otherwise tries first, replan it on every call.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -444,33 +446,53 @@ class PostgresBatches:
             asyncpg.PostgresError: From the driver; nothing of the batch is stored.
             OSError: The connection broke (it is dropped; the next batch takes another).
         """
+        import asyncpg
+
         arguments = self.arguments(batch)
         async with self._lock:
             if self._conn is None:
-                conn = await self._engine.connect()
-                try:
-                    raw = await conn.get_raw_connection()
-                except BaseException:
-                    await conn.close()
-                    raise
-                self._conn, self._driver = conn, raw.driver_connection
+                await self._check_out()
             try:
                 await self._driver.fetchrow(self.statement, *arguments)
+            except asyncpg.PostgresError:
+                raise  # the server refused the batch; the connection is fine
             except BaseException:
-                if self._driver.is_closed():
-                    await self._drop()
+                # Broken, or cut off mid-statement: not to be used again.
+                await self._drop()
                 raise
+
+    async def _check_out(self) -> None:
+        conn = await self._engine.connect()
+        try:
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            await driver.execute("SET plan_cache_mode = force_generic_plan")
+        except BaseException:
+            await _discard(conn)
+            raise
+        self._conn, self._driver = conn, driver
 
     async def _drop(self) -> None:
         conn, self._conn, self._driver = self._conn, None, None
         if conn is not None:
-            with anyio.CancelScope(shield=True):
-                await conn.invalidate()
-                await conn.close()
+            await _discard(conn)
 
     async def aclose(self) -> None:
-        """Give the connection back to the pool."""
+        """Give the connection back to the pool, reset for its other users."""
         async with self._lock:
-            conn, self._conn, self._driver = self._conn, None, None
-            if conn is not None:
-                await conn.close()
+            conn, driver = self._conn, self._driver
+            self._conn = self._driver = None
+            if conn is None:
+                return
+            try:
+                await driver.execute("RESET plan_cache_mode")
+            except BaseException:
+                await _discard(conn)
+                raise
+            await conn.close()
+
+
+async def _discard(conn: AsyncConnection) -> None:
+    """Close a pooled connection for good (the pool opens a new one in its place)."""
+    with anyio.CancelScope(shield=True):
+        await conn.invalidate()
+        await conn.close()
