@@ -189,7 +189,6 @@ class SqliteBatches:
             insert(events).values({c.key: bindparam(c.key) for c in EVENT_COLUMNS}),
             [c.key for c in EVENT_COLUMNS],
         )
-        self._driver: tuple[AsyncConnection, Any] | None = None
 
     def _compile(self, statement: ClauseElement, order: list[str]) -> str:
         compiled = cast("SQLCompiler", statement.compile(dialect=self._dialect))
@@ -265,10 +264,8 @@ class SqliteBatches:
         """
         planned = self.plan(batch)
         async with self._writer.lend() as conn:
-            if self._driver is None or self._driver[0] is not conn:
-                raw = await conn.get_raw_connection()
-                self._driver = (conn, raw.driver_connection)
-            await _on_connection_thread(self._driver[1], _apply, planned)
+            raw = await conn.get_raw_connection()
+            await _on_connection_thread(raw.driver_connection, _apply, planned)
 
     async def aclose(self) -> None:
         """Nothing to close: the connection belongs to the pool."""

@@ -203,11 +203,16 @@ class WriterConnection:
         try:
             conn = self._conn
             if conn is None or conn.closed or conn.invalidated:
+                if conn is not None:
+                    # An invalidated connection still holds the pool's one slot.
+                    await self._discard(conn)
                 conn = self._conn = await self.engine.connect()
             try:
                 yield conn
             finally:
-                if conn.in_transaction():
+                if conn.invalidated:
+                    await self._discard(conn)
+                elif conn.in_transaction():
                     # A transaction cut short on its way out (cancelled while it
                     # ended): end it here so that the next write starts clean.
                     await self._end(conn)
@@ -219,8 +224,16 @@ class WriterConnection:
             try:
                 await conn.rollback()
             except Exception:
+                await self._discard(conn)
+
+    async def _discard(self, conn: AsyncConnection) -> None:
+        """Drop a broken connection; the next write gets a new one from the pool."""
+        if self._conn is conn:
+            self._conn = None
+        with anyio.CancelScope(shield=True):
+            if not conn.invalidated:
                 await conn.invalidate()
-                self._conn = None
+            await conn.close()
 
     async def aclose(self) -> None:
         """Give the connection back to the pool (after the write holding it)."""

@@ -344,6 +344,29 @@ async def test_sqlite_writes_wait_for_the_one_writer_connection(
     assert (await store.load_execution(record.id)).last_seq == 1
 
 
+async def test_a_broken_sqlite_writer_connection_is_replaced(
+    sqlite_database: Database,
+) -> None:
+    database = sqlite_database
+    store = SqlRunStore(database)
+    record = await started(store)
+    await store.write(WriteBatch(events=[event(record, 1)]))
+    with pytest.raises(Exception):  # noqa: B017 - whichever error the dead link gives
+        async with database.write() as conn:
+            await conn.invalidate()  # as when the driver reports the link dead
+    # The next writes, batches included, get a working connection at once.
+    with anyio.fail_after(10):
+        await store.write(WriteBatch(events=[event(record, 2)]))
+        async with database.write() as conn:
+            await conn.execute(
+                executions.update()
+                .where(executions.c.id == record.id)
+                .values(cancel_requested=True)
+            )
+    loaded = await store.load_execution(record.id)
+    assert (loaded.last_seq, loaded.cancel_requested) == (2, True)
+
+
 async def test_switching_a_locked_file_to_wal_leaves_the_event_loop_free(
     database_factory: DatabaseFactory, tmp_path: Path
 ) -> None:
