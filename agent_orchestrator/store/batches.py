@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Column, Table
     from sqlalchemy.engine import Dialect
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+    from sqlalchemy.pool import PoolProxiedConnection
     from sqlalchemy.sql.compiler import SQLCompiler
     from sqlalchemy.sql.expression import ClauseElement
 
@@ -189,6 +190,7 @@ class SqliteBatches:
             insert(events).values({c.key: bindparam(c.key) for c in EVENT_COLUMNS}),
             [c.key for c in EVENT_COLUMNS],
         )
+        self._raw: tuple[AsyncConnection, PoolProxiedConnection] | None = None
 
     def _compile(self, statement: ClauseElement, order: list[str]) -> str:
         compiled = cast("SQLCompiler", statement.compile(dialect=self._dialect))
@@ -264,8 +266,12 @@ class SqliteBatches:
         """
         planned = self.plan(batch)
         async with self._writer.lend() as conn:
-            raw = await conn.get_raw_connection()
-            await _on_connection_thread(raw.driver_connection, _apply, planned)
+            raw = self._raw
+            # A pooled connection that reconnected has a new raw connection, and the
+            # old one is no longer valid; asking for it costs a trip through a greenlet.
+            if raw is None or raw[0] is not conn or not raw[1].is_valid:
+                raw = self._raw = (conn, await conn.get_raw_connection())
+            await _on_connection_thread(raw[1].driver_connection, _apply, planned)
 
     async def aclose(self) -> None:
         """Nothing to close: the connection belongs to the pool."""
