@@ -6,11 +6,12 @@ as run state there, and its values are converted by those columns' types, as any
 SQLAlchemy write converts them. What differs is only how many round trips a batch costs
 (SQLAlchemy's per-statement work would cost more than the database's on no-op steps):
 
-* SQLite: the writer engine's one connection, checked out of its pool like any other
-  write, runs BEGIN IMMEDIATE, one executemany per statement shape and COMMIT in a
-  single call on the thread aiosqlite keeps for that connection (one hop per batch,
-  not one per statement). The process has one writer, so batches queue behind other
-  writes instead of meeting them as "database is locked".
+* SQLite: the writer engine's one connection, lent to one write at a time like for any
+  other write (`database.WriterConnection`), runs BEGIN IMMEDIATE, one executemany per
+  statement shape and COMMIT in a single call on the thread aiosqlite keeps for that
+  connection: one hop per batch, not one per statement, and no I/O on the event loop.
+  The process has one writer, so batches queue behind other writes instead of meeting
+  them as "database is locked".
 * PostgreSQL: one statement on a connection of the pool. Data-modifying CTEs update
   the steps and executions and insert the events from ``unnest``-ed arrays, and
   announce the events with ``pg_notify``; a single statement is atomic, so the batch
@@ -274,7 +275,7 @@ class SqliteBatches:
             await _on_connection_thread(raw[1].driver_connection, _apply, planned)
 
     async def aclose(self) -> None:
-        """Nothing to close: the connection belongs to the pool."""
+        """Nothing to close: the connection is the `WriterConnection`'s."""
 
 
 def _apply(

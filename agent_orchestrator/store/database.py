@@ -68,7 +68,9 @@ class Database:
 
     Attributes:
         url: The normalised URL.
-        writer: The engine transactions that write go through.
+        writer: The engine transactions that write go through (on SQLite its one
+            connection is held and lent to one write at a time, see
+            `WriterConnection`; use `write`, not the engine).
         reader: The engine for reads (the same as `writer` on PostgreSQL).
     """
 
