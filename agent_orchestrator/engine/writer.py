@@ -8,7 +8,7 @@ A failed merged write is retried batch by batch so that one bad batch fails alon
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import anyio
 
@@ -20,7 +20,8 @@ log = logging.getLogger("agent_orchestrator.engine")
 @dataclass(slots=True)
 class _Pending:
     batch: WriteBatch
-    done: anyio.Event = field(default_factory=anyio.Event)
+    # Shared by the batches written together: one event per transaction, not per step.
+    done: anyio.Event
     error: BaseException | None = None
 
 
@@ -47,10 +48,11 @@ class BatchWriter:
         """
         if not batch:
             return
-        pending = _Pending(batch)
+        done = self._queue[0].done if self._queue else anyio.Event()
+        pending = _Pending(batch, done)
         self._queue.append(pending)
         if self._writing:
-            await pending.done.wait()
+            await done.wait()
         else:
             self._writing = True
             try:
@@ -62,7 +64,10 @@ class BatchWriter:
                     await anyio.lowlevel.cancel_shielded_checkpoint()
                     while self._queue:
                         taken, self._queue = self._queue, []
-                        await self._write(taken)
+                        try:
+                            await self._write(taken)
+                        finally:
+                            taken[0].done.set()
             finally:
                 self._writing = False
         if pending.error is not None:
@@ -78,7 +83,6 @@ class BatchWriter:
         except Exception as exc:
             if len(taken) == 1:
                 taken[0].error = exc
-                taken[0].done.set()
                 return
             for pending in taken:
                 await self._write([pending])
@@ -88,5 +92,3 @@ class BatchWriter:
         except Exception:
             # The events are stored; subscribers that missed them read them back.
             log.exception("publishing stored events failed")
-        for pending in taken:
-            pending.done.set()

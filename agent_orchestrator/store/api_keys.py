@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -13,15 +12,15 @@ from ..core.enums import Role
 from ..core.errors import NotFound
 from ..core.ids import as_utc, new_id, utcnow
 from .audit import write_audit
-from .models import ApiKeyRow
+from .models import ApiKeyRow, StoredRow, table_of
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    import datetime as dt
 
     from ..core.records import AuditEntry
     from .database import Database
 
-keys = ApiKeyRow.__table__
+keys = table_of(ApiKeyRow)
 
 
 class ApiKeyStore:
@@ -42,9 +41,10 @@ class ApiKeyStore:
         created_by: str | None = None,
         audit: AuditEntry | None = None,
     ) -> ApiKeyRecord:
-        """Store a new key's hash and metadata (and `audit`, in the same transaction)."""
-        row = {
-            "id": new_id(),
+        """Store a new key's hash and metadata (and `audit` in the same transaction)."""
+        key_id = new_id()
+        row: dict[str, Any] = {
+            "id": key_id,
             "tenant_id": tenant_id,
             "name": name,
             "role": role.value,
@@ -57,7 +57,7 @@ class ApiKeyStore:
         async with self.db.write() as conn:
             await conn.execute(insert(keys), [row])
             if audit is not None:
-                await write_audit(conn, replace(audit, resource_id=row["id"]))
+                await write_audit(conn, replace(audit, resource_id=key_id))
         return api_key_record(row)
 
     async def by_hash(self, key_hash: str) -> ApiKeyRecord | None:
@@ -128,7 +128,7 @@ class ApiKeyStore:
             )
 
 
-def api_key_record(row: Mapping[str, Any]) -> ApiKeyRecord:
+def api_key_record(row: StoredRow) -> ApiKeyRecord:
     """An `ApiKeyRecord` from a row."""
     created = as_utc(row["created_at"])
     assert created is not None

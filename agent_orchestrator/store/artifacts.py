@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
@@ -11,16 +11,14 @@ from ..core.bookkeeping import Artifact
 from ..core.errors import NotFound
 from ..core.ids import as_utc, new_id, utcnow
 from .conflicts import insert_or_skip
-from .models import ArtifactRow
+from .models import ArtifactRow, table_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from sqlalchemy import Table
-
     from .database import Database
 
-artifacts = cast("Table", ArtifactRow.__table__)
+artifacts = table_of(ArtifactRow)
 
 
 class SqlArtifactStore:

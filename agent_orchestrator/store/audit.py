@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, insert, or_, select
 
 from ..core.ids import as_utc, new_id, utcnow
 from ..core.records import AuditEntry, AuditRecord, Page
-from .models import AuditLogRow
+from .models import AuditLogRow, StoredRow, table_of
 from .pagination import check_page_size, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Mapping
 
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from .database import Database
 
-audit = AuditLogRow.__table__
+audit = table_of(AuditLogRow)
 
 
 async def write_audit(conn: AsyncConnection, entry: AuditEntry | None) -> None:
@@ -103,7 +102,7 @@ class AuditStore:
         )
 
 
-def audit_record(row: Mapping[str, Any]) -> AuditRecord:
+def audit_record(row: StoredRow) -> AuditRecord:
     """An `AuditRecord` from a row."""
     created = as_utc(row["created_at"])
     assert created is not None

@@ -1,173 +1,379 @@
-"""The engine's hot path: a `WriteBatch` written in as few round trips as the database
-allows, on the driver directly (SQLAlchemy's per-statement overhead would cost more than
-the database work on no-op steps).
+"""The engine's hot path: a `WriteBatch` in one transaction, through the same engines
+and pools as every other write.
 
-* PostgreSQL: one statement. Data-modifying CTEs update the steps and executions and
-  insert the events from ``unnest``-ed arrays; a single statement is atomic, so the batch
+The statements come from the tables in `models`: a batch may change the columns marked
+as run state there, and its values are converted by those columns' types, as any other
+SQLAlchemy write converts them. What differs is only how many round trips a batch costs
+(SQLAlchemy's per-statement work would cost more than the database's on no-op steps):
+
+* SQLite: the writer engine's one connection, lent to one write at a time like for any
+  other write (`database.WriterConnection`), runs BEGIN IMMEDIATE, one executemany per
+  statement shape and COMMIT in a single call on the thread aiosqlite keeps for that
+  connection: one hop per batch, not one per statement, and no I/O on the event loop.
+  The process has one writer, so batches queue behind other writes instead of meeting
+  them as "database is locked".
+* PostgreSQL: one statement on a connection of the pool. Data-modifying CTEs update
+  the steps and executions and insert the events from ``unnest``-ed arrays, and
+  announce the events with ``pg_notify``; a single statement is atomic, so the batch
   needs no BEGIN/COMMIT round trips.
-* SQLite: one hop to a worker thread that runs BEGIN IMMEDIATE, the executemany calls
-  and COMMIT on a stdlib ``sqlite3`` connection.
 
 Updates to the same row within a batch are folded first, in order, so each row is
-updated once (PostgreSQL's UPDATE ... FROM applies only one matching source row).
+updated once (PostgreSQL's UPDATE ... FROM applies only one matching source row). A
+final execution status also clears the execution's lease.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
-import json
-import sqlite3
-from typing import TYPE_CHECKING, Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import anyio
+from sqlalchemy import bindparam, insert, null, update
 
 from ..core.enums import ExecutionStatus
+from .models import (
+    ExecutionEventRow,
+    ExecutionRow,
+    StepRunRow,
+    run_state_columns,
+    table_of,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    import sqlite3
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
-    from ..core.protocols import WriteBatch
+    from sqlalchemy import Column, Table
+    from sqlalchemy.engine import Dialect
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+    from sqlalchemy.pool import PoolProxiedConnection
+    from sqlalchemy.sql.compiler import SQLCompiler
+    from sqlalchemy.sql.expression import ClauseElement
 
-STEP_COLUMNS = (
-    "status",
-    "attempts",
-    "started_at",
-    "completed_at",
-    "duration_ms",
-    "output",
-    "error",
-)
-EXECUTION_COLUMNS = (
-    "status",
-    "started_at",
-    "completed_at",
-    "duration_ms",
-    "result",
-    "error_message",
-)
-_JSON_COLUMNS = frozenset({"output", "result"})
+    from ..core.protocols import ExecutionEvent, WriteBatch
+    from .database import WriterConnection
+
+steps = table_of(StepRunRow)
+executions = table_of(ExecutionRow)
+events = table_of(ExecutionEventRow)
+
+STEP_KEY = (steps.c.execution_id, steps.c.step_id)
+EXECUTION_KEY = (executions.c.id,)
+#: What a step update may set (`core.protocols.StepUpdate`), from the model.
+STEP_COLUMNS = run_state_columns(steps)
+#: What an execution update may set (`core.protocols.ExecutionUpdate`), from the model.
+EXECUTION_COLUMNS = run_state_columns(executions)
+#: Cleared together with a final execution status.
+LEASE_COLUMNS = (executions.c.lease_owner, executions.c.lease_expires_at)
+#: The columns an event row is inserted with (all but its generated id); an
+#: `ExecutionEvent` has an attribute of each name.
+EVENT_COLUMNS = tuple(c for c in events.columns if not c.primary_key)
+
+#: Events stored on PostgreSQL are announced here as ``<execution id>:<last seq>``
+#: (NOTIFY is transactional: listeners hear of them only once they are committed).
+NOTIFY_CHANNEL = "agent_orchestrator_events"
+
+Row: TypeAlias = "Mapping[str, Any]"
+Key = tuple[str, ...]
 
 
 def fold(
-    updates: Iterable[tuple[tuple[str, ...], Mapping[str, Any]]],
-    allowed: tuple[str, ...],
-) -> dict[tuple[str, ...], dict[str, Any]]:
-    """Merge successive updates of the same row (later values win), keeping order."""
-    folded: dict[tuple[str, ...], dict[str, Any]] = {}
+    updates: Iterable[tuple[Key, Mapping[str, Any]]], columns: Sequence[Column[Any]]
+) -> dict[Key, Row]:
+    """Merge successive updates of the same row (later values win), keeping order.
+
+    Raises:
+        ValueError: An update names a column outside `columns`.
+    """
+    allowed = frozenset(c.key for c in columns)
+    folded: dict[Key, Row] = {}
     for key, values in updates:
-        unknown = set(values) - set(allowed)
-        if unknown:
-            raise ValueError(f"cannot update column(s) {sorted(unknown)}")
-        folded.setdefault(key, {}).update(values)
+        if not allowed.issuperset(values):
+            unknown = sorted(set(values) - allowed)
+            raise ValueError(f"cannot update column(s) {unknown}")
+        earlier = folded.get(key)
+        # The caller's mapping is kept as it is unless a later update merges into it.
+        folded[key] = values if earlier is None else {**earlier, **values}
     return folded
 
 
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
+def _is_final(values: Mapping[str, Any]) -> bool:
+    status = values.get("status")
+    return status is not None and ExecutionStatus(status).is_final
 
 
-def _json(value: Any) -> str | None:
-    return (
-        None if value is None else json.dumps(value, separators=(",", ":"), default=str)
+def _fold_batch(batch: WriteBatch) -> tuple[dict[Key, Row], dict[Key, Row]]:
+    step_rows = fold(
+        (((u.execution_id, u.step_id), u.values) for u in batch.steps), STEP_COLUMNS
     )
-
-
-# --- PostgreSQL ------------------------------------------------------------------------
-
-
-def _pg_set(table_alias: str, column: str, cast: str) -> str:
-    return (
-        f"{column} = CASE WHEN v.set_{column} THEN v.{column}{cast} "
-        f"ELSE {table_alias}.{column} END"
+    execution_rows = fold(
+        (((u.execution_id,), u.values) for u in batch.executions), EXECUTION_COLUMNS
     )
+    return step_rows, execution_rows
 
 
-_PG_STEP_TYPES = {
-    "status": "text",
-    "attempts": "int",
-    "started_at": "timestamptz",
-    "completed_at": "timestamptz",
-    "duration_ms": "bigint",
-    "output": "jsonb",
-    "error": "text",
-}
-_PG_EXECUTION_TYPES = {
-    "status": "text",
-    "started_at": "timestamptz",
-    "completed_at": "timestamptz",
-    "duration_ms": "bigint",
-    "result": "jsonb",
-    "error_message": "text",
-}
-_PG_EVENT_TYPES = (
-    ("execution_id", "text"),
-    ("tenant_id", "text"),
-    ("seq", "int"),
-    ("type", "text"),
-    ("step_id", "text"),
-    ("agent_id", "text"),
-    ("attempt", "int"),
-    ("at", "timestamptz"),
-    ("data", "jsonb"),
-)
+def converter(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """What turns a Python value into the driver's value for `column`: the column
+    type's own bind processing (JSON text, SQLite's datetime text, ...), or None when
+    the driver takes the value as it is (the engine's status enums are `str`).
+
+    None stays SQL NULL (not JSON ``null``).
+    """
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return None
+
+    def convert(value: Any) -> Any:
+        return None if value is None else process(value)
+
+    return convert
 
 
-#: Events stored on PostgreSQL are announced here as ``<execution id>:<last seq>`` (NOTIFY
-#: is transactional: listeners hear of them only once they are committed).
-NOTIFY_CHANNEL = "agent_orchestrator_events"
+class _Converters:
+    """The converters of the columns a batch writes, for one dialect."""
 
-
-def _pg_statement() -> str:
-    n = 0
-
-    def params(types: Iterable[str]) -> list[str]:
-        nonlocal n
-        out = []
-        for kind in types:
-            n += 1
-            out.append(f"${n}::{kind}[]")
-        return out
-
-    step_cols = [("execution_id", "text"), ("step_id", "text")]
-    for column in STEP_COLUMNS:
-        step_cols += [(f"set_{column}", "boolean"), (column, _PG_STEP_TYPES[column])]
-    step_params = params(kind for _, kind in step_cols)
-    exec_cols = [("id", "text"), ("final", "boolean")]
-    for column in EXECUTION_COLUMNS:
-        exec_cols += [
-            (f"set_{column}", "boolean"),
-            (column, _PG_EXECUTION_TYPES[column]),
+    def __init__(self, dialect: Dialect) -> None:
+        self.of = {
+            c: converter(c, dialect)
+            for c in (*STEP_COLUMNS, *EXECUTION_COLUMNS, *EVENT_COLUMNS)
+        }
+        self._event_values = attrgetter(*(c.key for c in EVENT_COLUMNS))
+        self._event = [
+            (i, convert)
+            for i, c in enumerate(EVENT_COLUMNS)
+            if (convert := self.of[c]) is not None
         ]
-    exec_params = params(kind for _, kind in exec_cols)
-    event_params = params(kind for _, kind in _PG_EVENT_TYPES)
-    step_sets = ", ".join(_pg_set("r", c, "") for c in STEP_COLUMNS)
-    exec_sets = ", ".join(_pg_set("t", c, "") for c in EXECUTION_COLUMNS)
+
+    def event_row(self, event: ExecutionEvent) -> list[Any]:
+        """An event's values in `EVENT_COLUMNS` order."""
+        row = list(self._event_values(event))
+        for i, convert in self._event:
+            row[i] = convert(row[i])
+        return row
+
+
+# --- SQLite ------------------------------------------------------------------------
+
+
+class _Update:
+    """A compiled SQLite UPDATE of some columns of one row, found by its key."""
+
+    __slots__ = ("columns", "sql")
+
+    def __init__(
+        self, sql: str, columns: list[tuple[str, Callable[[Any], Any] | None]]
+    ) -> None:
+        self.sql = sql
+        #: The columns it sets, in parameter order, with their converters; the key's
+        #: parameters follow them.
+        self.columns = columns
+
+    def params(self, key: Key, values: Mapping[str, Any]) -> list[Any]:
+        """One row of parameters."""
+        row = []
+        for name, convert in self.columns:
+            value = values[name]
+            row.append(value if convert is None else convert(value))
+        row += key
+        return row
+
+
+class SqliteBatches:
+    """Writes batches through the writer engine's one connection (see the module
+    docstring); implements `write` for `SqlRunStore`."""
+
+    def __init__(self, writer: WriterConnection) -> None:
+        self._writer = writer
+        self._dialect = writer.engine.dialect
+        self._convert = _Converters(self._dialect)
+        self._updates: dict[tuple[str, tuple[str, ...], bool], _Update] = {}
+        self._insert = self._compile(
+            insert(events).values({c.key: bindparam(c.key) for c in EVENT_COLUMNS}),
+            [c.key for c in EVENT_COLUMNS],
+        )
+        self._raw: tuple[AsyncConnection, PoolProxiedConnection] | None = None
+
+    def _compile(self, statement: ClauseElement, order: list[str]) -> str:
+        compiled = cast("SQLCompiler", statement.compile(dialect=self._dialect))
+        found = list(compiled.positiontup or ())
+        if found != order:
+            # Rows are laid out in this order; SQLAlchemy compiles the SET parameters
+            # in table order, then those of the WHERE clause.
+            raise RuntimeError(f"unexpected parameter order {found} for {compiled}")
+        return str(compiled)
+
+    def _update(
+        self,
+        table: Table,
+        key: tuple[Column[Any], ...],
+        names: tuple[str, ...],
+        final: bool,
+    ) -> _Update:
+        """UPDATE of the columns `names` of the row with `key` (compiled once); a
+        `final` one also clears the lease."""
+        found = self._updates.get((table.name, names, final))
+        if found is None:
+            columns = [c for c in table.columns if c.key in names]
+            statement = (
+                update(table)
+                .where(*(k == bindparam(f"key_{k.key}") for k in key))
+                .values({c.key: bindparam(c.key) for c in columns})
+            )
+            if final:
+                statement = statement.values({c.key: null() for c in LEASE_COLUMNS})
+            order = [c.key for c in columns] + [f"key_{k.key}" for k in key]
+            found = _Update(
+                self._compile(statement, order),
+                [(c.key, self._convert.of[c]) for c in columns],
+            )
+            self._updates[(table.name, names, final)] = found
+        return found
+
+    def _grouped(
+        self,
+        table: Table,
+        key: tuple[Column[Any], ...],
+        rows: Mapping[Key, Row],
+        final_clears_lease: bool = False,
+    ) -> list[tuple[str, list[list[Any]]]]:
+        """Rows grouped by the columns they set: one statement and executemany each."""
+        groups: dict[_Update, list[list[Any]]] = {}
+        for row_key, values in rows.items():
+            final = final_clears_lease and _is_final(values)
+            statement = self._update(table, key, tuple(values), final)
+            params = statement.params(row_key, values)
+            group = groups.get(statement)
+            if group is None:
+                groups[statement] = [params]
+            else:
+                group.append(params)
+        return [(s.sql, params) for s, params in groups.items()]
+
+    def plan(self, batch: WriteBatch) -> list[tuple[str, list[list[Any]]]]:
+        """The statements of a batch with their rows of parameters, in order."""
+        step_rows, execution_rows = _fold_batch(batch)
+        planned = self._grouped(steps, STEP_KEY, step_rows)
+        planned += self._grouped(executions, EXECUTION_KEY, execution_rows, True)
+        if batch.events:
+            event_row = self._convert.event_row
+            planned.append((self._insert, [event_row(e) for e in batch.events]))
+        return planned
+
+    async def write(self, batch: WriteBatch) -> None:
+        """Apply the batch in one transaction (all of it or nothing).
+
+        Raises:
+            sqlite3.Error: From the driver; nothing of the batch is stored.
+        """
+        planned = self.plan(batch)
+        async with self._writer.lend() as conn:
+            raw = self._raw
+            # A pooled connection that reconnected has a new raw connection, and the
+            # old one is no longer valid; asking for it costs a trip through a greenlet.
+            if raw is None or raw[0] is not conn or not raw[1].is_valid:
+                raw = self._raw = (conn, await conn.get_raw_connection())
+            await _on_connection_thread(raw[1].driver_connection, _apply, planned)
+
+    async def aclose(self) -> None:
+        """Nothing to close: the connection is the `WriterConnection`'s."""
+
+
+def _apply(
+    conn: sqlite3.Connection, planned: list[tuple[str, list[list[Any]]]]
+) -> None:
+    """Run on the connection's own thread: the whole batch, committed or rolled back."""
+    # IMMEDIATE takes the write lock first, waiting out other processes up to the
+    # connection's busy timeout; a deferred BEGIN could fail with "database is locked"
+    # at its first write without waiting.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, rows in planned:
+            conn.executemany(sql, rows)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+
+
+async def _on_connection_thread(
+    driver: Any, fn: Callable[[sqlite3.Connection, Any], None], argument: Any
+) -> None:
+    """Call `fn(sqlite3_connection, argument)` on the thread of a pooled aiosqlite
+    connection, in one hop.
+
+    aiosqlite runs every connection on its own thread but has no public way to run a
+    function there; its own methods do it with ``_execute``, and SQLAlchemy's aiosqlite
+    dialect reaches into the same internals (``_tx``, ``_conn``) for what aiosqlite
+    lacks. The test suite exercises this on every batch.
+    """
+    await driver._execute(fn, driver._conn, argument)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------
+
+
+def _pg_statement(dialect: Dialect) -> str:
+    """The batch statement: its parameters are one array per column of each row set."""
+    quote = dialect.identifier_preparer.quote
+    counter = 0
+
+    def array(column: Column[Any] | None = None) -> str:
+        nonlocal counter
+        counter += 1
+        kind = "BOOLEAN" if column is None else column.type.compile(dialect=dialect)
+        return f"${counter}::{kind}[]"
+
+    def source(
+        key: tuple[Column[Any], ...], columns: tuple[Column[Any], ...], *extra: str
+    ) -> tuple[str, str]:
+        params = [array(k) for k in key] + [array() for _ in extra]
+        names = [f"key_{k.name}" for k in key] + list(extra)
+        for column in columns:
+            params += [array(), array(column)]
+            names += [f"set_{column.name}", quote(column.name)]
+        return ", ".join(params), ", ".join(names)
+
+    def sets(alias: str, columns: tuple[Column[Any], ...]) -> str:
+        return ", ".join(
+            f"{quote(c.name)} = CASE WHEN v.set_{c.name} THEN v.{quote(c.name)} "
+            f"ELSE {alias}.{quote(c.name)} END"
+            for c in columns
+        )
+
+    def match(alias: str, key: tuple[Column[Any], ...]) -> str:
+        return " AND ".join(f"{alias}.{quote(k.name)} = v.key_{k.name}" for k in key)
+
+    step_params, step_names = source(STEP_KEY, STEP_COLUMNS)
+    exec_params, exec_names = source(EXECUTION_KEY, EXECUTION_COLUMNS, "final")
+    event_params = [array(c) for c in EVENT_COLUMNS]
+    event_names = [quote(c.name) for c in EVENT_COLUMNS]
+    seq = EVENT_COLUMNS.index(events.c.seq)
+    execution_id = EVENT_COLUMNS.index(events.c.execution_id)
+    lease = ", ".join(
+        f"{quote(c.name)} = CASE WHEN v.final THEN NULL ELSE t.{quote(c.name)} END"
+        for c in LEASE_COLUMNS
+    )
     return f"""
 WITH sv AS (
-  SELECT * FROM unnest({", ".join(step_params)})
-    AS v({", ".join(name for name, _ in step_cols)})
+  SELECT * FROM unnest({step_params}) AS v({step_names})
 ), s AS (
-  UPDATE agent_step_runs r SET {step_sets}
-  FROM sv v WHERE r.execution_id = v.execution_id AND r.step_id = v.step_id
+  UPDATE {quote(steps.name)} r SET {sets("r", STEP_COLUMNS)}
+  FROM sv v WHERE {match("r", STEP_KEY)}
   RETURNING 1
 ), xv AS (
-  SELECT * FROM unnest({", ".join(exec_params)})
-    AS v({", ".join(name for name, _ in exec_cols)})
+  SELECT * FROM unnest({exec_params}) AS v({exec_names})
 ), x AS (
-  UPDATE agent_workflow_executions t SET {exec_sets},
-    lease_owner = CASE WHEN v.final THEN NULL ELSE t.lease_owner END,
-    lease_expires_at = CASE WHEN v.final THEN NULL ELSE t.lease_expires_at END
-  FROM xv v WHERE t.id = v.id
+  UPDATE {quote(executions.name)} t SET {sets("t", EXECUTION_COLUMNS)}, {lease}
+  FROM xv v WHERE {match("t", EXECUTION_KEY)}
   RETURNING 1
 ), e AS (
-  INSERT INTO agent_execution_events
-    ({", ".join(name for name, _ in _PG_EVENT_TYPES)})
+  INSERT INTO {quote(events.name)} ({", ".join(event_names)})
   SELECT * FROM unnest({", ".join(event_params)})
   RETURNING 1
 ), nt AS (
   SELECT pg_notify('{NOTIFY_CHANNEL}', ne.execution_id || ':' || max(ne.seq)::text)
-  FROM unnest({event_params[0]}, {event_params[2]}) AS ne(execution_id, seq)
+  FROM unnest({event_params[execution_id]}, {event_params[seq]})
+    AS ne(execution_id, seq)
   GROUP BY ne.execution_id
 )
 SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM x), (SELECT count(*) FROM e),
@@ -175,245 +381,122 @@ SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM x), (SELECT count(*) FROM
 """
 
 
-PG_BATCH_STATEMENT = _pg_statement()
+class PostgresBatches:
+    """Writes batches with one statement each on a connection of the engine's pool
+    (see the module docstring); implements `write` for `SqlRunStore`.
 
+    The connection is checked out at the first batch and kept for the next ones (the
+    pool's pre-ping would otherwise add a round trip to every batch); it goes back to
+    the pool on `aclose`, and is dropped from the pool when a batch fails other than
+    by the server refusing it. While kept it plans the statement once, generically:
+    custom plans, which PostgreSQL otherwise tries first, replan it on every call.
+    """
 
-def pg_arguments(batch: WriteBatch) -> list[list[Any]]:
-    """The array arguments of `PG_BATCH_STATEMENT` for a batch."""
-    steps = fold(
-        (((u.execution_id, u.step_id), u.values) for u in batch.steps), STEP_COLUMNS
-    )
-    columns: list[list[Any]] = [[] for _ in range(2 + 2 * len(STEP_COLUMNS))]
-    for (execution_id, step_id), values in steps.items():
-        columns[0].append(execution_id)
-        columns[1].append(step_id)
-        for i, column in enumerate(STEP_COLUMNS):
-            present = column in values
-            value = _plain(values.get(column))
-            columns[2 + 2 * i].append(present)
-            columns[3 + 2 * i].append(
-                _json(value) if column in _JSON_COLUMNS else value
-            )
-    executions = fold(
-        (((u.execution_id,), u.values) for u in batch.executions), EXECUTION_COLUMNS
-    )
-    exec_columns: list[list[Any]] = [[] for _ in range(2 + 2 * len(EXECUTION_COLUMNS))]
-    for (execution_id,), values in executions.items():
-        status = values.get("status")
-        exec_columns[0].append(execution_id)
-        exec_columns[1].append(
-            status is not None and ExecutionStatus(_plain(status)).is_final
-        )
-        for i, column in enumerate(EXECUTION_COLUMNS):
-            value = _plain(values.get(column))
-            exec_columns[2 + 2 * i].append(column in values)
-            exec_columns[3 + 2 * i].append(
-                _json(value) if column in _JSON_COLUMNS else value
-            )
-    event_columns: list[list[Any]] = [[] for _ in _PG_EVENT_TYPES]
-    for e in batch.events:
-        row = (
-            e.execution_id,
-            e.tenant_id,
-            e.seq,
-            e.type.value,
-            e.step_id,
-            e.agent_id,
-            e.attempt,
-            e.at,
-            _json(e.data),
-        )
-        for column, value in zip(event_columns, row, strict=True):
-            column.append(value)
-    return [*columns, *exec_columns, *event_columns]
-
-
-class PostgresBatchWriter:
-    """Writes batches over one asyncpg connection, one statement each."""
-
-    def __init__(self, dsn: str) -> None:
-        self._dsn = dsn
-        self._conn: Any = None
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self.statement = _pg_statement(engine.dialect)
+        self._convert = _Converters(engine.dialect)
+        self._conn: AsyncConnection | None = None
+        self._driver: Any = None
         self._lock = anyio.Lock()
 
+    def arguments(self, batch: WriteBatch) -> list[list[Any]]:
+        """The array arguments of `statement` for a batch."""
+        step_rows, execution_rows = _fold_batch(batch)
+        return [
+            *self._columns(step_rows, STEP_KEY, STEP_COLUMNS),
+            *self._columns(execution_rows, EXECUTION_KEY, EXECUTION_COLUMNS, True),
+            *self._event_columns(batch.events),
+        ]
+
+    def _columns(
+        self,
+        rows: Mapping[Key, Row],
+        key: tuple[Column[Any], ...],
+        columns: tuple[Column[Any], ...],
+        with_final: bool = False,
+    ) -> list[list[Any]]:
+        keys: list[list[Any]] = [[] for _ in key]
+        finals: list[Any] = []
+        values: list[list[Any]] = [[] for _ in range(2 * len(columns))]
+        converters = [(c.key, self._convert.of[c]) for c in columns]
+        for row_key, row in rows.items():
+            for i, part in enumerate(row_key):
+                keys[i].append(part)
+            if with_final:
+                finals.append(_is_final(row))
+            for i, (name, convert) in enumerate(converters):
+                present = name in row
+                value = row.get(name)
+                values[2 * i].append(present)
+                values[2 * i + 1].append(
+                    value if convert is None or not present else convert(value)
+                )
+        return [*keys, *([finals] if with_final else []), *values]
+
+    def _event_columns(self, stored: Sequence[ExecutionEvent]) -> list[list[Any]]:
+        columns: list[list[Any]] = [[] for _ in EVENT_COLUMNS]
+        for event in stored:
+            for column, value in zip(
+                columns, self._convert.event_row(event), strict=True
+            ):
+                column.append(value)
+        return columns
+
     async def write(self, batch: WriteBatch) -> None:
-        """Apply the batch atomically (one statement)."""
+        """Apply the batch atomically (one statement).
+
+        Raises:
+            asyncpg.PostgresError: From the driver; nothing of the batch is stored.
+            OSError: The connection broke (it is dropped; the next batch takes another).
+        """
         import asyncpg
 
+        arguments = self.arguments(batch)
         async with self._lock:
-            if self._conn is None or self._conn.is_closed():
-                # The statement never changes shape: plan it once, not per call.
-                self._conn = await asyncpg.connect(
-                    self._dsn, server_settings={"plan_cache_mode": "force_generic_plan"}
-                )
+            if self._conn is None:
+                await self._check_out()
             try:
-                await self._conn.fetchrow(PG_BATCH_STATEMENT, *pg_arguments(batch))
-            except (
-                OSError,
-                asyncpg.exceptions.ConnectionDoesNotExistError,
-                asyncpg.exceptions.InterfaceError,
-            ):
+                await self._driver.fetchrow(self.statement, *arguments)
+            except asyncpg.PostgresError:
+                raise  # the server refused the batch; the connection is fine
+            except BaseException:
+                # Broken, or cut off mid-statement: not to be used again.
                 await self._drop()
                 raise
 
-    async def _drop(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.terminate()
-
-    async def aclose(self) -> None:
-        """Close the connection."""
-        async with self._lock:
-            if self._conn is not None:
-                await self._conn.close()
-                self._conn = None
-
-
-# --- SQLite ------------------------------------------------------------------------
-
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
-
-
-def _sqlite_value(column: str, value: Any) -> Any:
-    value = _plain(value)
-    if column in _JSON_COLUMNS:
-        return _json(value)
-    if isinstance(value, dt.datetime):
-        # The format SQLAlchemy's DateTime uses on SQLite, in UTC without offset.
-        return value.astimezone(dt.UTC).replace(tzinfo=None).strftime(_SQLITE_TIME)
-    return value
-
-
-def _sqlite_update(table: str, key: str, columns: tuple[str, ...]) -> str:
-    sets = ", ".join(
-        f"{c} = CASE WHEN :set_{c} THEN :{c} ELSE {c} END" for c in columns
-    )
-    return f"UPDATE {table} SET {sets} WHERE {key}"
-
-
-_SQLITE_STEP_UPDATE = _sqlite_update(
-    "agent_step_runs", "execution_id = :k_execution AND step_id = :k_step", STEP_COLUMNS
-)
-_SQLITE_EXECUTION_UPDATE = _sqlite_update(
-    "agent_workflow_executions", "id = :k_execution", EXECUTION_COLUMNS
-).replace(
-    " WHERE",
-    ", lease_owner = CASE WHEN :final THEN NULL ELSE lease_owner END, "
-    "lease_expires_at = CASE WHEN :final THEN NULL ELSE lease_expires_at END WHERE",
-)
-_SQLITE_EVENT_INSERT = (
-    "INSERT INTO agent_execution_events (execution_id, tenant_id, seq, type, step_id, "
-    "agent_id, attempt, at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def _sqlite_rows(
-    folded: Mapping[tuple[str, ...], Mapping[str, Any]], columns: tuple[str, ...]
-) -> list[dict[str, Any]]:
-    rows = []
-    for key, values in folded.items():
-        row: dict[str, Any] = {"k_execution": key[0]}
-        if len(key) > 1:
-            row["k_step"] = key[1]
-        for column in columns:
-            row[f"set_{column}"] = column in values
-            row[column] = _sqlite_value(column, values.get(column))
-        rows.append(row)
-    return rows
-
-
-class SqliteBatchWriter:
-    """Writes batches on a stdlib sqlite3 connection.
-
-    A small WAL transaction takes tens of microseconds, less than a hop to a worker
-    thread, so the write is first tried right on the event loop with no busy wait; only
-    when another connection holds the write lock does it move to a worker thread that
-    waits up to the busy timeout.
-    """
-
-    def __init__(self, path: str, busy_timeout_s: float) -> None:
-        self._path = path
-        self._timeout_ms = round(busy_timeout_s * 1000)
-        self._conn: sqlite3.Connection | None = None
-        self._lock = anyio.Lock()
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            # Opened with the busy timeout so that the pragmas wait for a lock; each
-            # write sets its own timeout (see `write`).
-            conn = sqlite3.connect(
-                self._path,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=self._timeout_ms / 1000,
-            )
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=0")
-            self._conn = conn
-        return self._conn
-
-    def _write(self, batch: WriteBatch, busy_timeout_ms: int) -> None:
-        conn = self._connection()
-        conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
-        steps = fold(
-            (((u.execution_id, u.step_id), u.values) for u in batch.steps), STEP_COLUMNS
-        )
-        executions = fold(
-            (((u.execution_id,), u.values) for u in batch.executions), EXECUTION_COLUMNS
-        )
-        execution_rows = _sqlite_rows(executions, EXECUTION_COLUMNS)
-        for row, values in zip(execution_rows, executions.values(), strict=True):
-            status = values.get("status")
-            row["final"] = (
-                status is not None and ExecutionStatus(_plain(status)).is_final
-            )
-        conn.execute("BEGIN IMMEDIATE")
+    async def _check_out(self) -> None:
+        conn = await self._engine.connect()
         try:
-            if steps:
-                conn.executemany(_SQLITE_STEP_UPDATE, _sqlite_rows(steps, STEP_COLUMNS))
-            if execution_rows:
-                conn.executemany(_SQLITE_EXECUTION_UPDATE, execution_rows)
-            if batch.events:
-                conn.executemany(
-                    _SQLITE_EVENT_INSERT,
-                    [
-                        (
-                            e.execution_id,
-                            e.tenant_id,
-                            e.seq,
-                            e.type.value,
-                            e.step_id,
-                            e.agent_id,
-                            e.attempt,
-                            _sqlite_value("at", e.at),
-                            _json(e.data),
-                        )
-                        for e in batch.events
-                    ],
-                )
-            conn.execute("COMMIT")
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            await driver.execute("SET plan_cache_mode = force_generic_plan")
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            await _discard(conn)
             raise
+        self._conn, self._driver = conn, driver
 
-    async def write(self, batch: WriteBatch) -> None:
-        """Apply the batch in one transaction."""
-        async with self._lock:
-            try:
-                self._write(batch, 0)
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._write, batch, self._timeout_ms)
+    async def _drop(self) -> None:
+        conn, self._conn, self._driver = self._conn, None, None
+        if conn is not None:
+            await _discard(conn)
 
     async def aclose(self) -> None:
-        """Close the connection."""
+        """Give the connection back to the pool, reset for its other users."""
         async with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            conn, driver = self._conn, self._driver
+            self._conn = self._driver = None
+            if conn is None:
+                return
+            try:
+                await driver.execute("RESET plan_cache_mode")
+            except BaseException:
+                await _discard(conn)
+                raise
+            await conn.close()
+
+
+async def _discard(conn: AsyncConnection) -> None:
+    """Close a pooled connection for good (the pool opens a new one in its place)."""
+    with anyio.CancelScope(shield=True):
+        await conn.invalidate()
+        await conn.close()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, func, or_, select
 
 from ..core.records import Page
-from .models import ExecutionRow, StepRunRow
+from .models import ExecutionRow, StepRunRow, table_of
 from .pagination import check_page_size, decode_cursor, encode_cursor
 from .runs import execution_record, step_record
 
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from ..core.protocols import ExecutionRecord, StepRecord
     from .database import Database
 
-executions = ExecutionRow.__table__
-steps = StepRunRow.__table__
+executions = table_of(ExecutionRow)
+steps = table_of(StepRunRow)
 
 
 class ExecutionQueries:

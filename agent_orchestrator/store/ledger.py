@@ -8,25 +8,23 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from ..core.bookkeeping import EntryKind, LedgerEntry, VatLine
 from ..core.ids import as_utc, new_id, utcnow
 from .conflicts import insert_or_skip
-from .models import LedgerEntryRow
+from .models import LedgerEntryRow, table_of
 
 if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Mapping, Sequence
 
-    from sqlalchemy import Table
-
     from ..core.bookkeeping import NewLedgerEntry
     from .database import Database
 
-entries_table = cast("Table", LedgerEntryRow.__table__)
+entries_table = table_of(LedgerEntryRow)
 CENT = Decimal("0.01")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..core.enums import ExecutionStatus, StepStatus
 from ..core.errors import Conflict, NotFound
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
-def _copy(value: object) -> object:
+def _copy(value: Any) -> Any:
     # Stored JSON must not change when the caller's dict does; scalars need no copy.
     return copy.deepcopy(value) if isinstance(value, dict | list) else value
 
@@ -59,8 +59,8 @@ class MemoryRunStore:
                 existing = self._executions[existing_id]
                 if existing.request_hash != new.request_hash:
                     raise Conflict(
-                        f"idempotency key {new.idempotency_key!r} was already used for a "
-                        "different request"
+                        f"idempotency key {new.idempotency_key!r} was already used "
+                        "for a different request"
                     )
                 return await self.load_execution(existing_id), False
             self._keys[(new.tenant_id, new.idempotency_key)] = new.id
@@ -108,9 +108,18 @@ class MemoryRunStore:
 
     async def write(self, batch: WriteBatch) -> None:
         """See `RunStore.write`; checks everything before changing anything."""
+        last_seq: dict[str, int] = {}
         for event in batch.events:
-            if event.execution_id not in self._events:
+            stored = self._events.get(event.execution_id)
+            if stored is None:
                 raise NotFound(f"execution {event.execution_id} not found")
+            expected = last_seq.get(event.execution_id, stored[-1].seq if stored else 0)
+            if event.seq != expected + 1:
+                raise Conflict(
+                    f"event seq {event.seq} of {event.execution_id} is not "
+                    f"{expected + 1}"
+                )
+            last_seq[event.execution_id] = event.seq
         for step in batch.steps:
             current = self._steps[step.execution_id][step.step_id]
             values = {k: _copy(v) for k, v in step.values.items()}
@@ -129,13 +138,7 @@ class MemoryRunStore:
                 self._executions[execution.execution_id], **values
             )
         for event in batch.events:
-            stored = self._events[event.execution_id]
-            expected = (stored[-1].seq if stored else 0) + 1
-            if event.seq != expected:
-                raise Conflict(
-                    f"event seq {event.seq} of {event.execution_id} is not {expected}"
-                )
-            stored.append(event)
+            self._events[event.execution_id].append(event)
 
     async def claim(
         self,
@@ -147,7 +150,7 @@ class MemoryRunStore:
     ) -> list[str]:
         """See `RunStore.claim`."""
         now = utcnow()
-        claimed = []
+        claimed: list[str] = []
         for execution_id, record in self._executions.items():
             if len(claimed) >= limit:
                 break
@@ -167,7 +170,7 @@ class MemoryRunStore:
         self, owner: str, execution_ids: Sequence[str], lease_s: float
     ) -> dict[str, bool]:
         """See `RunStore.renew`."""
-        held = {}
+        held: dict[str, bool] = {}
         for execution_id in execution_ids:
             lease = self._leases.get(execution_id)
             if lease is not None and lease.owner == owner:

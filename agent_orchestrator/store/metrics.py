@@ -13,13 +13,13 @@ from ..core.enums import ExecutionStatus, StepStatus
 from ..core.errors import Problem, ValidationFailed
 from ..core.ids import utcnow
 from ..core.records import AgentFigures, MetricsSnapshot
-from .models import ExecutionRow, StepRunRow
+from .models import ExecutionRow, StepRunRow, table_of
 
 if TYPE_CHECKING:
     from .database import Database
 
-executions = ExecutionRow.__table__
-steps = StepRunRow.__table__
+executions = table_of(ExecutionRow)
+steps = table_of(StepRunRow)
 MAX_HOURS_BACK = 24 * 366
 _FINISHED = [s.value for s in ExecutionStatus if s.is_final]
 _STEP_FINISHED = [StepStatus.SUCCEEDED.value, StepStatus.FAILED.value]

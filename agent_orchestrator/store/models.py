@@ -1,19 +1,23 @@
-"""SQLAlchemy models: the four tables of the deployment guide plus what the engine needs.
+"""SQLAlchemy models: the deployment guide's four tables plus what the engine needs.
 
 Every tenant-owned row carries `tenant_id`, and the indexes that serve the API's
 queries start with it. Times are stored in UTC (`core.ids.as_utc` normalises reads).
+Columns marked with `RUN_STATE` are those the engine changes while an execution runs
+(`store.batches` writes them; see `core.protocols.StepUpdate` and `ExecutionUpdate`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Date,
     DateTime,
     ForeignKey,
@@ -22,7 +26,9 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    RowMapping,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -45,6 +51,11 @@ Timestamp = DateTime(timezone=True)
 
 ID_LENGTH = 36
 TENANT_LENGTH = 64
+#: Column ``info`` of the run-state columns (see the module docstring).
+RUN_STATE = "run_state"
+
+#: A stored row as the record helpers take it: a result mapping or a plain dict.
+StoredRow: TypeAlias = RowMapping | Mapping[str, Any]
 
 
 class Base(DeclarativeBase):
@@ -108,19 +119,25 @@ class ExecutionRow(Base):
     workflow_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     workflow_version: Mapped[int | None] = mapped_column(Integer)
     template_id: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), info={RUN_STATE: True})
     graph: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
     variables: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
-    result: Mapped[dict[str, Any] | None] = mapped_column(JsonColumn)
-    error_message: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(
+        JsonColumn, info={RUN_STATE: True}
+    )
+    error_message: Mapped[str | None] = mapped_column(Text, info={RUN_STATE: True})
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     role: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
-    started_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
-    completed_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
-    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[dt.datetime | None] = mapped_column(
+        Timestamp, info={RUN_STATE: True}
+    )
+    completed_at: Mapped[dt.datetime | None] = mapped_column(
+        Timestamp, info={RUN_STATE: True}
+    )
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger, info={RUN_STATE: True})
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
@@ -151,13 +168,19 @@ class StepRunRow(Base):
     step_id: Mapped[str] = mapped_column(String(64))
     agent_id: Mapped[str] = mapped_column(String(128))
     position: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    started_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
-    completed_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
-    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
-    output: Mapped[dict[str, Any] | None] = mapped_column(JsonColumn)
-    error: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), info={RUN_STATE: True})
+    attempts: Mapped[int] = mapped_column(Integer, default=0, info={RUN_STATE: True})
+    started_at: Mapped[dt.datetime | None] = mapped_column(
+        Timestamp, info={RUN_STATE: True}
+    )
+    completed_at: Mapped[dt.datetime | None] = mapped_column(
+        Timestamp, info={RUN_STATE: True}
+    )
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger, info={RUN_STATE: True})
+    output: Mapped[dict[str, Any] | None] = mapped_column(
+        JsonColumn, info={RUN_STATE: True}
+    )
+    error: Mapped[str | None] = mapped_column(Text, info={RUN_STATE: True})
 
     __table_args__ = (
         UniqueConstraint("execution_id", "step_id"),
@@ -216,7 +239,8 @@ class AuditLogRow(Base):
 
 
 class ApiKeyRow(Base):
-    """An API key (``agent_api_keys``): only its SHA-256 and a display prefix are kept."""
+    """An API key (``agent_api_keys``): only its SHA-256 and a display prefix are
+    kept."""
 
     __tablename__ = "agent_api_keys"
 
@@ -298,3 +322,13 @@ class OutboxRow(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     result: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The `Table` of a mapped class, typed as one (``__table__`` is a `FromClause`)."""
+    return cast("Table", model.__table__)
+
+
+def run_state_columns(table: Table) -> tuple[Column[Any], ...]:
+    """The columns of `table` the engine changes as an execution runs (table order)."""
+    return tuple(c for c in table.columns if c.info.get(RUN_STATE))

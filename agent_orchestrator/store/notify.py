@@ -10,7 +10,7 @@ import anyio
 from .batches import NOTIFY_CHANNEL
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Coroutine
 
     from anyio.abc import TaskStatus
 
@@ -58,7 +58,7 @@ async def listen_for_events(
 async def _listen(
     dsn: str,
     heard: Any,
-    deliver: Callable[[], Awaitable[None]],
+    deliver: Callable[[], Coroutine[Any, Any, None]],
     task_status: TaskStatus[None],
 ) -> None:
     import asyncpg

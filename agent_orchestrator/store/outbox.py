@@ -4,20 +4,18 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from ..core.ids import utcnow
 from .conflicts import insert_or_skip
-from .models import OutboxRow
+from .models import OutboxRow, table_of
 
 if TYPE_CHECKING:
-    from sqlalchemy import Table
-
     from .database import Database
 
-outbox = cast("Table", OutboxRow.__table__)
+outbox = table_of(OutboxRow)
 
 
 class SqlOutbox:

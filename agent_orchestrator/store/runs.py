@@ -1,9 +1,9 @@
-"""`RunStore` on SQL: the engine's durable state, written in few statements per batch.
+"""`RunStore` on SQL: the engine's durable state.
 
-A batch (step updates, execution updates, events) is one transaction: updates are
-grouped by the columns they set and sent with executemany; events go in as one
-multi-row insert. Leases (`lease_owner`, `lease_expires_at`) let several workers share
-PostgreSQL: claims take rows with ``FOR UPDATE SKIP LOCKED``.
+A batch (step updates, execution updates, events) is one transaction, written by
+`store.batches` in as few round trips as the database allows. Leases (`lease_owner`,
+`lease_expires_at`) let several workers share PostgreSQL: claims take rows with
+``FOR UPDATE SKIP LOCKED``.
 """
 
 from __future__ import annotations
@@ -26,41 +26,27 @@ from ..core.protocols import (
     WriteBatch,
 )
 from .audit import write_audit
-from .models import ExecutionEventRow, ExecutionRow, StepRunRow
+from .models import ExecutionEventRow, ExecutionRow, StepRunRow, StoredRow, table_of
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     from ..core.records import AuditEntry
     from .database import Database
 
-executions = ExecutionRow.__table__
-steps = StepRunRow.__table__
-events = ExecutionEventRow.__table__
+executions = table_of(ExecutionRow)
+steps = table_of(StepRunRow)
+events = table_of(ExecutionEventRow)
 
 _UNFINISHED = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
-_STEP_COLUMNS = frozenset(
-    {
-        "status",
-        "attempts",
-        "started_at",
-        "completed_at",
-        "duration_ms",
-        "output",
-        "error",
-    }
-)
-_EXECUTION_COLUMNS = frozenset(
-    {"status", "started_at", "completed_at", "duration_ms", "result", "error_message"}
-)
-
-
 # Statements of the read paths, built once (building them costs more than SQLite
 # takes to run them).
 _BY_ID = select(executions).where(executions.c.id == bindparam("id"))
 _BY_ID_AND_TENANT = _BY_ID.where(executions.c.tenant_id == bindparam("tenant"))
 _STEPS_OF = (
-    select(steps).where(steps.c.execution_id == bindparam("id")).order_by(steps.c.position)
+    select(steps)
+    .where(steps.c.execution_id == bindparam("id"))
+    .order_by(steps.c.position)
 )
 _LAST_SEQ = select(func.coalesce(func.max(events.c.seq), 0)).where(
     events.c.execution_id == bindparam("id")
@@ -77,7 +63,7 @@ _EXISTS = select(executions.c.id).where(
 
 
 class SqlRunStore:
-    """The engine's store on SQLite or PostgreSQL (implements `core.protocols.RunStore`)."""
+    """The engine's store on SQLite or PostgreSQL (a `core.protocols.RunStore`)."""
 
     def __init__(self, database: Database) -> None:
         self.db = database
@@ -94,22 +80,27 @@ class SqlRunStore:
     ) -> tuple[ExecutionRecord, bool]:
         """Store a new PENDING execution with its steps; see `RunStore`.
 
-        With `lease_owner`, the new execution is leased to that worker at once so that no
-        other worker takes it before it starts.
+        With `lease_owner`, the new execution is leased to that worker at once so that
+        no other worker takes it before it starts.
         """
         now = utcnow()
         expires = (
             now + dt.timedelta(seconds=lease_s) if lease_owner and lease_s else None
         )
-        row = {
+        graph, variables, metadata = (
+            dict(new.graph),
+            dict(new.variables),
+            dict(new.metadata),
+        )
+        row: dict[str, Any] = {
             "id": new.id,
             "tenant_id": new.tenant_id,
             "workflow_id": new.workflow_id,
             "workflow_version": new.workflow_version,
             "template_id": new.template_id,
             "status": ExecutionStatus.PENDING.value,
-            "graph": dict(new.graph),
-            "variables": dict(new.variables),
+            "graph": graph,
+            "variables": variables,
             "idempotency_key": new.idempotency_key,
             "request_hash": new.request_hash,
             "created_by": new.created_by,
@@ -118,7 +109,7 @@ class SqlRunStore:
             "cancel_requested": False,
             "lease_owner": lease_owner,
             "lease_expires_at": expires,
-            "metadata": dict(new.metadata),
+            "metadata": metadata,
         }
         step_rows = [
             {
@@ -153,7 +144,28 @@ class SqlRunStore:
             if existing is None:
                 raise
             return existing, False
-        return await self.load_execution(new.id), True
+        # What was just stored, without reading it back.
+        record = ExecutionRecord(
+            id=new.id,
+            tenant_id=new.tenant_id,
+            status=ExecutionStatus.PENDING,
+            graph=graph,
+            variables=variables,
+            created_at=now,
+            template_id=new.template_id,
+            workflow_id=new.workflow_id,
+            workflow_version=new.workflow_version,
+            idempotency_key=new.idempotency_key,
+            request_hash=new.request_hash,
+            created_by=new.created_by,
+            role=new.role,
+            metadata=metadata,
+            steps=tuple(
+                StepRecord(step_id, agent_id, StepStatus.PENDING)
+                for step_id, agent_id in new.steps
+            ),
+        )
+        return record, True
 
     async def _by_idempotency_key(self, new: NewExecution) -> ExecutionRecord | None:
         async with self.db.read() as conn:
@@ -194,13 +206,17 @@ class SqlRunStore:
             step_records = tuple(step_record(s) for s in step_rows)
             last_seq = 0
             if with_seq:
-                last_seq = (await conn.execute(_LAST_SEQ, {"id": execution_id})).scalar_one()
+                last_seq = (
+                    await conn.execute(_LAST_SEQ, {"id": execution_id})
+                ).scalar_one()
         return execution_record(row, step_records, int(last_seq))
 
     async def exists(self, execution_id: str, tenant_id: str) -> bool:
         """Whether the tenant has this execution (one cheap query)."""
         async with self.db.read() as conn:
-            found = await conn.execute(_EXISTS, {"id": execution_id, "tenant": tenant_id})
+            found = await conn.execute(
+                _EXISTS, {"id": execution_id, "tenant": tenant_id}
+            )
             return found.first() is not None
 
     # --- writing ---------------------------------------------------------------------
@@ -208,7 +224,7 @@ class SqlRunStore:
     async def write(self, batch: WriteBatch) -> None:
         """Apply a batch in one transaction; see `RunStore.write`."""
         if batch:
-            await self.db.batches.write(batch)
+            await self.db.write_batch(batch)
 
     # --- leases ----------------------------------------------------------------------
 
@@ -336,12 +352,14 @@ class SqlRunStore:
         """The newest stored event; see `RunStore.last_event`."""
         async with self.db.read() as conn:
             row = (
-                (await conn.execute(_LAST_EVENT, {"id": execution_id})).mappings().first()
+                (await conn.execute(_LAST_EVENT, {"id": execution_id}))
+                .mappings()
+                .first()
             )
         return event_record(row) if row is not None else None
 
 
-def step_record(row: Mapping[str, Any]) -> StepRecord:
+def step_record(row: StoredRow) -> StepRecord:
     """A `StepRecord` from an ``agent_step_runs`` row."""
     return StepRecord(
         step_id=row["step_id"],
@@ -357,7 +375,7 @@ def step_record(row: Mapping[str, Any]) -> StepRecord:
 
 
 def execution_record(
-    row: Mapping[str, Any], step_records: tuple[StepRecord, ...] = (), last_seq: int = 0
+    row: StoredRow, step_records: tuple[StepRecord, ...] = (), last_seq: int = 0
 ) -> ExecutionRecord:
     """An `ExecutionRecord` from an ``agent_workflow_executions`` row."""
     created_at = as_utc(row["created_at"])
@@ -388,7 +406,7 @@ def execution_record(
     )
 
 
-def event_record(row: Mapping[str, Any]) -> ExecutionEvent:
+def event_record(row: StoredRow) -> ExecutionEvent:
     """An `ExecutionEvent` from an ``agent_execution_events`` row."""
     at = as_utc(row["at"])
     assert at is not None

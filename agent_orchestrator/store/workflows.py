@@ -11,7 +11,7 @@ from ..core.errors import NotFound
 from ..core.ids import as_utc, new_id, utcnow
 from ..core.records import AuditEntry, Page, WorkflowRecord
 from .audit import write_audit
-from .models import WorkflowRow, WorkflowVersionRow
+from .models import StoredRow, WorkflowRow, WorkflowVersionRow, table_of
 from .pagination import check_page_size, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
     from .database import Database
 
-workflows = WorkflowRow.__table__
-versions = WorkflowVersionRow.__table__
+workflows = table_of(WorkflowRow)
+versions = table_of(WorkflowVersionRow)
 
 
 class WorkflowStore:
@@ -243,7 +243,7 @@ def _with_resource(entry: AuditEntry, workflow_id: str, version: int) -> AuditEn
     )
 
 
-def _record(head: Mapping[str, Any], row: Mapping[str, Any]) -> WorkflowRecord:
+def _record(head: StoredRow, row: StoredRow) -> WorkflowRecord:
     created = as_utc(head["created_at"])
     updated = as_utc(row.get("updated_at") or row["created_at"])
     assert created is not None and updated is not None

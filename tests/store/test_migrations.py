@@ -3,11 +3,9 @@ empty, models equal to the migrated DDL, and every step down and up again."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from alembic.config import Config
 from pytest_alembic.tests import (  # the plugin's checks, run here on both databases
     test_model_definitions_match_ddl,
     test_single_head_revision,
@@ -19,6 +17,12 @@ from sqlalchemy.engine import Engine, make_url
 
 from agent_orchestrator.store.migrate import alembic_config as make_alembic_config
 from tests.support.databases import _admin, check_postgres, postgres_url
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from alembic.config import Config
 
 __all__ = [
     "test_model_definitions_match_ddl",
