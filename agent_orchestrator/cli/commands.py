@@ -408,10 +408,18 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         f"Agent Orchestrator {__version__}: GraphiQL at [bold]{base}/graphql[/bold], "
         f"health at {base}/health"
     )
+    from ..observability.logging import configure_logging
+
+    # Our logging before uvicorn's first line, and none of uvicorn's own: its lines
+    # go through the same JSON or console formatting, with secrets redacted.
+    configure_logging(
+        settings.log_level, settings.log_format, secrets=settings.secret_values()
+    )
     uvicorn.run(
         create_app(settings),
         host=host,
         port=port,
+        log_config=None,
         log_level=settings.log_level.lower(),
         # One log line per request costs more than a small query; errors are still
         # logged, and Prometheus counts traffic.

@@ -189,10 +189,13 @@ def configure_logging(
     ours.setLevel(level)
     ours.propagate = True
     for name in ("uvicorn", "uvicorn.access"):
-        # uvicorn installs its own plain-text handlers; its lines go through ours.
+        # uvicorn's default configuration installs plain-text handlers; its lines go
+        # through ours instead. A logger uvicorn silenced (``access_log=False``: no
+        # handler, no propagation) stays silent.
         library = logging.getLogger(name)
-        library.handlers.clear()
-        library.propagate = True
+        if library.handlers:
+            library.handlers.clear()
+            library.propagate = True
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
