@@ -110,16 +110,18 @@ class ApiGate:
                 return
             state["principal"] = principal
         started = False
+        stamp = (b"x-request-id", request_id.encode())
 
-        async def tracked(message: Message) -> None:
+        async def send_with_id(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+                headers = [*message.get("headers", ()), stamp]
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
-            await self.app(
-                scope, _capped(receive, cap), _with_request_id(tracked, request_id)
-            )
+            await self.app(scope, _capped(receive, cap), send_with_id)
         except _BodyTooLarge:
             if started:
                 raise
@@ -161,17 +163,6 @@ def _capped(receive: Receive, cap: int) -> Receive:
             if seen > cap:
                 raise _BodyTooLarge(f"request body over {cap} bytes")
         return message
-
-    return wrapped
-
-
-def _with_request_id(send: Send, request_id: str) -> Send:
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = list(message.get("headers", []))
-            headers.append((b"x-request-id", request_id.encode()))
-            message = {**message, "headers": headers}
-        await send(message)
 
     return wrapped
 
