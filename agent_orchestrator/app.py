@@ -25,7 +25,7 @@ from .core.records import AuditEntry
 from .core.templates import WorkflowTemplate, load_templates
 from .core.validation import validate_workflow
 from .engine.bus import EventBus, Fanout
-from .engine.hub import Broadcast, EventHub
+from .engine.hub import EventHub
 from .engine.runner import Runner
 from .engine.service import WorkflowService
 from .engine.settings import EngineSettings
@@ -33,7 +33,6 @@ from .observability.logging import configure_logging
 from .observability.prometheus import CONTENT_TYPE, PrometheusMetrics
 from .observability.sentry import configure_sentry
 from .planner.factory import open_planner
-from .resolvers.event_stream import EncodedEvents
 from .resolvers.files import UPLOAD_LIMIT_BYTES
 from .resolvers.rest import rest_routes
 from .resolvers.schema import create_schema
@@ -169,8 +168,9 @@ async def open_services(
         )
         key_store = ApiKeyStore(database)
         metrics = MetricsQueries(database)
-        hub = EventHub(runs, bus)
-        broadcast = await stack.enter_async_context(Broadcast(hub))
+        hub = await stack.enter_async_context(
+            EventHub(runs, bus, runs_here=lambda id_: id_ in runner.active)
+        )
         services = Services(
             settings=settings,
             database=database,
@@ -193,8 +193,6 @@ async def open_services(
             **books,
             prometheus=prometheus,
             event_payloads=EventPayloads(),
-            encoded_events=EncodedEvents(),
-            broadcast=broadcast,
             metrics_feed=MetricsFeed(metrics, settings.agent_metrics_interval_s),
             audit_failure=_audit_failure(services),
             rate_limiter=RateLimiter(
@@ -324,7 +322,7 @@ def create_app(settings: Settings) -> Starlette:
         body = services.extras["prometheus"].exposition(
             by_status,
             len(services.runner.active),
-            lambda: services.bus.subscriber_count,
+            lambda: services.hub.statistics().followers,
         )
         return Response(body, media_type=CONTENT_TYPE)
 

@@ -19,6 +19,7 @@ from ..schema.types.execution import (
 from ..schema.types.relay import Connection
 from ..security.permissions import Permission
 from .access import agent_role, allow, key_guard
+from .event_stream import socket_delivery
 
 
 @strawberry.type
@@ -61,7 +62,8 @@ class ExecutionMutation:
     """Starting and cancelling executions."""
 
     @strawberry.mutation(
-        description="Validate and start a workflow; returns at once (PENDING or RUNNING)."
+        description="Validate and start a workflow; returns at once (PENDING or "
+        "RUNNING)."
     )
     async def execute_workflow(
         self, info: Info, input: ExecuteWorkflowInput
@@ -81,7 +83,7 @@ class ExecutionMutation:
                     )
                 ]
             )
-        variables = (
+        variables: Any = (
             input.initial_variables if input.initial_variables is not None else {}
         )
         if not isinstance(variables, dict):
@@ -156,12 +158,14 @@ class ExecutionSubscription:
         services = info.context.services
         if not await services.runs.exists(str(execution_id), principal.tenant_id):
             raise NotFound(f"execution {execution_id} not found")
-        payloads = services.extras["event_payloads"]
-        follow = services.hub.follow(
+        await services.hub.push(
             str(execution_id),
             after_seq or 0,
+            socket_delivery(info),
             heartbeat=key_guard(info),
             heartbeat_s=services.settings.agent_key_recheck_s,
         )
-        async for event in follow:
-            yield payloads.get(event)
+        # The events went to the client from the hub (see `event_stream`): nothing to
+        # yield. The unreachable `yield` makes this an async generator, a subscription.
+        return
+        yield

@@ -1,13 +1,12 @@
-"""Replay-then-live delivery (`EventHub.follow`): followers joining at any moment, from
-any point, get every event once and in order, up to the final one; one feed serves
-every follower of an execution; events stored by another process arrive through
-`remote_event` or the silent recheck; a follower that falls behind catches up from the
-store; a revoked caller's stream ends."""
+"""Replay-then-live delivery (`EventHub`): followers joining at any moment, from any
+point, get every event once and in order, up to the final one; one feed serves every
+follower of an execution; events stored by another process arrive through
+`remote_event` or the silent recheck; a slow follower catches up from the store
+without holding up the others; a revoked caller's delivery ends."""
 
 from __future__ import annotations
 
 import random
-from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -15,7 +14,7 @@ import pytest
 
 from agent_orchestrator.core.errors import Unauthenticated
 from agent_orchestrator.engine.bus import EventBus
-from agent_orchestrator.engine.hub import EventHub, follow_to_end
+from agent_orchestrator.engine.hub import EventHub, HubClosed, follow_to_end
 from agent_orchestrator.engine.service import ExecuteRequest
 
 if TYPE_CHECKING:
@@ -70,7 +69,7 @@ async def test_followers_joining_at_random_moments_see_no_gap(
         async def follower(name: str, after: int) -> None:
             await anyio.sleep(rng.uniform(0, 0.4))
             seen: list[int] = []
-            async with aclosing(hub.follow(execution_id, after)) as events:
+            async with hub.follow(execution_id, after) as events:
                 async for event in events:
                     seen.append(event.seq)
                     if rng.random() < 0.3:
@@ -123,20 +122,39 @@ async def test_a_follower_holding_the_final_event_gets_nothing_more(
         assert hub.statistics().feeds == 0
 
 
-async def test_a_follower_a_buffer_behind_catches_up_from_the_store(
+async def test_a_reader_a_buffer_behind_catches_up_from_the_store(
     engine: Engine,
 ) -> None:
-    async with EventHub(engine.store, engine.bus, buffer=2) as hub:
+    async with EventHub(engine.store, engine.bus, deliver_wait_s=0.01) as hub:
         execution_id = await start(engine)
-        async with aclosing(hub.follow(execution_id)) as events:
+        async with hub.follow(execution_id, buffer=2) as events:
             with anyio.fail_after(20):
-                first = await anext(events)
-                # It reads nothing while the run goes on: its buffer overflows.
+                first = await events.receive()
+                # It reads nothing while the run goes on: its buffer fills.
                 last = (await engine.runner.wait_finished(execution_id)).last_seq
                 rest = [event async for event in events]
-        seqs = [first.seq, *(e.seq for e in rest)]
-        assert seqs == list(range(1, last + 1))
-        assert hub.statistics().read_backs >= 2  # its join, then its catch-up
+        assert [first.seq, *(e.seq for e in rest)] == list(range(1, last + 1))
+        assert hub.statistics().read_backs > 2  # its catch-ups
+
+
+async def test_a_slow_follower_does_not_hold_up_the_others(engine: Engine) -> None:
+    execution_id = await start(engine)
+    released = anyio.Event()
+    slow: list[int] = []
+
+    async def deliver_slowly(event: ExecutionEvent) -> None:
+        await released.wait()  # a client that stopped reading
+        slow.append(event.seq)
+
+    async with EventHub(engine.store, engine.bus, deliver_wait_s=0.05) as hub:
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(hub.push, execution_id, 0, deliver_slowly)
+                fast = await follow_to_end(hub, execution_id)
+                released.set()
+    last = (await engine.runner.wait_finished(execution_id)).last_seq
+    assert [e.seq for e in fast] == list(range(1, last + 1))
+    assert slow == list(range(1, last + 1))
 
 
 async def test_events_stored_elsewhere_arrive_by_notification(engine: Engine) -> None:
@@ -175,9 +193,10 @@ async def test_a_silent_execution_run_elsewhere_is_read_back(engine: Engine) -> 
     assert [e.seq for e in events] == list(range(1, last + 1))
 
 
-async def test_a_failing_heartbeat_ends_the_stream(engine: Engine) -> None:
+async def test_a_failing_heartbeat_ends_the_delivery(engine: Engine) -> None:
     execution_id = await start(engine, HELD)
     beats = 0
+    seen: list[ExecutionEvent] = []
 
     async def heartbeat() -> None:
         nonlocal beats
@@ -185,31 +204,45 @@ async def test_a_failing_heartbeat_ends_the_stream(engine: Engine) -> None:
         if beats == 3:
             raise Unauthenticated("this API key was revoked")
 
-    seen: list[ExecutionEvent] = []
+    async def deliver(event: ExecutionEvent) -> None:
+        seen.append(event)
+
     async with EventHub(engine.store, engine.bus) as hub:
-        events = hub.follow(execution_id, heartbeat=heartbeat, heartbeat_s=0.01)
         with anyio.fail_after(10), pytest.raises(Unauthenticated):
-            async with aclosing(events):
-                async for event in events:
-                    seen.append(event)
+            await hub.push(
+                execution_id, 0, deliver, heartbeat=heartbeat, heartbeat_s=0.01
+            )
         assert hub.statistics().followers == 0
     await cancel(engine, execution_id)
     assert beats == 3 and not any(e.type.is_final for e in seen)
 
 
-async def test_closing_the_hub_ends_its_streams(engine: Engine) -> None:
+async def test_closing_the_hub_ends_its_deliveries(engine: Engine) -> None:
     execution_id = await start(engine, HELD)
-    seen: list[ExecutionEvent] = []
+    streamed: list[ExecutionEvent] = []
+    pushed: list[ExecutionEvent] = []
+    outcome: list[BaseException] = []
 
-    async def follower(hub: EventHub) -> None:
-        async with aclosing(hub.follow(execution_id)) as events:
+    async def stream(hub: EventHub) -> None:
+        async with hub.follow(execution_id) as events:
             async for event in events:
-                seen.append(event)
+                streamed.append(event)
+
+    async def push(hub: EventHub) -> None:
+        async def deliver(event: ExecutionEvent) -> None:
+            pushed.append(event)
+
+        try:
+            await hub.push(execution_id, 0, deliver)
+        except HubClosed as exc:
+            outcome.append(exc)
 
     with anyio.fail_after(10):
         async with anyio.create_task_group() as tg:
             async with EventHub(engine.store, engine.bus) as hub:
-                tg.start_soon(follower, hub)
-                await until(lambda: bool(seen))
+                tg.start_soon(stream, hub)
+                tg.start_soon(push, hub)
+                await until(lambda: bool(streamed) and bool(pushed))
     await cancel(engine, execution_id)
-    assert seen and not any(e.type.is_final for e in seen)
+    assert len(outcome) == 1  # the stream just ended; `push` said why
+    assert not any(e.type.is_final for e in [*streamed, *pushed])
