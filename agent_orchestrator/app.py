@@ -330,11 +330,12 @@ def create_app(settings: Settings) -> Starlette:
         return HTMLResponse(dashboard_html())
 
     routes: Sequence[BaseRoute] = [
+        # The busiest first: Starlette tries the routes in order.
+        Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
         Route("/health", health),
         Route("/metrics", prometheus),
         Route("/workflows/metrics", dashboard),
-        Route("/graphql", view, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", view),
         *rest_routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

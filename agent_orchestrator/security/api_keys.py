@@ -139,10 +139,14 @@ class ApiKeyService:
         if not key:
             raise Unauthenticated("missing API key; send it in the X-API-Key header")
         key = key.strip()
-        if not is_well_formed(key):
-            raise Unauthenticated("malformed API key; check that it was copied whole")
         digest = hash_key(key)
-        record = self._cached(digest) or await self._read(digest)
+        record = self._cached(digest)  # only well-formed keys are ever remembered
+        if record is None:
+            if not is_well_formed(key):
+                raise Unauthenticated(
+                    "malformed API key; check that it was copied whole"
+                )
+            record = await self._read(digest)
         now = utcnow()
         if record.revoked_at is not None:
             raise Unauthenticated(
