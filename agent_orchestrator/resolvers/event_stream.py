@@ -3,11 +3,11 @@ payload once per selection, and the execution's feed (`engine.hub`) sends it str
 to every subscriber's socket.
 
 Why not Strawberry's own subscription path (the resolver yields, Strawberry executes
-the selection and sends, per subscriber and event): `bench/api.py --subscribers 500`
-(500 clients of one run, 2-core machine, the same load in both runs) measured p50
-262-338 ms and p99 848-1 126 ms that way, the server spending 155 µs of CPU per
-delivered message; sent from the feed as here, p50 29-38 ms and p99 184-216 ms at
-33 µs per message. The goal is p99 under 100 ms.
+the selection and sends, for every subscriber and event): `bench/api.py --subscribers
+500` (500 clients of one run on a 2-core machine; three runs of each, in turn) measured
+p50 208-501 ms and p99 658-1 208 ms that way, the server spending 2.3-2.4 s of CPU on
+the run's 9 000 live messages; sent from the feed as here, p50 20-41 ms and p99 42-135
+ms, with 0.35-0.41 s of CPU (completions included). The goal is p99 under 100 ms.
 
 Everything else is Strawberry's, through its public API: parsing, validation and the
 limits, the resolver's rights checks, its errors, `complete`. Each payload is made by

@@ -21,12 +21,15 @@ from ..security.permissions import Permission
 from .access import agent_role, allow, key_guard
 from .event_stream import socket_delivery
 
+# Strawberry types its decorators called with arguments as returning Any (one overload
+# also serves `x: int = strawberry.field(...)`), hence the untyped-decorator ignores.
+
 
 @strawberry.type
 class ExecutionQuery:
     """Reading executions."""
 
-    @strawberry.field(description="One execution with its steps.")
+    @strawberry.field(description="One execution with its steps.")  # type: ignore[untyped-decorator]
     async def execution(self, info: Info, id: strawberry.ID) -> Execution:
         principal = allow(info, Permission.READ)
         record = await info.context.services.runs.load_execution(
@@ -34,7 +37,7 @@ class ExecutionQuery:
         )
         return Execution.of(record, with_steps=True)
 
-    @strawberry.field(description="Executions, newest first, filtered.")
+    @strawberry.field(description="Executions, newest first, filtered.")  # type: ignore[untyped-decorator]
     async def executions(
         self,
         info: Info,
@@ -61,7 +64,7 @@ class ExecutionQuery:
 class ExecutionMutation:
     """Starting and cancelling executions."""
 
-    @strawberry.mutation(
+    @strawberry.mutation(  # type: ignore[untyped-decorator]
         description="Validate and start a workflow; returns at once (PENDING or "
         "RUNNING)."
     )
@@ -126,7 +129,7 @@ class ExecutionMutation:
         )
         return Execution.of(record, with_steps=True)
 
-    @strawberry.mutation(description="Cancel an execution: running steps stop at once.")
+    @strawberry.mutation(description="Cancel an execution: running steps stop at once.")  # type: ignore[untyped-decorator]
     async def cancel_execution(self, info: Info, id: strawberry.ID) -> Execution:
         principal = allow(info, Permission.RUN)
         runner = info.context.services.runner
@@ -147,7 +150,7 @@ class ExecutionMutation:
 class ExecutionSubscription:
     """Following executions live."""
 
-    @strawberry.subscription(
+    @strawberry.subscription(  # type: ignore[untyped-decorator]
         description="Stored events after `afterSeq`, then live ones, without gap or "
         "duplicate; completes after the final event."
     )

@@ -12,12 +12,15 @@ from ..schema.types.metrics import Metrics
 from ..security.permissions import Permission
 from .access import allow, key_guard
 
+# Strawberry types its decorators called with arguments as returning Any (one overload
+# also serves `x: int = strawberry.field(...)`), hence the untyped-decorator ignores.
+
 
 @strawberry.type
 class MetricsQuery:
     """Reading metrics."""
 
-    @strawberry.field(description="Figures over the last `hoursBack` hours.")
+    @strawberry.field(description="Figures over the last `hoursBack` hours.")  # type: ignore[untyped-decorator]
     async def metrics(self, info: Info, hours_back: int = 24) -> Metrics:
         principal = allow(info, Permission.READ)
         feed = info.context.services.extras["metrics_feed"]
@@ -30,7 +33,7 @@ class MetricsQuery:
 class MetricsSubscription:
     """Live metrics."""
 
-    @strawberry.subscription(description="Fresh metrics at the server's interval.")
+    @strawberry.subscription(description="Fresh metrics at the server's interval.")  # type: ignore[untyped-decorator]
     async def metrics_updates(
         self, info: Info, hours_back: int = 24
     ) -> AsyncGenerator[Metrics, None]:

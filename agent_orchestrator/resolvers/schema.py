@@ -28,6 +28,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult, StreamExecutionResult
+from strawberry.types.scalar import ScalarDefinition
 
 from ..schema.scalars import SCALAR_MAP
 from .agents import AgentQuery
@@ -150,7 +151,8 @@ def create_schema(*, introspection: bool = True, suggestions: bool = True) -> Sc
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(
-            scalar_map=SCALAR_MAP,  # type: ignore[arg-type]
+            # Strawberry's map is keyed by `object` (and a dict's keys are invariant).
+            scalar_map=dict[object, ScalarDefinition](SCALAR_MAP.items()),
             disable_field_suggestions=not suggestions,
         ),
     )
