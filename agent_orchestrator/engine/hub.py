@@ -74,16 +74,15 @@ class HubStatistics:
 class _Follower:
     """One follower: where it is, and why it left its feed, if it did."""
 
-    __slots__ = ("behind", "deliver", "ended", "error", "last", "left")
+    __slots__ = ("deliver", "ended", "error", "last", "left")
 
     def __init__(self, deliver: Deliver, after_seq: int) -> None:
         self.deliver = deliver
         #: The last seq it has (or claims to have).
         self.last = after_seq
         self.ended = False
-        self.behind = False
         self.error: BaseException | None = None
-        #: Set when it leaves its feed (ended, behind or failed).
+        #: Set when it leaves its feed (ended, failed, or too slow for it).
         self.left = anyio.Event()
 
     async def take(self, event: ExecutionEvent) -> None:
@@ -208,7 +207,7 @@ class EventHub:
                     self._leave(feed, follower)
             if follower.error is not None:
                 raise follower.error
-            follower.behind = False
+            # Else it ended, or was too slow for the feed: it catches up again.
 
     @asynccontextmanager
     async def follow(
@@ -435,7 +434,6 @@ class EventHub:
             # The round ran out of time while `current` took an event: most likely a
             # client that stopped reading. The rest get a new round.
             assert current is not None
-            current.behind = True
             leaving.append(current)
 
 
