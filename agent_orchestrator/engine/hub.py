@@ -435,11 +435,3 @@ class EventHub:
             # client that stopped reading. The rest get a new round.
             assert current is not None
             leaving.append(current)
-
-
-async def follow_to_end(
-    hub: EventHub, execution_id: str, after_seq: int = 0
-) -> list[ExecutionEvent]:
-    """Every event of an execution after `after_seq`, up to the final one."""
-    async with hub.follow(execution_id, after_seq) as events:
-        return [event async for event in events]

@@ -14,7 +14,7 @@ import pytest
 
 from agent_orchestrator.core.errors import Unauthenticated
 from agent_orchestrator.engine.bus import EventBus
-from agent_orchestrator.engine.hub import EventHub, HubClosed, follow_to_end
+from agent_orchestrator.engine.hub import EventHub, HubClosed
 from agent_orchestrator.engine.service import ExecuteRequest
 
 if TYPE_CHECKING:
@@ -37,6 +37,14 @@ GRAPH = {
 }
 #: Runs until the test cancels it.
 HELD = {"steps": [{"id": "hold", "agent": "wait_agent", "inputs": {"seconds": 600}}]}
+
+
+async def follow_to_end(
+    hub: EventHub, execution_id: str, after_seq: int = 0
+) -> list[ExecutionEvent]:
+    """Every event after `after_seq`, up to the final one."""
+    async with hub.follow(execution_id, after_seq) as events:
+        return [event async for event in events]
 
 
 async def start(engine: Engine, graph: dict[str, Any] = GRAPH) -> str:
