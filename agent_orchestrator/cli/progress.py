@@ -54,49 +54,43 @@ async def follow(
     Returns:
         The exit code: 0 when the execution succeeded, else 1.
     """
-    with services.bus.subscribe() as feed:
-        record, created = await start()
-        console.print(
-            f"Execution [bold]{record.id}[/bold]" + ("" if created else " (existing)")
-        )
-        with (
-            Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.fields[state]}"),
-                TimeElapsedColumn(),
-                console=console,
-            ) as progress,
-            logs_above(progress.console),
-        ):
-            tasks = {
-                s.id: progress.add_task(
-                    f"{s.id} [dim]({s.agent})[/dim]", total=1, state="waiting"
-                )
-                for s in graph.steps
-            }
-            for stored in (await services.executions.get(caller, record.id)).steps:
-                _show(progress, tasks, stored.step_id, stored.status.value)
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(_cancel_on_interrupt, services, caller, record.id)
-                final = record
-                if created or not record.status.is_final:
-                    async for event in feed.receive:
-                        if event.execution_id != record.id:
-                            continue
-                        _on_event(
-                            progress,
-                            tasks,
-                            event.type,
-                            event.step_id,
-                            event.data,
-                            event.attempt,
-                        )
-                        if event.type.is_final:
-                            break
-                final = await services.executions.wait_finished(caller, record.id)
-                tg.cancel_scope.cancel()
+    record, created = await start()
+    console.print(
+        f"Execution [bold]{record.id}[/bold]" + ("" if created else " (existing)")
+    )
+    with (
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[state]}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress,
+        logs_above(progress.console),
+    ):
+        tasks = {
+            s.id: progress.add_task(
+                f"{s.id} [dim]({s.agent})[/dim]", total=1, state="waiting"
+            )
+            for s in graph.steps
+        }
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_cancel_on_interrupt, services, caller, record.id)
+            # The stored events from the first, then the live ones, up to the final
+            # one (an execution that had already ended replays and ends at once).
+            async with services.hub.follow(record.id) as events:
+                async for event in events:
+                    _on_event(
+                        progress,
+                        tasks,
+                        event.type,
+                        event.step_id,
+                        event.data,
+                        event.attempt,
+                    )
+            final = await services.executions.wait_finished(caller, record.id)
+            tg.cancel_scope.cancel()
     colour = {"SUCCEEDED": "green", "FAILED": "red"}.get(final.status.value, "yellow")
     console.print(
         f"[{colour}]{final.status.value}[/{colour}] in {final.duration_ms or 0} ms"

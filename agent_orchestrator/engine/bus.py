@@ -2,7 +2,8 @@
 
 Publishing never waits: a subscriber that falls more than its buffer behind is marked
 `lagged` and misses events, which it then reads back from the store (events are
-numbered, so a gap is visible).
+numbered, so a gap is visible). Followers of an execution do not subscribe here
+themselves: `engine.hub.EventHub` holds one subscription per followed execution.
 """
 
 from __future__ import annotations
@@ -85,10 +86,6 @@ class EventBus:
                 if not subscribers:
                     del self._subscriptions[key]
             subscription.close()
-
-    def has_subscribers(self, execution_id: str) -> bool:
-        """Whether anyone here follows this execution."""
-        return bool(self._subscriptions.get(execution_id))
 
     @property
     def subscriber_count(self) -> int:

@@ -9,7 +9,6 @@ import logging
 import re
 
 from graphql.error import GraphQLError
-from strawberry.extensions import MaskErrors
 
 from ..core.errors import (
     Conflict,
@@ -60,50 +59,48 @@ def error_extensions(exc: BaseException) -> dict[str, object] | None:
     return extensions
 
 
-class TranslateErrors(MaskErrors):
-    """Gives domain errors their codes, keeps GraphQL's own validation errors (without
-    field suggestions when asked), and masks the rest."""
+def translate_errors(
+    errors: list[GraphQLError], *, hide_suggestions: bool = False
+) -> list[GraphQLError]:
+    """The errors a client sees: domain errors with their codes, GraphQL's own
+    validation errors (without field suggestions when asked), and the rest masked."""
+    return [translate(e, hide_suggestions=hide_suggestions) for e in errors]
 
-    def __init__(self, *, hide_suggestions: bool = False) -> None:
-        super().__init__(error_message=INTERNAL)
-        self.hide_suggestions = hide_suggestions
 
-    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [self._translate(e) for e in errors]
-
-    def _translate(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if original is None:
-            message = error.message
-            if self.hide_suggestions:
-                message = _SUGGESTION.sub("", message)
-            code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
-            return GraphQLError(
-                message,
-                nodes=error.nodes,
-                source=error.source,
-                positions=error.positions,
-                path=error.path,
-                extensions={**(error.extensions or {}), "code": code},
-            )
-        extensions = error_extensions(original)
-        if extensions is not None:
-            return GraphQLError(
-                str(original),
-                nodes=error.nodes,
-                source=error.source,
-                positions=error.positions,
-                path=error.path,
-                extensions=extensions,
-            )
-        if isinstance(original, GraphQLError):
-            return self._translate(original)
-        log.error("unexpected error in a GraphQL operation", exc_info=original)
+def translate(error: GraphQLError, *, hide_suggestions: bool = False) -> GraphQLError:
+    """One error as `translate_errors` gives it."""
+    original = error.original_error
+    if original is None:
+        message = error.message
+        if hide_suggestions:
+            message = _SUGGESTION.sub("", message)
+        code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
         return GraphQLError(
-            INTERNAL,
+            message,
             nodes=error.nodes,
             source=error.source,
             positions=error.positions,
             path=error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR"},
+            extensions={**(error.extensions or {}), "code": code},
         )
+    extensions = error_extensions(original)
+    if extensions is not None:
+        return GraphQLError(
+            str(original),
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions=extensions,
+        )
+    if isinstance(original, GraphQLError):
+        return translate(original, hide_suggestions=hide_suggestions)
+    log.error("unexpected error in a GraphQL operation", exc_info=original)
+    return GraphQLError(
+        INTERNAL,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": "INTERNAL_SERVER_ERROR"},
+    )

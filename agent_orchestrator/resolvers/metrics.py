@@ -12,13 +12,14 @@ from ..schema.types.metrics import Metrics
 from ..security.permissions import Permission
 from .access import allow, key_guard
 
+# Strawberry types its decorators called with arguments as returning Any (one overload
+# also serves `x: int = strawberry.field(...)`), hence the untyped-decorator ignores.
+
 
 @strawberry.type
 class MetricsQuery:
     """Reading metrics."""
 
-    # Strawberry types its decorators called with arguments as returning Any (one
-    # overload also serves `x: int = strawberry.field(...)`), hence these ignores.
     @strawberry.field(description="Figures over the last `hoursBack` hours.")  # type: ignore[untyped-decorator]
     async def metrics(self, info: Info, hours_back: int = 24) -> Metrics:
         snapshot = await info.context.services.metrics.snapshot(
@@ -31,7 +32,7 @@ class MetricsQuery:
 class MetricsSubscription:
     """Live metrics."""
 
-    @strawberry.subscription(description="Fresh metrics at the server's interval.")
+    @strawberry.subscription(description="Fresh metrics at the server's interval.")  # type: ignore[untyped-decorator]
     async def metrics_updates(
         self, info: Info, hours_back: int = 24
     ) -> AsyncGenerator[Metrics, None]:

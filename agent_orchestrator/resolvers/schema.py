@@ -1,32 +1,40 @@
 """The GraphQL schema: root types assembled from per-entity parts, with the limits of
-SECURITY.md (depth 10, aliases 15, tokens 1,000) and the error translation."""
+SECURITY.md (depth 10, aliases 15, tokens 1,000) and the error translation.
+
+Strawberry makes every extension anew for each operation and walks each one's hooks at
+every step (and for every event of a subscription), so the limits, the validation
+cache and the error translation share one extension, `OperationGuard`; with the parser
+cache that makes two, as many as a bare Strawberry app with both caches has.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
 import strawberry
+from graphql import ASTValidationRule
+from graphql import ExecutionResult as CoreResult
 from graphql.error import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
-    AddValidationRules,
     MaxAliasesLimiter,
-    MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionResult, StreamExecutionResult
+from strawberry.types.scalar import ScalarDefinition
 
 from ..schema.scalars import SCALAR_MAP
 from .agents import AgentQuery
 from .artifacts import ArtifactQuery
 from .copilot import CopilotMutation, CopilotQuery
-from .errors import TranslateErrors, error_code
+from .errors import error_code, translate_errors
 from .executions import ExecutionMutation, ExecutionQuery, ExecutionSubscription
 from .metrics import MetricsQuery, MetricsSubscription
 from .security import SecurityMutation, SecurityQuery
@@ -36,6 +44,8 @@ log = logging.getLogger("agent_orchestrator.api")
 MAX_DEPTH = 10
 MAX_ALIASES = 15
 MAX_TOKENS = 1_000
+#: Documents kept parsed and validated (shared by every operation of the process).
+DOCUMENT_CACHE = 512
 
 
 @strawberry.type
@@ -61,6 +71,53 @@ class Subscription(ExecutionSubscription, MetricsSubscription):
     """Live streams over WebSocket (graphql-transport-ws)."""
 
 
+class OperationGuard(ValidationCache):
+    """Every operation's rules: the token cap when parsing, the depth and alias limits
+    (and no introspection, when so configured) when validating, validation results
+    cached, and our error translation on every result, streamed ones included.
+
+    Args:
+        rules: Validation rules added to GraphQL's own (made once, so that the
+            validation cache recognises them).
+        hide_suggestions: Strip "Did you mean ...?" from validation messages.
+    """
+
+    def __init__(
+        self,
+        rules: tuple[type[ASTValidationRule], ...],
+        *,
+        hide_suggestions: bool = False,
+    ) -> None:
+        super().__init__(maxsize=DOCUMENT_CACHE)
+        self.rules = rules
+        self.hide_suggestions = hide_suggestions
+        self._streamed = False
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = MAX_TOKENS
+        context.validation_rules = (*context.validation_rules, *self.rules)
+        yield
+        # A stream's results were translated one by one (`on_stream_result`).
+        # (graphql-core's result before Strawberry wraps it, or Strawberry's own.)
+        if not self._streamed and isinstance(
+            context.result, CoreResult | ExecutionResult
+        ):
+            self._translate(context.result)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        self._streamed = True
+        if isinstance(result, ExecutionResult):
+            self._translate(result)
+        yield
+
+    def _translate(self, result: CoreResult | ExecutionResult) -> None:
+        if result.errors:
+            result.errors = translate_errors(
+                result.errors, hide_suggestions=self.hide_suggestions
+            )
+
+
 class Schema(strawberry.Schema):
     """Logs only unexpected errors: ours are answers, not incidents."""
 
@@ -76,22 +133,17 @@ class Schema(strawberry.Schema):
 def create_schema(*, introspection: bool = True, suggestions: bool = True) -> Schema:
     """The schema with its limits; introspection and field suggestions can be switched
     off for production."""
-    # Factories, not instances: a fresh extension per operation (SECURITY.md). The
-    # limit rules are made once, so that the validation cache recognises them and a
-    # document already checked is not walked again.
-    limits = [
+    rules: list[type[ASTValidationRule]] = [
         *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
         *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
     ]
     if not introspection:
-        limits.append(NoSchemaIntrospectionCustomRule)
+        rules.append(NoSchemaIntrospectionCustomRule)
+    # Factories, not instances: a fresh extension per operation (SECURITY.md).
     extensions: list[Callable[[], SchemaExtension]] = [
-        partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
-        partial(AddValidationRules, limits),
         # Parsing and validating the same document again costs more than running it.
-        partial(ParserCache, maxsize=512),
-        partial(ValidationCache, maxsize=512),
-        partial(TranslateErrors, hide_suggestions=not suggestions),
+        partial(ParserCache, maxsize=DOCUMENT_CACHE),
+        partial(OperationGuard, tuple(rules), hide_suggestions=not suggestions),
     ]
     return Schema(
         query=Query,
@@ -99,6 +151,8 @@ def create_schema(*, introspection: bool = True, suggestions: bool = True) -> Sc
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(
-            scalar_map=SCALAR_MAP, disable_field_suggestions=not suggestions
+            # Strawberry's map is keyed by `object` (and a dict's keys are invariant).
+            scalar_map=dict[object, ScalarDefinition](SCALAR_MAP.items()),
+            disable_field_suggestions=not suggestions,
         ),
     )

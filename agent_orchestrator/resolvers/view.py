@@ -26,10 +26,19 @@ from ..schema.feeds import EventPayloads
 from ..schema.scalars import NUL_MESSAGE, has_nul
 from ..service.container import Services
 from .access import record_authentication_failure
-from .event_stream import EncodedEvents, EventStreamHandler
+from .event_stream import EventStreamHandler
 
 INIT_TIMEOUT = dt.timedelta(seconds=10)
 MAX_SUBSCRIPTIONS = 100
+
+
+def _may_hold_nul(data: str | bytes) -> bool:
+    """Whether a JSON text can hold U+0000 at all. A decoded NUL, and the backslash and
+    `u` of a GraphQL escape in a document, need a raw NUL or a ``\\u`` escape in the
+    JSON text (``\\\\u``, ``\\u005cu``, ``\\u0000``, ...); most bodies have neither and
+    need no walk through their values."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    return b"\\u" in raw or b"\x00" in raw
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -37,9 +46,8 @@ class GraphQLView(GraphQL[Context, None]):
 
     Attributes:
         services: The process's use cases (set by the app's lifespan).
-        event_payloads: Each event's GraphQL object, shared by its subscribers.
-        encoded_events: Each event's encoded message, shared by the subscribers of
-            the event stream's fast path.
+        event_payloads: Each event's encoded payload per selection, made once and
+            shared by its subscribers.
     """
 
     services: Services
@@ -57,11 +65,12 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self._ide_html = ide_html or ""
         self.event_payloads = EventPayloads()
-        self.encoded_events = EncodedEvents()
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        principal: Principal | None = getattr(request.state, "principal", None)
-        request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+        # The gate's notes (`scope["state"]`, read without Starlette's State wrapper).
+        state = request.scope.get("state", {})
+        principal: Principal | None = state.get("principal")
+        request_id = state.get("request_id") or uuid.uuid4().hex
         return Context(
             request=request,
             response=response,
@@ -98,7 +107,7 @@ class GraphQLView(GraphQL[Context, None]):
             value = super().decode_json(data)  # skips the WebSocket check below
         except json.JSONDecodeError as exc:
             raise HTTPException(400, "Unable to parse request body as JSON") from exc
-        if has_nul(value):
+        if _may_hold_nul(data) and has_nul(value):
             raise HTTPException(400, NUL_MESSAGE)
         return value
 

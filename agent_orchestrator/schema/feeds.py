@@ -1,32 +1,45 @@
-"""Process-wide caches behind subscriptions: one GraphQL payload per event however many
-follow it, and one metrics computation per tenant and window per interval."""
+"""Process-wide caches behind subscriptions: one payload per event and selection however
+many follow it, and one metrics computation per tenant and window per interval."""
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import anyio
 
-from ..core.protocols import ExecutionEvent as Event
+from ..core.protocols import ExecutionEvent
 from ..core.records import MetricsSnapshot
 from ..store.metrics import MetricsQueries
-from .types.execution import ExecutionEvent
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
 
 
 class EventPayloads:
-    """The GraphQL object of each recent event, built once."""
+    """The encoded subscription payload of each recent event, per selection, made
+    once.
+
+    Args:
+        size: Payloads kept (the oldest go first).
+    """
 
     def __init__(self, size: int = 20_000) -> None:
         self._size = size
-        self._cache: OrderedDict[tuple[str, int], ExecutionEvent] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int, str], str] = OrderedDict()
 
-    def get(self, event: Event) -> ExecutionEvent:
-        """The payload of `event` (made on first request)."""
-        key = (event.execution_id, event.seq)
+    async def get(
+        self,
+        event: ExecutionEvent,
+        selection: str,
+        make: Callable[[ExecutionEvent], Awaitable[str]],
+    ) -> str:
+        """The payload of `event` for `selection` (`make` makes it the first time)."""
+        key = (event.execution_id, event.seq, selection)
         payload = self._cache.get(key)
         if payload is None:
-            payload = ExecutionEvent.of(event)
+            payload = await make(event)
             self._cache[key] = payload
             if len(self._cache) > self._size:
                 self._cache.popitem(last=False)

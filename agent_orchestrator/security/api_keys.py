@@ -8,6 +8,8 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
+import anyio
+
 from ..core.auth import ApiKeyRecord, Principal
 from ..core.errors import Problem, Unauthenticated, ValidationFailed
 from ..core.ids import DEFAULT_TENANT, as_utc, utcnow
@@ -58,12 +60,15 @@ class ApiKeyService:
     Checked keys are remembered for `cache_s` seconds so that a busy client does not
     cost a database query per request. A key revoked through this process stops at
     once; one revoked elsewhere (another server, the CLI) stops within `cache_s`.
+    Expiry is checked on every request. When a remembered key runs out, the requests
+    that present it meanwhile wait for one read of the database, not one each.
     """
 
     def __init__(self, repository: ApiKeyRepository, cache_s: float = 5.0) -> None:
         self.repository = repository
         self.cache_s = cache_s
         self._cache: dict[str, tuple[float, ApiKeyRecord]] = {}
+        self._reading: dict[str, anyio.Lock] = {}
 
     async def create(
         self,
@@ -82,7 +87,8 @@ class ApiKeyService:
             The stored record and the plaintext key, which is never shown again.
 
         Raises:
-            ValidationFailed: Empty name, bad tenant id or an expiry outside 1..366 days.
+            ValidationFailed: Empty name, bad tenant id or an expiry outside 1 to 366
+                days.
         """
         now = utcnow()
         expires_at = as_utc(expires_at)
@@ -133,15 +139,14 @@ class ApiKeyService:
         if not key:
             raise Unauthenticated("missing API key; send it in the X-API-Key header")
         key = key.strip()
-        if not is_well_formed(key):
-            raise Unauthenticated("malformed API key; check that it was copied whole")
         digest = hash_key(key)
-        record = self._cached(digest)
+        record = self._cached(digest)  # only well-formed keys are ever remembered
         if record is None:
-            record = await self.repository.by_hash(digest)
-            if record is None:
-                raise Unauthenticated("unknown API key")
-            self._remember(digest, record)
+            if not is_well_formed(key):
+                raise Unauthenticated(
+                    "malformed API key; check that it was copied whole"
+                )
+            record = await self._read(digest)
         now = utcnow()
         if record.revoked_at is not None:
             raise Unauthenticated(
@@ -152,9 +157,27 @@ class ApiKeyService:
                 "this API key has expired; ask an admin for a new one"
             )
         if record.last_used_at is None or now - record.last_used_at > LAST_USED_EVERY:
-            await self.repository.touch(record)
+            # Remembered first, so that the requests arriving meanwhile do not write
+            # it again.
             self._remember(digest, replace(record, last_used_at=now))
+            await self.repository.touch(record)
         return Principal(record.tenant_id, record.role, record.id, record.name)
+
+    async def _read(self, digest: str) -> ApiKeyRecord:
+        """The stored key with this digest, read once however many ask at a time."""
+        lock = self._reading.setdefault(digest, anyio.Lock())
+        try:
+            async with lock:
+                record = self._cached(digest)  # read while this request waited
+                if record is None:
+                    record = await self.repository.by_hash(digest)
+                    if record is None:
+                        raise Unauthenticated("unknown API key")
+                    self._remember(digest, record)
+                return record
+        finally:
+            if not lock.statistics().tasks_waiting:
+                self._reading.pop(digest, None)
 
     def forget(self, key_id: str) -> None:
         """Drop a key from the cache (after revoking it)."""

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
+import os
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..core.auth import Principal
@@ -64,9 +63,9 @@ class ApiGate:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
+        given = _headers(scope)
         state = scope.setdefault("state", {})
-        request_id = headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        request_id = given.request_id or os.urandom(16).hex()
         state["request_id"] = request_id
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
@@ -83,13 +82,13 @@ class ApiGate:
             )
             return
         cap = self._cap(scope["path"])
-        length = headers.get("content-length")
+        length = given.content_length
         if length is not None and length.isdigit() and int(length) > cap:
             await _json(send, 413, _body(scope, "PAYLOAD_TOO_LARGE", self._over(cap)))
             return
         if not self.public(scope):
             try:
-                principal = await self._principal(headers)
+                principal = await self._principal(given.api_key)
                 limiter = self.limit()
                 if limiter is not None:
                     await limiter(principal)
@@ -110,16 +109,18 @@ class ApiGate:
                 return
             state["principal"] = principal
         started = False
+        stamp = (b"x-request-id", request_id.encode())
 
-        async def tracked(message: Message) -> None:
+        async def send_with_id(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+                headers = [*message.get("headers", ()), stamp]
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
-            await self.app(
-                scope, _capped(receive, cap), _with_request_id(tracked, request_id)
-            )
+            await self.app(scope, _capped(receive, cap), send_with_id)
         except _BodyTooLarge:
             if started:
                 raise
@@ -140,14 +141,34 @@ class ApiGate:
                 return cap
         return MAX_BODY_BYTES
 
-    async def _principal(self, headers: Headers) -> Principal:
+    async def _principal(self, key: str | None) -> Principal:
         if not self.keys_enabled:
             return Principal(DEFAULT_TENANT, Role.ADMIN)
-        return await self.authenticate()(headers.get("x-api-key"))
+        return await self.authenticate()(key)
 
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class _Given(NamedTuple):
+    request_id: str | None
+    content_length: str | None
+    api_key: str | None
+
+
+def _headers(scope: Scope) -> _Given:
+    """The request headers the gate reads (the first of each), in one pass: ASGI names
+    are lower case; values are latin-1, as Starlette decodes them."""
+    request_id = length = key = None
+    for name, value in scope["headers"]:
+        if name == b"x-api-key" and key is None:
+            key = value.decode("latin-1")
+        elif name == b"content-length" and length is None:
+            length = value.decode("latin-1")
+        elif name == b"x-request-id" and request_id is None:
+            request_id = value.decode("latin-1")[:64]
+    return _Given(request_id or None, length, key)
 
 
 def _capped(receive: Receive, cap: int) -> Receive:
@@ -161,17 +182,6 @@ def _capped(receive: Receive, cap: int) -> Receive:
             if seen > cap:
                 raise _BodyTooLarge(f"request body over {cap} bytes")
         return message
-
-    return wrapped
-
-
-def _with_request_id(send: Send, request_id: str) -> Send:
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = list(message.get("headers", []))
-            headers.append((b"x-request-id", request_id.encode()))
-            message = {**message, "headers": headers}
-        await send(message)
 
     return wrapped
 

@@ -1,14 +1,17 @@
-"""Per-key rate limiting with the `limits` library (moving window).
+"""Per-key rate limiting over a moving window: ``AGENT_RATE_LIMIT=600/minute`` allows
+at most 600 requests of one key in any 60 seconds.
 
-The window lives in memory (one process) or in Redis (shared by every process). If the
-store cannot be reached, requests are let through and the failure is logged and counted:
-an outage of the limiter must never turn into errors for callers (SECURITY.md).
+The window lives in this process (`MovingWindow`) or in Redis, shared by every process
+(the `limits` library's moving window). If Redis cannot be reached, requests are let
+through and the failure is logged and counted: an outage of the limiter must never turn
+into errors for callers (SECURITY.md).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from typing import TYPE_CHECKING
 
 from limits import parse
@@ -18,26 +21,97 @@ from limits.storage import storage_from_string
 from ..core.errors import RateLimited
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..core.auth import Principal
 
 log = logging.getLogger("agent_orchestrator.security")
 _WARN_EVERY_S = 30.0
 
 
+class MovingWindow:
+    """An exact moving-window limit in memory: each key's last `limit` request times.
+
+    A request is allowed when fewer than `limit` requests of its key fall in the last
+    `window_s` seconds. One check is a deque append and a comparison. (The `limits`
+    library's in-memory store inserts at the front of a list per hit, O(limit), and
+    hands its expiry to a thread and a new task after every hit; it cost the request
+    path 10 to 50 µs a request, more as the limit grows.)
+
+    Args:
+        limit: Requests allowed per window (at least 1).
+        window_s: The window's length in seconds.
+        clock: Monotonic seconds (tests give their own).
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        window_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if limit < 1 or window_s <= 0:
+            raise ValueError("a rate limit needs a count of at least 1 and a period")
+        self.limit = limit
+        self.window_s = window_s
+        self.clock = clock
+        self._times: dict[str, deque[float]] = {}
+        self._swept = clock()
+
+    def hit(self, key: str) -> float | None:
+        """Count one request of `key`.
+
+        Returns:
+            None when it is allowed, else the seconds until it would be (nothing is
+            counted for a refused request).
+        """
+        now = self.clock()
+        if now - self._swept > self.window_s:
+            self._sweep(now)
+        times = self._times.get(key)
+        if times is None:
+            times = self._times[key] = deque(maxlen=self.limit)
+        elif len(times) == self.limit and times[0] > now - self.window_s:
+            return times[0] + self.window_s - now
+        times.append(now)  # a full deque drops its oldest time, now out of the window
+        return None
+
+    def __len__(self) -> int:
+        """How many keys have requests in the current window (or the last one)."""
+        return len(self._times)
+
+    def _sweep(self, now: float) -> None:
+        """Forget keys whose newest request left the window (bounds the memory)."""
+        self._swept = now
+        horizon = now - self.window_s
+        idle = [key for key, times in self._times.items() if times[-1] <= horizon]
+        for key in idle:
+            del self._times[key]
+
+
 class RateLimiter:
     """Counts each key's requests against ``AGENT_RATE_LIMIT``.
 
+    Args:
+        rate: ``COUNT/PERIOD`` (``600/minute``).
+        storage: ``memory`` (this process) or a Redis URL (shared by every process).
+
     Attributes:
-        failures: How many checks were let through because the store failed.
+        failures: How many checks were let through because the shared store failed.
     """
 
     def __init__(self, rate: str, storage: str = "memory") -> None:
         self.item = parse(rate)
-        uri = "async+memory://" if storage == "memory" else f"async+{storage}"
-        self.storage = storage_from_string(uri)
-        self.limiter = MovingWindowRateLimiter(self.storage)
         self.failures = 0
         self._warned = 0.0
+        self.memory: MovingWindow | None = None
+        self.shared: MovingWindowRateLimiter | None = None
+        if storage == "memory":
+            self.memory = MovingWindow(self.item.amount, self.item.get_expiry())
+        else:
+            self.shared = MovingWindowRateLimiter(
+                storage_from_string(f"async+{storage}")
+            )
 
     async def check(self, principal: Principal) -> None:
         """Count one request of `principal`.
@@ -46,10 +120,23 @@ class RateLimiter:
             RateLimited: The key is over its rate; says when to retry.
         """
         key = principal.key_id or f"tenant:{principal.tenant_id}"
+        if self.memory is not None:
+            retry_after = self.memory.hit(key)
+        else:
+            retry_after = await self._shared_hit(key)
+        if retry_after is not None:
+            raise RateLimited(
+                f"rate limit of {self.item} for this API key reached; retry in "
+                f"{retry_after:.0f} s",
+                retry_after_s=retry_after,
+            )
+
+    async def _shared_hit(self, key: str) -> float | None:
+        assert self.shared is not None
         try:
-            if await self.limiter.hit(self.item, "api", key):
-                return
-            stats = await self.limiter.get_window_stats(self.item, "api", key)
+            if await self.shared.hit(self.item, "api", key):
+                return None
+            stats = await self.shared.get_window_stats(self.item, "api", key)
         except Exception as exc:
             self.failures += 1
             now = time.monotonic()
@@ -58,10 +145,5 @@ class RateLimiter:
                 log.warning(
                     "rate limit store unreachable (%s); letting requests through", exc
                 )
-            return
-        retry_after = max(stats.reset_time - time.time(), 0.0)
-        raise RateLimited(
-            f"rate limit of {self.item} for this API key reached; retry in "
-            f"{retry_after:.0f} s",
-            retry_after_s=retry_after,
-        )
+            return None
+        return max(stats.reset_time - time.time(), 0.0)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..config import Settings
 from ..engine.bus import EventBus
-from ..engine.hub import Broadcast, EventHub
+from ..engine.hub import EventHub
 from ..engine.runner import Runner
 from ..observability.prometheus import PrometheusMetrics
 from ..store.database import Database
@@ -65,7 +65,6 @@ class Services(AdminServices):
         runner: The process's runner (started only when the service is enabled).
         bus: Events of this process's executions, as they are stored.
         hub: Stored-then-live event streams of one execution.
-        broadcast: One shared stream per followed execution.
         runs: Reads executions and their events for the event streams.
         prometheus: The process's Prometheus figures.
     """
@@ -80,7 +79,6 @@ class Services(AdminServices):
     runner: Runner
     bus: EventBus
     hub: EventHub
-    broadcast: Broadcast
     runs: ExecutionReader
     prometheus: PrometheusMetrics
 
