@@ -24,11 +24,12 @@ run: install
 	$(BIN)/agent-orchestrator migrate
 	$(BIN)/agent-orchestrator serve --host $${HOST:-127.0.0.1} --port $(PORT)
 
-# The gates run first: a finding stops the run before the (slow) suite starts.
+# The gates run first: a finding stops the run before the suite starts. The suite runs in
+# TEST_WORKERS processes (default 3), each test module's tests in one of them.
 test: lint
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-redis.sh
-	$(BIN)/pytest
+	$(BIN)/pytest -n $${TEST_WORKERS:-3} --dist loadscope
 
 lint: install
 	$(BIN)/ruff check $(CODE)

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
-from agent_orchestrator.engine.service import ExecuteRequest
 
 from agent_orchestrator.core.errors import Unauthenticated
 from agent_orchestrator.engine.bus import EventBus
 from agent_orchestrator.engine.hub import EventHub, HubClosed
+from agent_orchestrator.service.starting import ExecuteRequest
 
 if TYPE_CHECKING:
     from agent_orchestrator.core.protocols import ExecutionEvent
