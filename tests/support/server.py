@@ -50,8 +50,13 @@ class ServerProcess:
         }
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30.0) -> ServerProcess:
-        """Start the process and wait until /health answers 200."""
+    def start(self, timeout: float = 90.0) -> ServerProcess:
+        """Start the process and wait until /health answers 200.
+
+        The deadline is generous: on a busy machine the interpreter alone may take
+        tens of seconds to import what the server needs; a healthy start returns
+        at once.
+        """
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
@@ -81,7 +86,11 @@ class ServerProcess:
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"server did not become healthy:\n{self.log()}")
+        self.process.kill()
+        self.process.wait(timeout=10)
+        raise RuntimeError(
+            f"server did not become healthy in {timeout} s:\n{self.log()}"
+        )
 
     def log(self) -> str:
         """What the process printed so far."""
