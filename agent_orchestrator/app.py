@@ -42,6 +42,7 @@ from .schema.feeds import MetricsFeed
 from .security.api_keys import ApiKeyService
 from .security.middleware import ApiGate
 from .security.ratelimit import RateLimiter
+from .security.sockets import KeySockets
 from .service.access import Access
 from .service.api_keys import ApiKeys
 from .service.artifacts import Artifacts
@@ -256,9 +257,15 @@ async def open_services(
             hub=hub,
             runs=runs,
             prometheus=prometheus,
+            sockets=KeySockets(settings.agent_ws_max_sockets_per_key),
         )
         async with anyio.create_task_group() as tg:
             await tg.start(listen_for_events, database, hub.remote_event)
+            await tg.start(
+                services.api_keys.watch_sockets,
+                services.sockets,
+                settings.agent_key_recheck_s,
+            )
             try:
                 yield services
             finally:
@@ -319,6 +326,7 @@ def create_app(settings: Settings) -> Starlette:
                 settings.agent_rate_limit, settings.agent_rate_limit_storage
             )
             view.services = services
+            view.limit = running.limiter.check
             log.info(
                 "agent orchestrator %s %s on %s",
                 __version__,

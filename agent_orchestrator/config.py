@@ -160,6 +160,14 @@ class Settings(BaseSettings):
     agent_plugins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     agent_allow_insecure_bind: bool = False
     agent_key_recheck_s: float = Field(30.0, gt=0, le=60)
+    # WebSockets: each operation counts against AGENT_RATE_LIMIT like a request; these
+    # cap what one key and one socket may hold open.
+    agent_ws_max_sockets_per_key: int = Field(
+        20, ge=1, le=10_000, description="Open WebSockets per API key and process."
+    )
+    agent_ws_max_operations: int = Field(
+        100, ge=1, le=1_000, description="Operations in flight per WebSocket."
+    )
     agent_metrics_interval_s: float = Field(5.0, gt=0, le=3_600)
     agent_graphql_introspection: bool = True
     agent_graphql_suggestions: bool = True

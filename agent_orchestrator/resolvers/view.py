@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cross_web import HTTPException
@@ -29,7 +30,6 @@ from .access import record_authentication_failure
 from .event_stream import EventStreamHandler
 
 INIT_TIMEOUT = dt.timedelta(seconds=10)
-MAX_SUBSCRIPTIONS = 100
 
 
 def _may_hold_nul(data: str | bytes) -> bool:
@@ -46,11 +46,14 @@ class GraphQLView(GraphQL[Context, None]):
 
     Attributes:
         services: The process's use cases (set by the app's lifespan).
+        limit: Counts an operation of a principal against its rate limit (set by the
+            app's lifespan; HTTP requests are counted by the gate in front).
         event_payloads: Each event's encoded payload per selection, made once and
             shared by its subscribers.
     """
 
     services: Services
+    limit: Callable[[Principal], Awaitable[None]] | None = None
     graphql_transport_ws_handler_class = EventStreamHandler
 
     def __init__(self, schema: Any, settings: Settings, ide_html: str | None) -> None:
@@ -59,7 +62,7 @@ class GraphQLView(GraphQL[Context, None]):
             graphql_ide="graphiql" if ide_html else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=INIT_TIMEOUT,
-            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS,
+            max_subscriptions_per_connection=settings.agent_ws_max_operations,
             allowed_origins=settings.agent_cors_origins,
             multipart_uploads_enabled=False,
         )
@@ -78,10 +81,18 @@ class GraphQLView(GraphQL[Context, None]):
             request_id=request_id,
             event_payloads=self.event_payloads,
             principal_=principal,
+            limit=self.limit if isinstance(request, WebSocket) else None,
         )
 
     async def on_ws_connect(self, context: Context) -> Any:
-        """Authenticate the `connection_init` payload's ``X-API-Key``."""
+        """Authenticate the `connection_init` payload's ``X-API-Key`` and count the
+        socket among its key's open ones.
+
+        Raises:
+            ConnectionRejectionError: No valid key (closed with 4403).
+            RateLimited: The key holds ``AGENT_WS_MAX_SOCKETS_PER_KEY`` sockets
+                already (closed with 4429 by the handler).
+        """
         settings = self.services.settings
         if not settings.agent_api_key_enabled:
             context.principal_ = Principal(DEFAULT_TENANT, Role.ADMIN)
@@ -99,6 +110,11 @@ class GraphQLView(GraphQL[Context, None]):
             raise ConnectionRejectionError(
                 {"message": str(exc), "code": "UNAUTHENTICATED"}
             ) from None
+        socket = context.request
+        assert isinstance(socket, WebSocket)
+        context.socket = self.services.sockets.open(
+            context.principal_, lambda code, reason: socket.close(code, reason)
+        )
         return None
 
     def parse_json(self, data: str | bytes) -> Any:
