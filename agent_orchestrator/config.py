@@ -169,6 +169,10 @@ class Settings(BaseSettings):
         100, ge=1, le=1_000, description="Operations in flight per WebSocket."
     )
     agent_metrics_interval_s: float = Field(5.0, gt=0, le=3_600)
+    # /metrics shows every tenant's counts together: by default an ADMIN key's.
+    agent_metrics_public: bool = Field(
+        False, description="true: /metrics answers without an API key."
+    )
     agent_graphql_introspection: bool = True
     agent_graphql_suggestions: bool = True
 
