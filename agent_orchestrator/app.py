@@ -43,7 +43,7 @@ from .schema.feeds import MetricsFeed
 from .security.api_keys import ApiKeyService
 from .security.middleware import ApiGate
 from .security.permissions import Permission, require
-from .security.ratelimit import RateLimiter
+from .security.ratelimit import AuthFailures, RateLimiter
 from .security.sockets import KeySockets
 from .service.access import Access
 from .service.api_keys import ApiKeys
@@ -300,6 +300,7 @@ class _Running:
 
     services: Services | None = None
     limiter: RateLimiter | None = None
+    failures: AuthFailures | None = None
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -332,8 +333,10 @@ def create_app(settings: Settings) -> Starlette:
             running.limiter = RateLimiter(
                 settings.agent_rate_limit, settings.agent_rate_limit_storage
             )
+            running.failures = AuthFailures(settings.agent_auth_failure_limit)
             view.services = services
             view.limit = running.limiter.check
+            view.failures = running.failures
             log.info(
                 "agent orchestrator %s %s on %s",
                 __version__,
@@ -436,6 +439,7 @@ def create_app(settings: Settings) -> Starlette:
                     else None
                 ),
                 limit=lambda: running.limiter.check if running.limiter else None,
+                failures=lambda: running.failures,
                 body_limits={"/api/v1/agent-orchestrator/files": UPLOAD_LIMIT_BYTES},
             )
         )

@@ -146,6 +146,8 @@ class Settings(BaseSettings):
     sentry_dsn: str | None = None
     agent_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     agent_rate_limit: str = "600/minute"
+    # Failed authentications per client address; over it: 429 before any key lookup.
+    agent_auth_failure_limit: str = "20/minute"
     agent_rate_limit_storage: str = Field(
         "memory", description="memory (one process) or redis://host:port/db (shared)"
     )
@@ -224,7 +226,7 @@ class Settings(BaseSettings):
     def _upper(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("agent_rate_limit")
+    @field_validator("agent_rate_limit", "agent_auth_failure_limit")
     @classmethod
     def _rate(cls, value: str) -> str:
         if not _RATE.match(value):

@@ -25,6 +25,8 @@ from ..core.ids import DEFAULT_TENANT
 from ..schema.context import Context
 from ..schema.feeds import EventPayloads
 from ..schema.scalars import NUL_MESSAGE, has_nul
+from ..security.middleware import client_address
+from ..security.ratelimit import AuthFailures
 from ..service.container import Services
 from .access import record_authentication_failure
 from .event_stream import EventStreamHandler
@@ -48,12 +50,15 @@ class GraphQLView(GraphQL[Context, None]):
         services: The process's use cases (set by the app's lifespan).
         limit: Counts an operation of a principal against its rate limit (set by the
             app's lifespan; HTTP requests are counted by the gate in front).
+        failures: Failed authentications per client address (set by the app's
+            lifespan); an address over their limit is closed with 4429.
         event_payloads: Each event's encoded payload per selection, made once and
             shared by its subscribers.
     """
 
     services: Services
     limit: Callable[[Principal], Awaitable[None]] | None = None
+    failures: AuthFailures | None = None
     graphql_transport_ws_handler_class = EventStreamHandler
 
     def __init__(self, schema: Any, settings: Settings, ide_html: str | None) -> None:
@@ -91,7 +96,8 @@ class GraphQLView(GraphQL[Context, None]):
         Raises:
             ConnectionRejectionError: No valid key (closed with 4403).
             RateLimited: The key holds ``AGENT_WS_MAX_SOCKETS_PER_KEY`` sockets
-                already (closed with 4429 by the handler).
+                already, or the address failed to authenticate too often (closed
+                with 4429 by the handler).
         """
         settings = self.services.settings
         if not settings.agent_api_key_enabled:
@@ -99,14 +105,22 @@ class GraphQLView(GraphQL[Context, None]):
             return None
         params = context.connection_params or {}
         key = params.get("X-API-Key") or params.get("x-api-key")
+        scope = context.request.scope
+        address = client_address(scope)
+        if self.failures is not None and (refusal := self.failures.refused(address)):
+            raise refusal
         try:
             context.principal_ = await self.services.api_keys.authenticate(
                 key if isinstance(key, str) else None
             )
         except Unauthenticated as exc:
-            await record_authentication_failure(
-                self.services.audit, context.request.scope, str(exc)
+            report = (
+                self.failures.failed(address, exc.tenant_id) if self.failures else None
             )
+            if report is not None:
+                await record_authentication_failure(
+                    self.services.audit, scope, exc, report
+                )
             raise ConnectionRejectionError(
                 {"message": str(exc), "code": "UNAUTHENTICATED"}
             ) from None

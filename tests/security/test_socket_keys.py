@@ -133,7 +133,7 @@ async def outcome(ws: ClientConnection, op: str) -> dict[str, Any]:
     result: dict[str, Any] = {}
     with anyio.fail_after(20):
         while True:
-            message = json.loads(await ws.recv())
+            message: dict[str, Any] = json.loads(await ws.recv())
             if message.get("id") != op:
                 continue
             if message["type"] == "next":
