@@ -88,7 +88,9 @@ class EventStreamHandler(BaseGraphQLTransportWSHandler[Context, None]):
         """Admit the operation (see the module), then run it as Strawberry does."""
         if self.connection_acknowledged:
             try:
-                await self.context.admit()
+                # The key first (a dead one closes the socket), then the socket's
+                # cap, then the rate: a refused operation costs no rate budget.
+                self.context.services.api_keys.ensure_current(self.context.principal)
                 cap = self.context.services.settings.agent_ws_max_operations
                 if len(self.operations) >= cap:
                     raise RateLimited(
@@ -97,6 +99,7 @@ class EventStreamHandler(BaseGraphQLTransportWSHandler[Context, None]):
                         "complete, or complete a subscription",
                         retry_after_s=1.0,
                     )
+                await self.context.admit()
             except Unauthenticated as exc:
                 await self.websocket.close(code=KEY_DIED, reason=_reason(exc))
                 return
