@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -20,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from . import __version__
 from .agents.builtin import create_agent_registry
-from .core.errors import Problem, ValidationFailed
+from .core.errors import Forbidden, Problem, ValidationFailed
 from .core.templates import WorkflowTemplate, load_templates
 from .core.validation import validate_workflow
 from .engine.bus import EventBus, Fanout
@@ -41,7 +42,9 @@ from .resolvers.view import GraphQLView
 from .schema.feeds import MetricsFeed
 from .security.api_keys import ApiKeyService
 from .security.middleware import ApiGate
-from .security.ratelimit import RateLimiter
+from .security.permissions import Permission, require
+from .security.ratelimit import AuthFailures, RateLimiter
+from .security.sockets import KeySockets
 from .service.access import Access
 from .service.api_keys import ApiKeys
 from .service.artifacts import Artifacts
@@ -256,26 +259,37 @@ async def open_services(
             hub=hub,
             runs=runs,
             prometheus=prometheus,
+            sockets=KeySockets(settings.agent_ws_max_sockets_per_key),
         )
         async with anyio.create_task_group() as tg:
             await tg.start(listen_for_events, database, hub.remote_event)
+            await tg.start(
+                services.api_keys.watch_sockets,
+                services.sockets,
+                settings.agent_key_recheck_s,
+            )
             try:
                 yield services
             finally:
                 tg.cancel_scope.cancel()
 
 
-def _is_public(scope: Scope) -> bool:
+_GRAPHQL_PARAMETERS = ("query", "operationName", "variables", "extensions")
+
+
+def _is_public(scope: Scope, *, metrics_public: bool = False) -> bool:
     path: str = scope["path"]
-    if path in ("/health", "/metrics", "/workflows/metrics") or path.startswith(
-        "/static/"
-    ):
+    if path in ("/health", "/workflows/metrics") or path.startswith("/static/"):
         return True
+    if path == "/metrics":
+        return metrics_public
     if path == "/graphql" and scope["method"] == "GET":
-        accept = dict(scope["headers"]).get(b"accept", b"").decode()
-        return (
-            "text/html" in accept
-            and "query=" not in scope.get("query_string", b"").decode()
+        # The IDE page is public; a GET that carries a GraphQL request is not. Decided
+        # on the parameters as the GraphQL view will parse them (%71uery is `query`).
+        accept = dict(scope["headers"]).get(b"accept", b"").decode("latin-1")
+        params = QueryParams(scope.get("query_string", b""))
+        return "text/html" in accept and not any(
+            name in params for name in _GRAPHQL_PARAMETERS
         )
     return False
 
@@ -286,6 +300,7 @@ class _Running:
 
     services: Services | None = None
     limiter: RateLimiter | None = None
+    failures: AuthFailures | None = None
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -318,7 +333,10 @@ def create_app(settings: Settings) -> Starlette:
             running.limiter = RateLimiter(
                 settings.agent_rate_limit, settings.agent_rate_limit_storage
             )
+            running.failures = AuthFailures(settings.agent_auth_failure_limit)
             view.services = services
+            view.limit = running.limiter.check
+            view.failures = running.failures
             log.info(
                 "agent orchestrator %s %s on %s",
                 __version__,
@@ -370,6 +388,19 @@ def create_app(settings: Settings) -> Starlette:
 
     async def prometheus(request: Request) -> Response:
         services: Services = request.app.state.services
+        if not settings.agent_metrics_public:
+            # The counts are every tenant's together: an admin's, not any key's.
+            try:
+                require(
+                    request.state.principal,
+                    Permission.SCRAPE_METRICS,
+                    rbac=settings.agent_rbac_enabled,
+                )
+            except Forbidden as exc:
+                return JSONResponse(
+                    {"error": {"code": "FORBIDDEN", "message": str(exc)}},
+                    status_code=403,
+                )
         by_status = await services.executions.count_by_status()
         body = services.prometheus.exposition(
             by_status,
@@ -398,7 +429,9 @@ def create_app(settings: Settings) -> Starlette:
             Middleware(
                 ApiGate,
                 authenticate=lambda: _services(running).api_keys.authenticate,
-                public=_is_public,
+                public=partial(
+                    _is_public, metrics_public=settings.agent_metrics_public
+                ),
                 keys_enabled=settings.agent_api_key_enabled,
                 on_failure=lambda: (
                     partial(record_authentication_failure, running.services.audit)
@@ -406,6 +439,7 @@ def create_app(settings: Settings) -> Starlette:
                     else None
                 ),
                 limit=lambda: running.limiter.check if running.limiter else None,
+                failures=lambda: running.failures,
                 body_limits={"/api/v1/agent-orchestrator/files": UPLOAD_LIMIT_BYTES},
             )
         )

@@ -146,6 +146,8 @@ class Settings(BaseSettings):
     sentry_dsn: str | None = None
     agent_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     agent_rate_limit: str = "600/minute"
+    # Failed authentications per client address; over it: 429 before any key lookup.
+    agent_auth_failure_limit: str = "20/minute"
     agent_rate_limit_storage: str = Field(
         "memory", description="memory (one process) or redis://host:port/db (shared)"
     )
@@ -160,7 +162,19 @@ class Settings(BaseSettings):
     agent_plugins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     agent_allow_insecure_bind: bool = False
     agent_key_recheck_s: float = Field(30.0, gt=0, le=60)
+    # WebSockets: each operation counts against AGENT_RATE_LIMIT like a request; these
+    # cap what one key and one socket may hold open.
+    agent_ws_max_sockets_per_key: int = Field(
+        20, ge=1, le=10_000, description="Open WebSockets per API key and process."
+    )
+    agent_ws_max_operations: int = Field(
+        100, ge=1, le=1_000, description="Operations in flight per WebSocket."
+    )
     agent_metrics_interval_s: float = Field(5.0, gt=0, le=3_600)
+    # /metrics shows every tenant's counts together: by default an ADMIN key's.
+    agent_metrics_public: bool = Field(
+        False, description="true: /metrics answers without an API key."
+    )
     agent_graphql_introspection: bool = True
     agent_graphql_suggestions: bool = True
 
@@ -212,7 +226,7 @@ class Settings(BaseSettings):
     def _upper(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("agent_rate_limit")
+    @field_validator("agent_rate_limit", "agent_auth_failure_limit")
     @classmethod
     def _rate(cls, value: str) -> str:
         if not _RATE.match(value):

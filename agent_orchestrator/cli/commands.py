@@ -475,6 +475,78 @@ async def _first_admin_key(settings: Settings) -> str | None:
 
 
 @app.command()
+def audit(
+    tenant: Annotated[
+        str, typer.Option(help="Tenant whose audit log to show.")
+    ] = DEFAULT_TENANT,
+    platform: Annotated[
+        bool,
+        typer.Option(
+            "--platform",
+            help="The platform audit instead: failed authentications with keys that "
+            "belong to no tenant (no API key can read it).",
+        ),
+    ] = False,
+    action: Annotated[
+        str | None, typer.Option(help="Only this action, e.g. auth.failed.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=100, help="How many entries, newest first.")
+    ] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Show the newest audit entries of a tenant, or of the platform."""
+    settings = load_settings(database_url)
+
+    async def main() -> Any:
+        from ..service.audit import NO_TENANT
+        from ..service.caller import Caller
+
+        async with open_admin_services(settings) as services:
+            caller = Caller.cli(NO_TENANT if platform else tenant)
+            return await services.audit.page(caller, first=limit, action=action)
+
+    page = run(main, settings.database_url)
+    rows = [
+        {
+            "created_at": record.created_at.isoformat(),
+            "tenant_id": record.entry.tenant_id,
+            "action": record.entry.action,
+            "result": record.entry.result,
+            "user_id": record.entry.user_id,
+            "resource": "/".join(
+                filter(None, (record.entry.resource_type, record.entry.resource_id))
+            ),
+            "ip_address": record.entry.ip_address,
+            "details": dict(record.entry.details),
+        }
+        for _, record in page.items
+    ]
+    if as_json:
+        console.print_json(data=rows)
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    title = "Platform audit" if platform else f"Tenant '{tenant}' audit"
+    table = Table(title=title)
+    for column in ("time", "action", "result", "actor", "resource", "ip", "reason"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["created_at"][:19],
+            row["action"],
+            row["result"],
+            row["user_id"] or "",
+            row["resource"],
+            row["ip_address"] or "",
+            escape(str(row["details"].get("reason", ""))),
+        )
+    console.print(table)
+
+
+@app.command()
 def metrics(
     hours_back: Annotated[int, typer.Option(help="Window in hours.")] = 24,
     tenant: Annotated[str, typer.Option(help="Tenant to report.")] = DEFAULT_TENANT,

@@ -32,9 +32,18 @@ class ApiKeyRecord:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The caller a request acts for: a tenant, a role and the key that proved it."""
+    """The caller a request acts for: a tenant, a role and the key that proved it.
+
+    `expires_at` is the key's own expiry, so that a long-lived connection can check it
+    before each operation without reading the key again.
+    """
 
     tenant_id: str
     role: Role
     key_id: str | None = None
     key_name: str | None = None
+    expires_at: dt.datetime | None = None
+
+    def expired(self, now: dt.datetime) -> bool:
+        """Whether the key this principal authenticated with has expired at `now`."""
+        return self.expires_at is not None and self.expires_at <= now

@@ -87,7 +87,16 @@ class Conflict(AgentOrchestratorError, ValueError):
 
 
 class Unauthenticated(AgentOrchestratorError, PermissionError):
-    """The request carries no valid API key."""
+    """The request carries no valid API key.
+
+    Attributes:
+        tenant_id: The tenant of a stored key that may no longer be used (revoked or
+            expired), for the audit entry; None when the key is not ours at all.
+    """
+
+    def __init__(self, message: str, *, tenant_id: str | None = None) -> None:
+        super().__init__(message)
+        self.tenant_id = tenant_id
 
 
 class Forbidden(AgentOrchestratorError, PermissionError):
@@ -95,7 +104,7 @@ class Forbidden(AgentOrchestratorError, PermissionError):
 
 
 class RateLimited(AgentOrchestratorError):
-    """Too many requests for one key.
+    """Too many requests for one key (or failed authentications from one address).
 
     Attributes:
         retry_after_s: Seconds until a request will be accepted again.

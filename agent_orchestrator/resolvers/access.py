@@ -10,6 +10,7 @@ from ..core.auth import Principal
 from ..core.errors import Unauthenticated
 from ..schema.context import Context, Info
 from ..security.permissions import Permission, require
+from ..security.ratelimit import FailureReport
 from ..service.audit import AuditLog
 
 
@@ -49,14 +50,20 @@ def key_guard_for(context: Context) -> Callable[[], Awaitable[None]]:
 
 
 async def record_authentication_failure(
-    audit: AuditLog, scope: Mapping[str, Any], reason: str
+    audit: AuditLog,
+    scope: Mapping[str, Any],
+    error: Unauthenticated,
+    report: FailureReport,
 ) -> None:
-    """Record a refused key of an HTTP request or a WebSocket (its ASGI scope)."""
-    client = scope.get("client")
+    """Record failed authentications of HTTP requests or WebSockets (their ASGI
+    scope), as `report` sums them up: under the tenant of the presented key when it
+    is a stored (revoked or expired) one, else in the platform audit."""
     await audit.authentication_failed(
-        reason,
+        report.reason,
+        tenant_id=error.tenant_id,
+        attempts=report.attempts,
         path=scope.get("path"),
         transport=scope.get("type"),
-        ip_address=client[0] if client else None,
+        ip_address=report.address,
         request_id=scope.get("state", {}).get("request_id"),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cross_web import HTTPException
@@ -24,12 +25,13 @@ from ..core.ids import DEFAULT_TENANT
 from ..schema.context import Context
 from ..schema.feeds import EventPayloads
 from ..schema.scalars import NUL_MESSAGE, has_nul
+from ..security.middleware import client_address
+from ..security.ratelimit import AuthFailures
 from ..service.container import Services
 from .access import record_authentication_failure
 from .event_stream import EventStreamHandler
 
 INIT_TIMEOUT = dt.timedelta(seconds=10)
-MAX_SUBSCRIPTIONS = 100
 
 
 def _may_hold_nul(data: str | bytes) -> bool:
@@ -46,11 +48,17 @@ class GraphQLView(GraphQL[Context, None]):
 
     Attributes:
         services: The process's use cases (set by the app's lifespan).
+        limit: Counts an operation of a principal against its rate limit (set by the
+            app's lifespan; HTTP requests are counted by the gate in front).
+        failures: Failed authentications per client address (set by the app's
+            lifespan); an address over their limit is closed with 4429.
         event_payloads: Each event's encoded payload per selection, made once and
             shared by its subscribers.
     """
 
     services: Services
+    limit: Callable[[Principal], Awaitable[None]] | None = None
+    failures: AuthFailures | None = None
     graphql_transport_ws_handler_class = EventStreamHandler
 
     def __init__(self, schema: Any, settings: Settings, ide_html: str | None) -> None:
@@ -59,7 +67,7 @@ class GraphQLView(GraphQL[Context, None]):
             graphql_ide="graphiql" if ide_html else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=INIT_TIMEOUT,
-            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS,
+            max_subscriptions_per_connection=settings.agent_ws_max_operations,
             allowed_origins=settings.agent_cors_origins,
             multipart_uploads_enabled=False,
         )
@@ -78,27 +86,49 @@ class GraphQLView(GraphQL[Context, None]):
             request_id=request_id,
             event_payloads=self.event_payloads,
             principal_=principal,
+            limit=self.limit if isinstance(request, WebSocket) else None,
         )
 
     async def on_ws_connect(self, context: Context) -> Any:
-        """Authenticate the `connection_init` payload's ``X-API-Key``."""
+        """Authenticate the `connection_init` payload's ``X-API-Key`` and count the
+        socket among its key's open ones.
+
+        Raises:
+            ConnectionRejectionError: No valid key (closed with 4403).
+            RateLimited: The key holds ``AGENT_WS_MAX_SOCKETS_PER_KEY`` sockets
+                already, or the address failed to authenticate too often (closed
+                with 4429 by the handler).
+        """
         settings = self.services.settings
         if not settings.agent_api_key_enabled:
             context.principal_ = Principal(DEFAULT_TENANT, Role.ADMIN)
             return None
         params = context.connection_params or {}
         key = params.get("X-API-Key") or params.get("x-api-key")
+        scope = context.request.scope
+        address = client_address(scope)
+        if self.failures is not None and (refusal := self.failures.refused(address)):
+            raise refusal
         try:
             context.principal_ = await self.services.api_keys.authenticate(
                 key if isinstance(key, str) else None
             )
         except Unauthenticated as exc:
-            await record_authentication_failure(
-                self.services.audit, context.request.scope, str(exc)
+            report = (
+                self.failures.failed(address, exc.tenant_id) if self.failures else None
             )
+            if report is not None:
+                await record_authentication_failure(
+                    self.services.audit, scope, exc, report
+                )
             raise ConnectionRejectionError(
                 {"message": str(exc), "code": "UNAUTHENTICATED"}
             ) from None
+        socket = context.request
+        assert isinstance(socket, WebSocket)
+        context.socket = self.services.sockets.open(
+            context.principal_, lambda code, reason: socket.close(code, reason)
+        )
         return None
 
     def parse_json(self, data: str | bytes) -> Any:

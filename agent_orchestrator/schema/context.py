@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from ..core.auth import Principal
 from ..core.errors import Unauthenticated
+from ..security.sockets import OpenSocket
 from ..service.caller import Caller, Transport
 from ..service.container import Services
 from .loaders import Loaders
@@ -30,6 +32,9 @@ class Context:
         request_id: Correlates logs and audit records.
         event_payloads: The process's shared GraphQL payloads of events.
         connection_params: The WebSocket `connection_init` payload.
+        limit: Counts one operation of a principal against its rate limit (raises
+            `RateLimited`); None when nothing limits.
+        socket: The WebSocket as its key's open sockets know it.
     """
 
     request: Request | WebSocket
@@ -39,6 +44,8 @@ class Context:
     event_payloads: EventPayloads
     principal_: Principal | None = None
     connection_params: dict[str, Any] | None = field(default=None)
+    limit: Callable[[Principal], Awaitable[None]] | None = None
+    socket: OpenSocket | None = None
     _loaders: Loaders | None = field(default=None, repr=False)
 
     @property
@@ -58,6 +65,19 @@ class Context:
         if self.principal_ is None:
             raise Unauthenticated("missing API key; send it in the X-API-Key header")
         return self.principal_
+
+    async def admit(self) -> None:
+        """Before each operation on a WebSocket: the key must still be usable (no
+        database query), and the operation counts against its rate limit.
+
+        Raises:
+            Unauthenticated: The key expired or was revoked since the socket opened.
+            RateLimited: The key is over its rate.
+        """
+        principal = self.principal
+        self.services.api_keys.ensure_current(principal)
+        if self.limit is not None:
+            await self.limit(principal)
 
     @property
     def caller(self) -> Caller:

@@ -16,6 +16,8 @@ from ..core.ids import DEFAULT_TENANT, as_utc, utcnow
 from .keys import display_prefix, generate_key, hash_key, is_well_formed
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..core.enums import Role
     from ..core.records import AuditEntry
 
@@ -24,6 +26,14 @@ MAX_EXPIRY_DAYS = 366
 LAST_USED_EVERY = dt.timedelta(seconds=60)
 DEFAULT_EXPIRY_DAYS = 90
 TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+#: The one answer to an unknown, a revoked and an expired key: which of the three it
+#: is would tell a stranger that a key once existed.
+INVALID_KEY = (
+    "invalid API key: it is unknown, revoked or expired; ask an admin for a new one"
+)
+#: How many revoked key ids a process remembers (far more than are ever revoked
+#: within the cache and recheck times that make the memory useful).
+_REVOKED_REMEMBERED = 10_000
 
 
 class ApiKeyRepository(Protocol):
@@ -62,6 +72,10 @@ class ApiKeyService:
     once; one revoked elsewhere (another server, the CLI) stops within `cache_s`.
     Expiry is checked on every request. When a remembered key runs out, the requests
     that present it meanwhile wait for one read of the database, not one each.
+
+    It also keeps the process's notice of revoked keys (`revoked`), which a long-lived
+    connection checks before each operation (`ensure_current`) without a database
+    query; `on_revoke` callbacks hear of each revocation at once.
     """
 
     def __init__(self, repository: ApiKeyRepository, cache_s: float = 5.0) -> None:
@@ -69,6 +83,8 @@ class ApiKeyService:
         self.cache_s = cache_s
         self._cache: dict[str, tuple[float, ApiKeyRecord]] = {}
         self._reading: dict[str, anyio.Lock] = {}
+        self._revoked: dict[str, None] = {}  # ordered: the oldest are forgotten first
+        self.on_revoke: list[Callable[[str], None]] = []
 
     async def create(
         self,
@@ -137,7 +153,10 @@ class ApiKeyService:
                 an unknown, revoked or expired one.
         """
         if not key:
-            raise Unauthenticated("missing API key; send it in the X-API-Key header")
+            raise Unauthenticated(
+                "missing API key; send it in the X-API-Key header (WebSocket: in the "
+                "connection_init payload)"
+            )
         key = key.strip()
         digest = hash_key(key)
         record = self._cached(digest)  # only well-formed keys are ever remembered
@@ -148,20 +167,41 @@ class ApiKeyService:
                 )
             record = await self._read(digest)
         now = utcnow()
-        if record.revoked_at is not None:
-            raise Unauthenticated(
-                "this API key has been revoked; ask an admin for a new one"
-            )
-        if record.expires_at is not None and record.expires_at <= now:
-            raise Unauthenticated(
-                "this API key has expired; ask an admin for a new one"
-            )
+        if not record.is_usable(now) or record.id in self._revoked:
+            raise Unauthenticated(INVALID_KEY, tenant_id=record.tenant_id)
         if record.last_used_at is None or now - record.last_used_at > LAST_USED_EVERY:
             # Remembered first, so that the requests arriving meanwhile do not write
             # it again.
             self._remember(digest, replace(record, last_used_at=now))
             await self.repository.touch(record)
-        return Principal(record.tenant_id, record.role, record.id, record.name)
+        return Principal(
+            record.tenant_id, record.role, record.id, record.name, record.expires_at
+        )
+
+    def ensure_current(self, principal: Principal) -> None:
+        """Refuse a principal whose key has expired since it authenticated, or was
+        revoked as far as this process knows (no database query: a revocation made
+        elsewhere arrives through `revoked` from the connection recheck).
+
+        Raises:
+            Unauthenticated: The key may no longer be used.
+        """
+        if principal.key_id is None:
+            return
+        if principal.key_id in self._revoked or principal.expired(utcnow()):
+            raise Unauthenticated(INVALID_KEY, tenant_id=principal.tenant_id)
+
+    def revoked(self, key_id: str) -> None:
+        """Note that a key was revoked: this process refuses it from now on, and the
+        `on_revoke` callbacks hear of it."""
+        self.forget(key_id)
+        if key_id in self._revoked:
+            return
+        if len(self._revoked) >= _REVOKED_REMEMBERED:
+            del self._revoked[next(iter(self._revoked))]
+        self._revoked[key_id] = None
+        for callback in self.on_revoke:
+            callback(key_id)
 
     async def _read(self, digest: str) -> ApiKeyRecord:
         """The stored key with this digest, read once however many ask at a time."""
@@ -172,7 +212,7 @@ class ApiKeyService:
                 if record is None:
                     record = await self.repository.by_hash(digest)
                     if record is None:
-                        raise Unauthenticated("unknown API key")
+                        raise Unauthenticated(INVALID_KEY)
                     self._remember(digest, record)
                 return record
         finally:

@@ -18,12 +18,13 @@ from ..core.auth import Principal
 from ..core.enums import Role
 from ..core.errors import RateLimited, Unauthenticated
 from ..core.ids import DEFAULT_TENANT
+from .ratelimit import AuthFailures, FailureReport
 
 log = logging.getLogger("agent_orchestrator.security")
 MAX_BODY_BYTES = 256 * 1024
 
 Authenticate = Callable[[str | None], Awaitable[Principal]]
-OnFailure = Callable[[Scope, str], Awaitable[None]]
+OnFailure = Callable[[Scope, Unauthenticated, FailureReport], Awaitable[None]]
 Limit = Callable[[Principal], Awaitable[None]]
 
 
@@ -35,8 +36,11 @@ class ApiGate:
         services: Returns the object with `.api_keys` (made in the lifespan).
         public: Whether a request needs no key (health, static files, the IDE page).
         keys_enabled: False only in local development (``AGENT_API_KEY_ENABLED``).
-        on_failure: Records a failed authentication (audit).
+        on_failure: Records failed authentications (audit), when `failures` reports
+            them.
         limit: Raises `RateLimited` when the caller is over its rate.
+        failures: Failed authentications per client address: over their limit, an
+            address is answered 429 before its key is looked at.
         body_limits: Path prefixes with their own body caps (uploads).
     """
 
@@ -49,6 +53,7 @@ class ApiGate:
         keys_enabled: bool = True,
         on_failure: Callable[[], OnFailure | None] = lambda: None,
         limit: Callable[[], Limit | None] = lambda: None,
+        failures: Callable[[], AuthFailures | None] = lambda: None,
         body_limits: dict[str, int] | None = None,
     ) -> None:
         self.app = app
@@ -57,6 +62,7 @@ class ApiGate:
         self.keys_enabled = keys_enabled
         self.on_failure = on_failure
         self.limit = limit
+        self.failures = failures
         self.body_limits = body_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -87,15 +93,24 @@ class ApiGate:
             await _json(send, 413, _body(scope, "PAYLOAD_TOO_LARGE", self._over(cap)))
             return
         if not self.public(scope):
+            failures = self.failures() if self.keys_enabled else None
+            address = client_address(scope)
             try:
+                if failures is not None and (refusal := failures.refused(address)):
+                    raise refusal
                 principal = await self._principal(given.api_key)
                 limiter = self.limit()
                 if limiter is not None:
                     await limiter(principal)
             except Unauthenticated as exc:
+                report = (
+                    failures.failed(address, exc.tenant_id)
+                    if failures is not None
+                    else None
+                )
                 failure = self.on_failure()
-                if failure is not None:
-                    await failure(scope, str(exc))
+                if failure is not None and report is not None:
+                    await failure(scope, exc, report)
                 await _json(send, 401, _body(scope, "UNAUTHENTICATED", str(exc)))
                 return
             except RateLimited as exc:
@@ -145,6 +160,12 @@ class ApiGate:
         if not self.keys_enabled:
             return Principal(DEFAULT_TENANT, Role.ADMIN)
         return await self.authenticate()(key)
+
+
+def client_address(scope: Scope) -> str:
+    """The client's address as the server saw it ("-" when unknown)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "-"
 
 
 class _BodyTooLarge(Exception):

@@ -24,6 +24,7 @@ class Permission(enum.StrEnum):
     UPLOAD = "upload"  # files for the agents
     MANAGE_KEYS = "manage_keys"  # create, list, revoke API keys
     READ_AUDIT = "read_audit"
+    SCRAPE_METRICS = "scrape_metrics"  # /metrics, every tenant's counts together
 
 
 #: The lowest role that has each permission (viewer < operator < admin).
@@ -36,6 +37,7 @@ PERMISSIONS: dict[Permission, Role] = {
     Permission.DELETE_WORKFLOW: Role.ADMIN,
     Permission.MANAGE_KEYS: Role.ADMIN,
     Permission.READ_AUDIT: Role.ADMIN,
+    Permission.SCRAPE_METRICS: Role.ADMIN,
 }
 
 

@@ -1,5 +1,6 @@
 """Per-key rate limiting over a moving window: ``AGENT_RATE_LIMIT=600/minute`` allows
-at most 600 requests of one key in any 60 seconds.
+at most 600 requests of one key in any 60 seconds. Failed authentications are limited
+per client address the same way (`AuthFailures`, ``AGENT_AUTH_FAILURE_LIMIT``).
 
 The window lives in this process (`MovingWindow`) or in Redis, shared by every process
 (the `limits` library's moving window). If Redis cannot be reached, requests are let
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from limits import parse
@@ -75,6 +77,19 @@ class MovingWindow:
             return times[0] + self.window_s - now
         times.append(now)  # a full deque drops its oldest time, now out of the window
         return None
+
+    def peek(self, key: str) -> float | None:
+        """Like `hit`, without counting: None when a request would be allowed now."""
+        now = self.clock()
+        times = self._times.get(key)
+        if times is None or len(times) < self.limit or times[0] <= now - self.window_s:
+            return None
+        return times[0] + self.window_s - now
+
+    def count(self, key: str) -> int:
+        """How many requests of `key` fall in the current window."""
+        horizon = self.clock() - self.window_s
+        return sum(1 for t in self._times.get(key, ()) if t > horizon)
 
     def __len__(self) -> int:
         """How many keys have requests in the current window (or the last one)."""
@@ -147,3 +162,91 @@ class RateLimiter:
                 )
             return None
         return max(stats.reset_time - time.time(), 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class FailureReport:
+    """What the audit trail records of failed authentications from one address.
+
+    Attributes:
+        address: The client address.
+        attempts: Failures from it in the current window so far.
+        window_s: The window's length.
+        limited: True when `attempts` reached the limit: more are refused with 429.
+    """
+
+    address: str
+    attempts: int
+    window_s: float
+    limited: bool
+
+    @property
+    def reason(self) -> str:
+        """The audit entry's reason."""
+        window = f"{self.window_s:.0f} s"
+        if self.limited:
+            return (
+                f"{self.attempts} failed attempts from {self.address} in {window}; "
+                f"more are refused (429) until the window has room"
+            )
+        return f"failed authentication from {self.address} (first in {window})"
+
+
+class AuthFailures:
+    """Failed authentications per client address (``AGENT_AUTH_FAILURE_LIMIT``): over
+    the limit, an address is refused before its key is looked at (no database query),
+    and the audit trail gets one entry for its first failure with each tenant's keys
+    (or with keys that are not ours) in a window, and one when it reaches the limit,
+    with the count, instead of one per attempt.
+
+    Args:
+        rate: ``COUNT/PERIOD`` (``20/minute``).
+        clock: Monotonic seconds (tests give their own).
+    """
+
+    def __init__(self, rate: str, clock: Callable[[], float] = time.monotonic) -> None:
+        item = parse(rate)
+        self.limit = item.amount
+        self.window_s = float(item.get_expiry())
+        self.window = MovingWindow(self.limit, self.window_s, clock)
+        self.clock = clock
+        # Per tenant and address, only to tell the first failure of a window.
+        self.firsts = MovingWindow(1, self.window_s, clock)
+        self._limited_at: dict[str, float] = {}
+
+    def refused(self, address: str) -> RateLimited | None:
+        """The refusal of an address over its failure limit (None: let it try)."""
+        retry_after = self.window.peek(address)
+        if retry_after is None:
+            return None
+        return RateLimited(
+            f"too many failed authentications from this address ({self.limit} in "
+            f"{self.window_s:.0f} s); retry in {retry_after:.0f} s with a valid key",
+            retry_after_s=retry_after,
+        )
+
+    def failed(self, address: str, tenant_id: str | None) -> FailureReport | None:
+        """Count one failure of `address` with a key of `tenant_id` (None: not a key
+        of ours).
+
+        Returns:
+            What to audit now, else None: the first failure of this address with
+            this tenant's keys in the window, or the one that reached the limit
+            (once a window, though a steady prober meets it again each time one of
+            its old failures leaves the window).
+        """
+        self.window.hit(address)
+        attempts = self.window.count(address)
+        if attempts >= self.limit:
+            now = self.clock()
+            if now - self._limited_at.get(address, -self.window_s) >= self.window_s:
+                if len(self._limited_at) > 10_000:
+                    horizon = now - self.window_s
+                    self._limited_at = {
+                        a: t for a, t in self._limited_at.items() if t > horizon
+                    }
+                self._limited_at[address] = now
+                return FailureReport(address, attempts, self.window_s, limited=True)
+        if self.firsts.hit(f"{tenant_id or ''}\x00{address}") is None:
+            return FailureReport(address, attempts, self.window_s, limited=False)
+        return None

@@ -3,22 +3,30 @@ turn a presented key into a principal."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
+
+import anyio
 
 from ..core.errors import NotFound
 from ..core.ids import utcnow
-from ..security.api_keys import DEFAULT_EXPIRY_DAYS
+from ..security.api_keys import DEFAULT_EXPIRY_DAYS, INVALID_KEY
 from ..security.permissions import Permission
 
 if TYPE_CHECKING:
     import datetime as dt
 
+    from anyio.abc import TaskStatus
+
     from ..core.auth import ApiKeyRecord, Principal
     from ..core.enums import Role
     from ..security.api_keys import ApiKeyService
+    from ..security.sockets import KeySockets
     from .access import Access
     from .caller import Caller
     from .stores import ApiKeyRecords
+
+log = logging.getLogger("agent_orchestrator.security")
 
 
 class ApiKeys:
@@ -122,7 +130,7 @@ class ApiKeys:
                     caller, action, resource_type="api_key", resource_id=key_id
                 ),
             )
-        self.keys.forget(record.id)
+        self.keys.revoked(record.id)
         return record
 
     async def tenant_of(self, key_id: str) -> str:
@@ -150,6 +158,63 @@ class ApiKeys:
             Unauthenticated: No key, or a malformed, unknown, revoked or expired one.
         """
         return await self.keys.authenticate(key)
+
+    def ensure_current(self, principal: Principal) -> None:
+        """Before each operation of a long-lived connection: refuse a key that expired
+        since it authenticated or that this process knows was revoked (no database
+        query).
+
+        Raises:
+            Unauthenticated: The key may no longer be used.
+        """
+        self.keys.ensure_current(principal)
+
+    async def watch_sockets(
+        self,
+        sockets: KeySockets,
+        recheck_s: float,
+        *,
+        task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Close the open sockets of keys that die, until cancelled: at once for a
+        revocation made in this process, and within `recheck_s` for one made
+        elsewhere (another server, the CLI) or a key that expired.
+
+        Runs in the task group that owns the process's long-lived tasks.
+        """
+        self.keys.on_revoke.append(sockets.key_died)
+        task_status.started()
+        try:
+            due = anyio.current_time() + recheck_s
+            while True:
+                wait_s = due - anyio.current_time()
+                expiry = sockets.next_expiry()
+                if expiry is not None:
+                    wait_s = min(wait_s, (expiry - utcnow()).total_seconds())
+                await sockets.wait(max(wait_s, 0.0))
+                if anyio.current_time() >= due:
+                    due = anyio.current_time() + recheck_s
+                    await self._recheck(sockets)
+                for key_id in sockets.expired(utcnow()):
+                    sockets.key_died(key_id)
+                await sockets.close_dead(INVALID_KEY)
+        finally:
+            self.keys.on_revoke.remove(sockets.key_died)
+
+    async def _recheck(self, sockets: KeySockets) -> None:
+        """Read the keys of the open sockets once: those revoked elsewhere die."""
+        key_ids = sockets.key_ids()
+        if not key_ids:
+            return
+        try:
+            usable = await self.records.usable_ids(key_ids)
+        except Exception:
+            # The database is away: keep the sockets; the next recheck decides.
+            log.warning("could not recheck the keys of open sockets", exc_info=True)
+            return
+        for key_id in key_ids:
+            if key_id not in usable:
+                self.keys.revoked(key_id)
 
     async def still_usable(self, principal: Principal) -> bool:
         """Whether the key a long-lived connection authenticated with is still

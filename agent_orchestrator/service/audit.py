@@ -1,5 +1,7 @@
-"""The audit log: read by a tenant's admins; failed authentications are written here
-too (they have no tenant yet)."""
+"""The audit log: read by a tenant's admins. Failed authentications are written under
+the tenant of the presented key when it is a stored (revoked or expired) one, and
+otherwise in the platform audit (tenant ``-``), which no API key can read: the command
+line shows it (``agent-orchestrator audit --platform``)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ if TYPE_CHECKING:
     from .stores import AuditRepository
 
 log = logging.getLogger("agent_orchestrator.audit")
-#: The tenant of entries made before any tenant is known (failed authentication).
+#: The tenant of the platform audit: entries that belong to no tenant (failed
+#: authentication with a key that is not ours). No tenant id can be "-".
 NO_TENANT = "-"
 
 
@@ -69,22 +72,30 @@ class AuditLog:
         self,
         reason: str,
         *,
+        tenant_id: str | None = None,
+        attempts: int = 1,
         path: str | None,
         transport: str | None,
         ip_address: str | None,
         request_id: str | None,
     ) -> None:
-        """Record a refused API key (``auth.failed``, ``denied``). A failure to store
-        the entry is logged, never passed to the refused client."""
+        """Record refused keys (``auth.failed``, ``denied``): `attempts` of them from
+        one address, under `tenant_id` (the presented key's) or in the platform audit.
+        A failure to store the entry is logged, never passed to the refused client."""
         if not self.access.audit_enabled:
             return
         try:
             await self.repository.record(
                 AuditEntry(
-                    tenant_id=NO_TENANT,
+                    tenant_id=tenant_id or NO_TENANT,
                     action="auth.failed",
                     result="denied",
-                    details={"reason": reason, "path": path, "transport": transport},
+                    details={
+                        "reason": reason,
+                        "attempts": attempts,
+                        "path": path,
+                        "transport": transport,
+                    },
                     ip_address=ip_address,
                     request_id=request_id,
                 )

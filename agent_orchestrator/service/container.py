@@ -10,6 +10,7 @@ from ..engine.bus import EventBus
 from ..engine.hub import EventHub
 from ..engine.runner import Runner
 from ..observability.prometheus import PrometheusMetrics
+from ..security.sockets import KeySockets
 from ..store.database import Database
 from .access import Access
 from .api_keys import ApiKeys
@@ -67,6 +68,7 @@ class Services(AdminServices):
         hub: Stored-then-live event streams of one execution.
         runs: Reads executions and their events for the event streams.
         prometheus: The process's Prometheus figures.
+        sockets: The open WebSockets of each API key.
     """
 
     catalogue: Catalogue
@@ -81,6 +83,7 @@ class Services(AdminServices):
     hub: EventHub
     runs: ExecutionReader
     prometheus: PrometheusMetrics
+    sockets: KeySockets
 
     @property
     def enabled(self) -> bool:

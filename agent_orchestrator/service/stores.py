@@ -9,7 +9,7 @@ from .access import AuditWriter
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
     from typing import Any
 
     from ..core.auth import ApiKeyRecord
@@ -142,6 +142,10 @@ class ApiKeyRecords(Protocol):
 
     async def list(self, tenant_id: str) -> list[ApiKeyRecord]:
         """A tenant's keys, newest first."""
+        ...
+
+    async def usable_ids(self, key_ids: Collection[str]) -> set[str]:
+        """Which of `key_ids` are neither revoked nor expired now (one query)."""
         ...
 
     async def revoke(

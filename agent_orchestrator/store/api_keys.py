@@ -16,6 +16,7 @@ from .models import ApiKeyRow, StoredRow, table_of
 
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Collection
 
     from ..core.records import AuditEntry
     from .database import Database
@@ -98,6 +99,22 @@ class ApiKeyStore:
         )
         async with self.db.read() as conn:
             return [api_key_record(r) for r in (await conn.execute(query)).mappings()]
+
+    async def usable_ids(self, key_ids: Collection[str]) -> set[str]:
+        """Which of `key_ids` are neither revoked nor expired now (one query)."""
+        if not key_ids:
+            return set()
+        query = select(keys.c.id, keys.c.expires_at).where(
+            keys.c.id.in_(list(key_ids)), keys.c.revoked_at.is_(None)
+        )
+        now = utcnow()
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return {
+            key_id
+            for key_id, expires_at in rows
+            if expires_at is None or as_utc(expires_at) > now  # type: ignore[operator]
+        }
 
     async def revoke(
         self, key_id: str, tenant_id: str | None = None, audit: AuditEntry | None = None

@@ -112,6 +112,8 @@ def api(
         "AGENT_RETRY_INITIAL_MS": "20",
         "AGENT_METRICS_INTERVAL_S": "0.2",
         "AGENT_RATE_LIMIT": "100000/minute",
+        # The suites send wrong keys on purpose, all from 127.0.0.1.
+        "AGENT_AUTH_FAILURE_LIMIT": "100000/minute",
         "AGENT_KEY_RECHECK_S": "1",
     }
     server = ServerProcess(env, workdir / "server.log").start()

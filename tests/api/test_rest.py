@@ -134,7 +134,14 @@ async def test_keys_and_roles_on_rest(api: Api) -> None:
 
 
 async def test_prometheus_exposition(api: Api) -> None:
+    """Every tenant's counts together: an admin's (AGENT_METRICS_PUBLIC is false)."""
     async with http(api, "") as client:
+        assert (await client.get("/metrics")).status_code == 401
+    async with http(api, "viewer") as client:
+        refused = await client.get("/metrics")
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["code"] == "FORBIDDEN"
+    async with http(api, "admin") as client:
         text = (await client.get("/metrics")).text
     assert (
         "agent_orchestrator_queue_depth" in text

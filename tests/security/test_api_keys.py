@@ -12,7 +12,7 @@ import pytest
 from agent_orchestrator.core.enums import Role
 from agent_orchestrator.core.errors import Unauthenticated
 from agent_orchestrator.core.ids import utcnow
-from agent_orchestrator.security.api_keys import ApiKeyService
+from agent_orchestrator.security.api_keys import INVALID_KEY, ApiKeyService
 from agent_orchestrator.security.keys import generate_key
 from agent_orchestrator.store.api_keys import ApiKeyStore
 
@@ -52,23 +52,33 @@ async def test_concurrent_requests_share_one_read(database: Database) -> None:
     assert store.reads == 1
 
 
-async def test_unknown_revoked_and_expired_keys_are_refused(
+async def test_unknown_revoked_and_expired_keys_are_refused_alike(
     database: Database,
 ) -> None:
+    """One message for the three: which one it is would tell a stranger that a key
+    existed. The audit entry learns the tenant of a stored key."""
     store = CountingStore(database)
     service = ApiKeyService(store, cache_s=0)  # every check reads the store
-    with pytest.raises(Unauthenticated, match="unknown"):
+    refusals: list[Unauthenticated] = []
+    with pytest.raises(Unauthenticated) as unknown:
         await service.authenticate(generate_key())
-    record, key = await service.create(name="k", role=Role.VIEWER)
+    refusals.append(unknown.value)
+    record, key = await service.create(name="k", role=Role.VIEWER, tenant_id="acme")
     await service.authenticate(key)
     await store.revoke(record.id, record.tenant_id)
-    with pytest.raises(Unauthenticated, match="revoked"):
+    with pytest.raises(Unauthenticated) as revoked:
         await service.authenticate(key)
+    refusals.append(revoked.value)
     soon = utcnow() + dt.timedelta(seconds=1)
-    _, short = await service.create(name="s", role=Role.VIEWER, expires_at=soon)
+    _, short = await service.create(
+        name="s", role=Role.VIEWER, tenant_id="acme", expires_at=soon
+    )
     await service.authenticate(short)
     with anyio.fail_after(10):
         while utcnow() <= soon:  # the expiry, on the clock the service reads
             await anyio.sleep(0.05)
-    with pytest.raises(Unauthenticated, match="expired"):
+    with pytest.raises(Unauthenticated) as expired:
         await service.authenticate(short)
+    refusals.append(expired.value)
+    assert {str(e) for e in refusals} == {INVALID_KEY}
+    assert [e.tenant_id for e in refusals] == [None, "acme", "acme"]
