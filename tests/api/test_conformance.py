@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
     from tests.support.databases import DatabaseFactory
 
-pytestmark = pytest.mark.slow
+# npm ci on a first run, then two servers' audits on a loaded machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 CONFORMANCE = ROOT / "conformance"
 AUDITS = 61
 EVENTS = [

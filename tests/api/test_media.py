@@ -14,6 +14,7 @@ from agent_orchestrator.resolvers.media import response_media_type
 if TYPE_CHECKING:
     from tests.api.conftest import Api
 
+pytestmark = pytest.mark.slow
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 # Nothing runs: the document does not parse, does not validate, its variables do not
 # fit, or it is over a document limit.

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from tests.support.databases import DatabaseFactory
 
+pytestmark = pytest.mark.slow
 INTROSPECTION = "{ __schema { queryType { name } } }"
 TYPO = "{ agens { id } }"  # `agents`, mistyped
 EXPLICIT = {
