@@ -17,7 +17,7 @@ COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=orchestrator:orchestrator /src /src
 WORKDIR /src
 USER orchestrator
-ENV PATH=/opt/venv/bin:$PATH PORT=8000 AGENT_FILES_DIR=/data/files
+ENV PATH=/opt/venv/bin:$PATH PORT=8000 AGENT_FILES_DIR=/data/files AGENT_ENV=production
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD curl -fsS http://127.0.0.1:${PORT}/health || exit 1

@@ -338,10 +338,11 @@ def create_app(settings: Settings) -> Starlette:
             view.limit = running.limiter.check
             view.failures = running.failures
             log.info(
-                "agent orchestrator %s %s on %s",
+                "agent orchestrator %s %s on %s (%s profile)",
                 __version__,
                 "ready" if enabled else "switched off",
                 services.database.dialect,
+                settings.agent_env,
             )
             # What start-up made lives as long as the process (some 200,000 objects):
             # the collector need not walk it on every full collection, each of which
@@ -353,7 +354,9 @@ def create_app(settings: Settings) -> Starlette:
             finally:
                 gc.unfreeze()
 
-    view = GraphQLView(schema, settings, local_graphiql_html())
+    view = GraphQLView(
+        schema, settings, local_graphiql_html() if settings.agent_graphiql else None
+    )
 
     async def health(request: Request) -> JSONResponse:
         services: Services = request.app.state.services

@@ -23,6 +23,12 @@ from .core.hosts import parse_allowed
 
 DEFAULT_DATABASE_URL = "sqlite:///agent_orchestrator.db"
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+#: What ``AGENT_ENV=production`` turns off unless the variable is set.
+_DEVELOPMENT_ONLY = (
+    "agent_graphql_introspection",
+    "agent_graphql_suggestions",
+    "agent_graphiql",
+)
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$", re.IGNORECASE)
 
 
@@ -175,8 +181,18 @@ class Settings(BaseSettings):
     agent_metrics_public: bool = Field(
         False, description="true: /metrics answers without an API key."
     )
+    # The deployment profile: production turns the GraphQL conveniences below off
+    # (introspection, field suggestions, GraphiQL) unless each is set explicitly.
+    agent_env: Literal["production", "development"] = Field(
+        "development",
+        description="production hides introspection, suggestions and GraphiQL "
+        "unless their variables are set.",
+    )
     agent_graphql_introspection: bool = True
     agent_graphql_suggestions: bool = True
+    agent_graphiql: bool = Field(
+        True, description="The GraphiQL page at /graphql in a browser."
+    )
 
     # E-mail and webhooks of notification_agent.
     agent_smtp_host: str | None = Field(
@@ -248,7 +264,7 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("agent_smtp_tls", "log_format", mode="before")
+    @field_validator("agent_smtp_tls", "log_format", "agent_env", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
@@ -259,6 +275,14 @@ class Settings(BaseSettings):
         if value is not None and "@" not in parseaddr(value)[1]:
             raise ValueError("give an address: Agent Orchestrator <noreply@example.fi>")
         return value
+
+    @model_validator(mode="after")
+    def _profile(self) -> Settings:
+        if self.agent_env == "production":
+            for name in _DEVELOPMENT_ONLY:
+                if name not in self.model_fields_set:
+                    setattr(self, name, False)
+        return self
 
     @model_validator(mode="after")
     def _cors(self) -> Settings:

@@ -404,8 +404,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     from ..app import create_app
 
     base = f"http://{_display_host(host)}:{port}"
+    where = "GraphiQL" if settings.agent_graphiql else "GraphQL"
     console.print(
-        f"Agent Orchestrator {__version__}: GraphiQL at [bold]{base}/graphql[/bold], "
+        f"Agent Orchestrator {__version__}: {where} at [bold]{base}/graphql[/bold], "
         f"health at {base}/health"
     )
     from ..observability.logging import configure_logging

@@ -4,18 +4,20 @@ SECURITY.md (depth 10, aliases 15, tokens 1,000) and the error translation.
 Strawberry makes every extension anew for each operation and walks each one's hooks at
 every step (and for every event of a subscription), so the limits, the validation
 cache and the error translation share one extension, `OperationGuard`; with the parser
-cache that makes two, as many as a bare Strawberry app with both caches has.
+cache that makes two, as many as a bare Strawberry app with both caches has. The
+document limits of `limits` (directives, repeated fields) run before validation, in the
+same cache.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule
+from graphql import ASTValidationRule, DocumentNode, GraphQLSchema
 from graphql import ExecutionResult as CoreResult
 from graphql.error import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -24,9 +26,9 @@ from strawberry.extensions import (
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionResult, StreamExecutionResult
 from strawberry.types.scalar import ScalarDefinition
 
@@ -36,6 +38,7 @@ from .artifacts import ArtifactQuery
 from .copilot import CopilotMutation, CopilotQuery
 from .errors import error_code, translate_errors
 from .executions import ExecutionMutation, ExecutionQuery, ExecutionSubscription
+from .limits import document_refusal
 from .metrics import MetricsQuery, MetricsSubscription
 from .security import SecurityMutation, SecurityQuery
 from .workflows import WorkflowMutation, WorkflowQuery
@@ -71,10 +74,24 @@ class Subscription(ExecutionSubscription, MetricsSubscription):
     """Live streams over WebSocket (graphql-transport-ws)."""
 
 
-class OperationGuard(ValidationCache):
-    """Every operation's rules: the token cap when parsing, the depth and alias limits
-    (and no introspection, when so configured) when validating, validation results
-    cached, and our error translation on every result, streamed ones included.
+@lru_cache(maxsize=DOCUMENT_CACHE)
+def _validate(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    rules: tuple[type[ASTValidationRule], ...],
+) -> list[GraphQLError]:
+    """The document's limits, then (within them) GraphQL's validation with `rules`."""
+    refusal = document_refusal(schema, document)
+    if refusal is not None:
+        return [refusal]
+    return validate_document(schema, document, rules)
+
+
+class OperationGuard(SchemaExtension):
+    """Every operation's rules: the token cap when parsing; the directive and
+    repeated-field limits, then the depth and alias limits (and no introspection, when
+    so configured) when validating, with results cached; and our error translation on
+    every result, streamed ones included.
 
     Args:
         rules: Validation rules added to GraphQL's own (made once, so that the
@@ -88,7 +105,6 @@ class OperationGuard(ValidationCache):
         *,
         hide_suggestions: bool = False,
     ) -> None:
-        super().__init__(maxsize=DOCUMENT_CACHE)
         self.rules = rules
         self.hide_suggestions = hide_suggestions
         self._streamed = False
@@ -104,6 +120,14 @@ class OperationGuard(ValidationCache):
             context.result, CoreResult | ExecutionResult
         ):
             self._translate(context.result)
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        assert context.graphql_document is not None
+        context.pre_execution_errors = _validate(
+            context.schema._schema, context.graphql_document, context.validation_rules
+        )
+        yield
 
     def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
         self._streamed = True

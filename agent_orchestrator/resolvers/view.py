@@ -1,5 +1,6 @@
-"""The Strawberry ASGI view: context per request, API key at WebSocket connect, and a
-GraphiQL page whose files this server serves itself."""
+"""The Strawberry ASGI view: context per request, API key at WebSocket connect, a
+GraphiQL page whose files this server serves itself, and the response media type of
+GraphQL over HTTP (`media`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.execution import ExecutionResult
 
 from ..config import Settings
 from ..core.auth import Principal
@@ -30,6 +33,7 @@ from ..security.ratelimit import AuthFailures
 from ..service.container import Services
 from .access import record_authentication_failure
 from .event_stream import EventStreamHandler
+from .media import GRAPHQL_RESPONSE_JSON, response_media_type
 
 INIT_TIMEOUT = dt.timedelta(seconds=10)
 
@@ -158,3 +162,58 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._ide_html)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """The response's media type, chosen from ``Accept`` (`media`)."""
+        sub_response = await super().get_sub_response(request)
+        if response_media_type(request.headers.get("accept", "")) == (
+            GRAPHQL_RESPONSE_JSON
+        ):
+            sub_response.media_type = GRAPHQL_RESPONSE_JSON
+        return sub_response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """A request error has no ``data`` entry in ``graphql-response+json``."""
+        response = process_result(result)
+        if _request_error(result) and (
+            response_media_type(request.headers.get("accept", ""))
+            == GRAPHQL_RESPONSE_JSON
+        ):
+            del response["data"]
+        return response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """``graphql-response+json`` answers a request error 400 (500 if it was our
+        fault), a document that ran 200; ``application/json`` answers 200."""
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type != GRAPHQL_RESPONSE_JSON:
+            return response
+        response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+        if isinstance(response_data, dict) and "data" not in response_data:
+            response.status_code = 500 if _internal(response_data) else 400
+        return response
+
+
+def _request_error(result: ExecutionResult) -> bool:
+    """Whether nothing was executed: the document did not parse or validate, or its
+    variables did not fit. Such errors have no path; an error raised by a field has
+    one, even when it made ``data`` null."""
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(error.path is None for error in result.errors or ())
+    )
+
+
+def _internal(response: GraphQLHTTPResponse) -> bool:
+    return any(
+        isinstance(error, dict)
+        and (error.get("extensions") or {}).get("code") == "INTERNAL_SERVER_ERROR"
+        for error in response.get("errors") or ()
+    )
