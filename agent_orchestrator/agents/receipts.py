@@ -39,7 +39,7 @@ _DISCOUNT = re.compile(r"alennus|tarjous|\betu\b|-etu\b|hyvitys|discount", re.I)
 #: in front of a line's amount (or on a line of its own under the item's name).
 _QUANTITY = re.compile(
     r"(?<![\w,.])\d+(?:[,.]\d{1,3})?\s*(?:kpl|kg|pcs|st|l)?\s*[x*×]\s*"
-    r"\d+[,.]\d{2}(?:\s*(?:€|eur)?(?:\s*/\s*(?:kg|kpl|l))?)?",
+    r"\d+[,.]\d{2,3}(?:\s*(?:€|eur)?(?:\s*/\s*(?:kg|kpl|l))?)?",
     re.IGNORECASE,
 )
 #: The first line of a card terminal's receipt stapled below the till's: its amount
@@ -183,7 +183,7 @@ def items_of(lines: list[str], end: int) -> list[Item]:
         text = re.sub(r"\s*\d+\s*[x*×]\s*$", "", text).strip(" .:-*")
         letters = sum(c.isalpha() for c in text)
         if not values:
-            named = text if letters >= 2 else None
+            named = text if letters and sum(c.isalnum() for c in text) >= 3 else None
             continue
         amount = values[-1]
         if has_quantity and len(values) == 1:
