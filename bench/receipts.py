@@ -5,7 +5,8 @@ photos cropped to the paper, phone photos of the slip on a table) read by the re
     python bench/receipts.py --count 20 --workers 1
 
 Prints one JSON line per kind of image: ``{"kind", "receipts", "fully_right",
-"vat_right", "invented", "unflagged", "flagged", "median_s", "p95_s", "goal_met"}``;
+"vat_right", "invented", "unflagged", "flagged", "median_s", "p95_s",
+"median_cpu_s", "goal_met"}`` (CPU: this process and Tesseract);
 the goal is a median under 2 s for a phone photo. ``--code DIR`` reads with the
 ``agent_orchestrator`` package found in DIR instead (e.g. an export of an older commit),
 to compare before and after on the same images.

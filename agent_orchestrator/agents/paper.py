@@ -158,23 +158,24 @@ def straighten(gray: NDArray[np.uint8], quad: NDArray[np.float32]) -> NDArray[np
     height = int(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
     # Trim a sliver all round: the sheet's edge and the table's shadow on it.
     inset = max(2, int(0.006 * min(width, height)))
-    target = np.float32(
+    target = np.array(
         [
             [-inset, -inset],
             [width + inset, -inset],
             [width + inset, height + inset],
             [-inset, height + inset],
-        ]
+        ],
+        dtype=np.float32,
     )
     matrix = cv2.getPerspectiveTransform(quad, target)
-    out: NDArray[np.uint8] = cv2.warpPerspective(
+    out = cv2.warpPerspective(
         gray,
         matrix,
         (width, height),
         flags=cv2.INTER_CUBIC,
         borderMode=cv2.BORDER_REPLICATE,
     )
-    return out
+    return out.astype(np.uint8)
 
 
 def _order(points: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -183,13 +184,14 @@ def _order(points: NDArray[np.float32]) -> NDArray[np.float32]:
 
     total = points.sum(axis=1)
     diff = np.diff(points, axis=1).ravel()
-    return np.float32(
+    return np.array(
         [
             points[np.argmin(total)],
             points[np.argmin(diff)],
             points[np.argmax(total)],
             points[np.argmax(diff)],
-        ]
+        ],
+        dtype=np.float32,
     )
 
 
@@ -197,6 +199,7 @@ def _scale(gray: NDArray[np.uint8], *, straightened: bool) -> NDArray[np.uint8]:
     """A straightened slip scaled to about `_TARGET_WIDTH`; a small scan doubled
     (Tesseract wants letters 20+ pixels high); anything else left as it is."""
     import cv2
+    import numpy as np
 
     height, width = gray.shape
     if straightened:
@@ -209,7 +212,5 @@ def _scale(gray: NDArray[np.uint8], *, straightened: bool) -> NDArray[np.uint8]:
         return gray
     factor = min(factor, _MAX_SIDE / max(height, width))
     method = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
-    out: NDArray[np.uint8] = cv2.resize(
-        gray, None, fx=factor, fy=factor, interpolation=method
-    )
-    return out
+    out = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=method)
+    return out.astype(np.uint8)

@@ -81,9 +81,10 @@ def _lighting(shape: tuple[int, int], rng: random.Random) -> NDArray[np.float32]
         1.0,
         -1,
     )
-    shadow = cv2.GaussianBlur(shadow, (0, 0), width / 15)
-    small = (light * (1 - rng.uniform(0.2, 0.35) * shadow)).astype(np.float32)
-    return cv2.resize(small, (full[1], full[0]), interpolation=cv2.INTER_LINEAR)
+    blurred = cv2.GaussianBlur(shadow, (0, 0), width / 15)
+    small = light * (1 - rng.uniform(0.2, 0.35) * blurred)
+    large = cv2.resize(small, (full[1], full[0]), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(large, dtype=np.float32)
 
 
 def _finish(rgb: NDArray[np.float32], rng: random.Random) -> Image.Image:
@@ -102,21 +103,24 @@ def cropped(doc: Document, rng: random.Random) -> Image.Image:
     gray = np.asarray(paper(doc, rng), np.float32)
     height, width = gray.shape
     jitter = [rng.uniform(0, 0.02) for _ in range(8)]
-    src = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
-    dst = np.float32(
+    src = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+    dst = np.array(
         [
             [jitter[0] * width, jitter[1] * height],
             [width - jitter[2] * width, jitter[3] * height],
             [width - jitter[4] * width, height - jitter[5] * height],
             [jitter[6] * width, height - jitter[7] * height],
-        ]
+        ],
+        dtype=np.float32,
     )
     matrix = cv2.getPerspectiveTransform(src, dst)
     warped = cv2.warpPerspective(
         gray, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE
     )
     lit = warped * _lighting(warped.shape, rng)
-    tint = np.float32([1.0, rng.uniform(0.95, 1.0), rng.uniform(0.85, 0.95)])
+    tint = np.array(
+        [1.0, rng.uniform(0.95, 1.0), rng.uniform(0.85, 0.95)], dtype=np.float32
+    )
     return _finish(lit[..., None] * tint, rng)
 
 
@@ -127,8 +131,9 @@ def _table(shape: tuple[int, int], rng: random.Random) -> NDArray[np.float32]:
         [(150, 105, 70), (90, 70, 55), (60, 60, 65), (175, 160, 140), (40, 45, 50)]
     )
     noise = np.random.default_rng(rng.randrange(2**32))
-    grain = noise.normal(0, 1, (height, 1)).astype(np.float32)
-    grain = cv2.GaussianBlur(grain, (1, 0), 3).reshape(height, 1) * 12
+    raw = noise.normal(0, 1, (height, 1)).astype(np.float32)
+    grain = np.asarray(cv2.GaussianBlur(raw, (1, 0), 3), np.float32).reshape(height, 1)
+    grain *= 12
     speckle = noise.normal(0, 6, (height, width)).astype(np.float32)
     surface = np.repeat(grain, width, axis=1) + speckle
     return np.stack([surface + channel for channel in base], axis=-1)
@@ -157,14 +162,16 @@ def on_table(doc: Document, rng: random.Random) -> Image.Image:
     squeeze = rng.uniform(0.0, 0.08) * pw * scale
     corners[0][0] += squeeze
     corners[1][0] -= squeeze
-    src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
-    matrix = cv2.getPerspectiveTransform(src, np.float32(corners))
+    src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(src, np.array(corners, dtype=np.float32))
     sheet = cv2.warpPerspective(gray, matrix, (width, height), flags=cv2.INTER_AREA)
     mask = cv2.warpPerspective(
         np.ones_like(gray), matrix, (width, height), flags=cv2.INTER_LINEAR
     )
     table = _table((height, width), rng)
-    tint = np.float32([1.0, rng.uniform(0.96, 1.0), rng.uniform(0.88, 0.96)])
+    tint = np.array(
+        [1.0, rng.uniform(0.96, 1.0), rng.uniform(0.88, 0.96)], dtype=np.float32
+    )
     composed = (
         table * (1 - mask[..., None]) + (sheet[..., None] * tint) * mask[..., None]
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ class Verdict:
 
     case: Case
     seconds: float
+    cpu_seconds: float
     fully_right: bool
     vat_right: bool
     invented: list[str] = field(default_factory=list)
@@ -82,7 +84,9 @@ def _printed(doc: Document) -> set[float]:
     return figures | {float(r.rate) for r in doc.vat_rows}
 
 
-def judge(case: Case, receipt: dict[str, Any], seconds: float) -> Verdict:
+def judge(
+    case: Case, receipt: dict[str, Any], seconds: float, cpu_seconds: float = 0.0
+) -> Verdict:
     """Compare a parsed receipt (as JSON) with the truth."""
     doc = case.doc
     review = bool(receipt.get("needs_review"))
@@ -92,7 +96,9 @@ def judge(case: Case, receipt: dict[str, Any], seconds: float) -> Verdict:
         "date": (receipt.get("date"), doc.date.isoformat()),
         "business_id": (receipt.get("business_id"), doc.business_id),
     }
-    verdict = Verdict(case, seconds, fully_right=True, vat_right=True, review=review)
+    verdict = Verdict(
+        case, seconds, cpu_seconds, fully_right=True, vat_right=True, review=review
+    )
     for name, (got, want) in checks.items():
         if got != want:
             verdict.fully_right = False
@@ -122,12 +128,22 @@ def judge(case: Case, receipt: dict[str, Any], seconds: float) -> Verdict:
     return verdict
 
 
-def _read(area: str, name: str) -> tuple[dict[str, Any], float]:
-    """OCR and parse one file in this process; the parsed receipt and the seconds."""
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (Tesseract runs as
+    one)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _read(area: str, name: str) -> tuple[dict[str, Any], float, float]:
+    """OCR and parse one file in this process; the parsed receipt, the seconds it
+    took and the CPU seconds it used."""
     from agent_orchestrator.agents.builtin import create_agent_registry
     from agent_orchestrator.agents.ocr import OcrInput, OcrOutput
     from agent_orchestrator.agents.receipts import ReceiptInput, ReceiptOutput
     from agent_orchestrator.config import Settings
+    from agent_orchestrator.core.errors import NonRetryableAgentError
     from agent_orchestrator.core.protocols import AgentContext
 
     registry = create_agent_registry(Settings(_env_file=None, agent_files_dir=area))
@@ -137,6 +153,7 @@ def _read(area: str, name: str) -> tuple[dict[str, Any], float]:
     async def progress(*args: object) -> None:
         del args
 
+    cpu = _cpu()
     ctx = AgentContext(
         tenant_id=TENANT,
         execution_id="receipts",
@@ -148,7 +165,10 @@ def _read(area: str, name: str) -> tuple[dict[str, Any], float]:
     )
 
     async def both() -> dict[str, Any]:
-        read = await ocr.run(OcrInput(file=name), ctx)
+        try:
+            read = await ocr.run(OcrInput(file=name), ctx)
+        except NonRetryableAgentError:  # nothing readable: every field null
+            return {"vat_lines": [], "needs_review": True}
         assert isinstance(read, OcrOutput)
         parsed = await parser.run(ReceiptInput(text=read.text), ctx)
         assert isinstance(parsed, ReceiptOutput)
@@ -156,7 +176,7 @@ def _read(area: str, name: str) -> tuple[dict[str, Any], float]:
 
     started = time.perf_counter()
     receipt = anyio.run(both)
-    return receipt, time.perf_counter() - started
+    return receipt, time.perf_counter() - started, _cpu() - cpu
 
 
 def read_all(area: Path, cases: list[Case], workers: int = 2) -> list[Verdict]:
@@ -166,8 +186,8 @@ def read_all(area: Path, cases: list[Case], workers: int = 2) -> list[Verdict]:
         futures = [pool.submit(_read, str(area), case.name) for case in cases]
         results = [future.result() for future in futures]
     return [
-        judge(case, receipt, seconds)
-        for case, (receipt, seconds) in zip(cases, results, strict=True)
+        judge(case, receipt, seconds, cpu)
+        for case, (receipt, seconds, cpu) in zip(cases, results, strict=True)
     ]
 
 
@@ -184,12 +204,14 @@ class Figures:
     flagged: int
     median_s: float
     p95_s: float
+    median_cpu_s: float
 
 
 def figures(verdicts: list[Verdict], kind: str) -> Figures:
     """Rates, counts and times of the verdicts of one kind."""
     mine = [v for v in verdicts if v.case.kind == kind]
     times = sorted(v.seconds for v in mine)
+    cpu = sorted(v.cpu_seconds for v in mine)
     count = len(mine) or 1
     return Figures(
         kind=kind,
@@ -201,6 +223,7 @@ def figures(verdicts: list[Verdict], kind: str) -> Figures:
         flagged=sum(v.review for v in mine),
         median_s=times[len(times) // 2] if times else 0.0,
         p95_s=times[min(len(times) - 1, int(len(times) * 0.95))] if times else 0.0,
+        median_cpu_s=cpu[len(cpu) // 2] if cpu else 0.0,
     )
 
 
