@@ -26,6 +26,9 @@ from tests.support.receipt_reading import (
 if TYPE_CHECKING:
     from pathlib import Path
 
+#: Reading 60 images takes about a minute and a half of CPU; on a loaded machine the
+#: module's first test (which waits for all of them) needs more than the default limit.
+pytestmark = pytest.mark.timeout(900)
 PER_KIND = 20
 SEED = 20261124
 #: Floors per kind of image: (fully right, VAT table right).
