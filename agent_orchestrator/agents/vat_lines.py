@@ -160,6 +160,18 @@ def _rows(lines: Sequence[str]) -> list[_Row]:
         rate, values = parsed
         # A VAT row names ALV or starts with its rate; an item line starts with words.
         labelled = bool(VAT_WORD.search(line) or _ROW_LEAD.match(line))
+        if len(values) == 2 and index + 1 < len(lines):
+            # A right-aligned column may come out as a line of its own (a PDF's text
+            # layer, OCR): a lone amount below that the two add up to is this row's.
+            below = lines[index + 1]
+            lone = amounts(below)
+            if (
+                len(lone) == 1
+                and not re.search(r"[A-Za-zÅÄÖåäö]", below)
+                and values[0] + values[1] == lone[0]
+            ):
+                values = [*values, lone[0]]
+                skip = 1
         if values and (len(values) > 1 or labelled):
             inline = _inline_roles(line)
             rows.append(
