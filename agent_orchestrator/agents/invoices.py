@@ -23,7 +23,17 @@ from ..core.enums import Role
 from ..core.protocols import AgentContext, LocalizedText
 from . import barcode, parsing, vat_lines
 from .base import BaseAgent
-from .receipts import MAX_TEXT, Receipt, VatLine, check_total, finish, items_of, money
+from .parsing import Findings
+from .receipts import (
+    MAX_TEXT,
+    Receipt,
+    check_items,
+    check_total,
+    finish,
+    items_of,
+    money,
+    vat_line_models,
+)
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -107,7 +117,7 @@ class InvoiceOutput(BaseModel):
     )
 
 
-def _ibans(lines: list[str], warnings: list[str]) -> list[str]:
+def _ibans(lines: list[str], findings: Findings) -> list[str]:
     found: list[str] = []
     for line in lines:
         for match in _IBAN.finditer(line):
@@ -123,14 +133,14 @@ def _ibans(lines: list[str], warnings: list[str]) -> list[str]:
             if valid and valid not in found:
                 found.append(valid)
             elif valid is None and re.search(r"iban|tili|account", line, re.IGNORECASE):
-                warnings.append(
+                findings.problem(
                     f"IBAN {compact[:22]} fails its check digits (an OCR misread?); "
                     "left empty, check the document"
                 )
     return found
 
 
-def _reference(lines: list[str], warnings: list[str]) -> str | None:
+def _reference(lines: list[str], findings: Findings) -> str | None:
     for i, line in enumerate(lines):
         label = _REF_LABEL.search(line)
         if label is None:
@@ -141,7 +151,7 @@ def _reference(lines: list[str], warnings: list[str]) -> str | None:
             compact = iso11649.compact(rf.group(0))
             if iso11649.is_valid(compact):
                 return str(compact)
-            warnings.append(
+            findings.problem(
                 f"RF reference {compact} fails its check digits; left empty"
             )
             return None
@@ -150,7 +160,7 @@ def _reference(lines: list[str], warnings: list[str]) -> str | None:
             compact = re.sub(r"\s", "", number.group(0))
             if finnish_reference_valid(compact):
                 return compact.lstrip("0")
-            warnings.append(
+            findings.problem(
                 f"reference number {compact} fails its check digit; left empty, check "
                 "the document"
             )
@@ -173,21 +183,22 @@ def _bic(lines: list[str]) -> str | None:
 
 
 def _cross_check(
-    invoice: Invoice, ibans: list[str], text: str, warnings: list[str]
+    invoice: Invoice, ibans: list[str], text: str, findings: Findings
 ) -> None:
     """Decode the virtual barcode, compare it with the printed fields, and fill the
-    fields only the barcode gave."""
+    fields only the barcode gave (the barcode is printed too, and carries its own
+    check digits); any disagreement marks the invoice for review."""
     code = barcode.find(text)
     if code is None:
         return
     try:
         decoded = barcode.decode(code)
     except barcode.BarcodeError as exc:
-        warnings.append(f"the virtual barcode could not be read: {exc}; left empty")
+        findings.problem(f"the virtual barcode could not be read: {exc}; left empty")
         return
     invoice.virtual_barcode = decoded.code
     if decoded.iban is None:
-        warnings.append("the virtual barcode's account fails its check digits")
+        findings.problem("the virtual barcode's account fails its check digits")
     elif decoded.iban in ibans:
         invoice.iban = decoded.iban
     pairs = (
@@ -202,9 +213,9 @@ def _cross_check(
             continue
         if printed is None:
             setattr(invoice, field, coded)
-            warnings.append(f"{name} read from the virtual barcode only: {coded}")
+            findings.note(f"{name} read from the virtual barcode only: {coded}")
         elif printed != coded:
-            warnings.append(
+            findings.problem(
                 f"the virtual barcode says {name} {coded} but the invoice prints "
                 f"{printed}; check which is right before paying"
             )
@@ -213,10 +224,10 @@ def _cross_check(
 def parse_invoice(text: str) -> InvoiceOutput:
     """An invoice's fields from its text."""
     lines = parsing.clean_lines(text)
-    warnings: list[str] = []
+    findings = Findings()
     if not lines:
         return InvoiceOutput(
-            invoice=Invoice(payment_method="lasku"),
+            invoice=Invoice(payment_method="lasku", needs_review=True),
             confidence=0.0,
             warnings=["the text is empty: nothing to read; check the OCR step"],
         )
@@ -228,36 +239,30 @@ def parse_invoice(text: str) -> InvoiceOutput:
         )
     candidates = parsing.total_candidates(lines)
     provisional = candidates[0][1] if candidates else None
-    provisional_vat = vat_lines.read(lines, day, provisional, [])
-    chosen = check_total(lines, candidates, provisional_vat, warnings)
+    provisional_vat = vat_lines.read(lines, day, provisional, Findings())
+    chosen = check_total(lines, candidates, provisional_vat, findings)
     total: Decimal | None = chosen[1] if chosen else None
-    vat = vat_lines.read(lines, day, total, warnings)
-    ibans = _ibans(lines, warnings)
+    vat = vat_lines.read(lines, day, total, findings)
+    ibans = _ibans(lines, findings)
     number = next((m.group(1) for line in lines if (m := _NUMBER.search(line))), None)
+    items = items_of(lines, chosen[0] if chosen else len(lines))
+    check_items(items, total, lines, findings)
     invoice = Invoice(
         merchant=parsing.merchant(lines, _SKIP),
-        business_id=parsing.business_id(lines, warnings),
+        business_id=parsing.business_id(lines, findings),
         date=day,
         total=money(total),
-        vat_lines=[
-            VatLine(
-                rate=float(v.rate),
-                net=money(v.net),
-                vat=money(v.vat),
-                gross=money(v.gross),
-            )
-            for v in vat
-        ],
+        vat_lines=vat_line_models(vat),
         payment_method="lasku",
-        items=items_of(lines, chosen[0] if chosen else len(lines)),
+        items=items,
         invoice_number=number,
         iban=ibans[0] if ibans else None,
         bic=_bic(lines),
-        reference=_reference(lines, warnings),
+        reference=_reference(lines, findings),
         due_date=parsing.labelled_date(lines, _DUE),
     )
-    _cross_check(invoice, ibans, "\n".join(lines), warnings)
-    return finish(invoice, WEIGHTS, "invoice", warnings, InvoiceOutput)
+    _cross_check(invoice, ibans, "\n".join(lines), findings)
+    return finish(invoice, WEIGHTS, "invoice", findings, InvoiceOutput)
 
 
 class InvoiceParserAgent(BaseAgent[InvoiceInput, InvoiceOutput]):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,15 @@ _CONFUSIONS = str.maketrans(
 )
 _SPLIT_DECIMAL = re.compile(r"(\d)(?:\s+([,.])\s*|([,.])\s+)(\d{2})(?!\d)")
 _SPLIT_RATE = re.compile(r"(?<![\d,.])(\d{1,2}) ?([,.]) ?(\d) ?%")
-_THOUSANDS = re.compile(r"(?<![\d,.\s])(\s|^)(\d{1,3}) (\d{3}[,.]\d{2})(?!\d)")
+_THOUSANDS = re.compile(r"(?<![\d,.])(\d{1,3}) (\d{3}[,.]\d{2})(?!\d)")
+#: What may stand before a "1 234,50" grouped by thousands: nothing, an amount or a
+#: rate, or a total, payment or VAT word. After an item's name the first digits are
+#: more likely the name's own ("Näyttö 27 771,33").
+_BEFORE_THOUSANDS = re.compile(
+    r"(^|[,.]\d\d-?|%|€|\beur|yhteens\w*|\byht|summa|total|maksettava|alv|vero\w*"
+    r"|kortti|k[äa]teinen|mobilepay|visa|debit|:)\s*$",
+    re.IGNORECASE,
+)
 AMOUNT = re.compile(
     r"(?<![\d,.])(-\s?)?(\d{1,3}(?:\.\d{3})+|\d+)[,.](\d{2})(-)?(?!\d|[.,]\d|\s*%)"
 )
@@ -51,6 +60,10 @@ TOTAL_LABEL = re.compile(
     re.IGNORECASE,
 )
 _NOT_TOTAL = re.compile(r"\b(alv|vat|vero|veroton|netto|ilman|moms)\b", re.IGNORECASE)
+LOYALTY = re.compile(
+    r"plussa|etukortti|s-?etu|bonus|asiakasomistaja|kanta-?asiakas|pisteet|pistett",
+    re.IGNORECASE,
+)
 PAYMENTS = (
     (re.compile(r"mobile\s?pay", re.IGNORECASE), "MobilePay"),
     (re.compile(r"\bpivo\b", re.IGNORECASE), "Pivo"),
@@ -67,6 +80,24 @@ PAYMENTS = (
     ),
     (re.compile(r"\blasku\b|\binvoice\b", re.IGNORECASE), "lasku"),
 )
+
+
+@dataclass(slots=True)
+class Findings:
+    """What a parse found wrong: warnings, and whether a person must look before the
+    document is booked (`review`)."""
+
+    warnings: list[str] = field(default_factory=list)
+    review: bool = False
+
+    def note(self, message: str) -> None:
+        """A warning that needs no review (a field not printed, a harmless mend)."""
+        self.warnings.append(message)
+
+    def problem(self, message: str) -> None:
+        """A warning about figures that disagree: the document needs review."""
+        self.warnings.append(message)
+        self.review = True
 
 
 # --- numbers --------------------------------------------------------------------------
@@ -90,7 +121,14 @@ def clean_line(line: str) -> str:
         lambda m: m.group(1) + (m.group(2) or m.group(3)) + m.group(4), line
     )
     line = _SPLIT_RATE.sub(r"\1\2\3 %", line)
-    return _THOUSANDS.sub(r"\1\2\3", line)
+    return _THOUSANDS.sub(
+        lambda m: (
+            m.group(1) + m.group(2)
+            if _BEFORE_THOUSANDS.search(m.string[: m.start()])
+            else m.group(0)
+        ),
+        line,
+    )
 
 
 def clean_lines(text: str) -> list[str]:
@@ -170,7 +208,7 @@ def labelled_date(lines: Sequence[str], label: re.Pattern[str]) -> dt.date | Non
     return None
 
 
-def business_id(lines: Sequence[str], warnings: list[str]) -> str | None:
+def business_id(lines: Sequence[str], findings: Findings) -> str | None:
     """The Y-tunnus, checksum validated; labelled lines first, then any line."""
     labelled = [line for line in lines if _YTUNNUS_LABEL.search(line)]
     for line in [*labelled, *(line for line in lines if line not in labelled)]:
@@ -179,7 +217,7 @@ def business_id(lines: Sequence[str], warnings: list[str]) -> str | None:
             try:
                 return str(ytunnus.format(ytunnus.validate(candidate)))
             except stdnum_errors.ValidationError:
-                warnings.append(
+                findings.problem(
                     f"Y-tunnus {candidate} fails its check digit (an OCR misread?); "
                     "left empty, check the document"
                 )
@@ -189,13 +227,13 @@ def business_id(lines: Sequence[str], warnings: list[str]) -> str | None:
             if alv.is_valid("FI" + match.group(1)):
                 return str(ytunnus.format(match.group(1)))
         if line in labelled:
-            found = _stray_digit(line, warnings)
+            found = _stray_digit(line, findings)
             if found:
                 return found
     return None
 
 
-def _stray_digit(line: str, warnings: list[str]) -> str | None:
+def _stray_digit(line: str, findings: Findings) -> str | None:
     """A labelled Y-tunnus with one stray digit before or after its seven (a speck
     read as a digit), when exactly one way of dropping it passes the check digit."""
     match = _YTUNNUS_LONG.search(line)
@@ -210,7 +248,7 @@ def _stray_digit(line: str, warnings: list[str]) -> str | None:
     if len(fits) != 1:
         return None
     (found,) = fits
-    warnings.append(
+    findings.problem(
         f"Y-tunnus read as {digits}-{check}, with a stray digit; {found} passes the "
         "check digit"
     )
@@ -254,8 +292,11 @@ def total_candidates(lines: Sequence[str]) -> list[tuple[int, Decimal]]:
 
 
 def payment_method(lines: Sequence[str], start: int = 0) -> str | None:
-    """The payment method named after line `start` (else anywhere)."""
+    """The payment method named after line `start` (else anywhere); loyalty card
+    lines (Plussa, S-Etukortti, Bonus) name no way of paying."""
     for line in [*lines[start:], *lines[:start]]:
+        if LOYALTY.search(line):
+            continue
         for pattern, name in PAYMENTS:
             if pattern.search(line):
                 return name

@@ -19,6 +19,7 @@ from ..core.enums import Role
 from ..core.protocols import AgentContext, LocalizedText
 from . import parsing, vat_lines
 from .base import BaseAgent
+from .parsing import Findings
 
 MAX_TEXT = 200_000
 _HEADER_SKIP = re.compile(
@@ -27,8 +28,26 @@ _HEADER_SKIP = re.compile(
 )
 _NOT_DOCUMENT_DATE = re.compile(r"eräp|erap|due|voimassa|valid|viimeist", re.IGNORECASE)
 _NOT_ITEM = re.compile(
-    r"yhteens|\byht\b|summa|total|alv|vat|vero|kortti|käteinen|kateinen|takaisin|"
-    r"mobilepay|maksu|y-?tunnus|kuitti|visa|debit|maksettava",
+    r"yhteens|\byht\b|summa|total|\balv|\bvat\b|\bvero|kortti|käteinen|kateinen|"
+    r"takaisin|"
+    r"vaihtoraha|mobilepay|maksu|y-?tunnus|kuitti|visa|debit|maksettava|\bklo\b|"
+    r"kassa|py[öo]ristys|netto|brutto",
+    re.IGNORECASE,
+)
+_DISCOUNT = re.compile(r"alennus|tarjous|\betu\b|-etu\b|hyvitys|discount", re.I)
+#: "3 x 1,59", "2 KPL x 0,99", "1,234 kg x 4,99 €/kg": the quantity and unit price
+#: in front of a line's amount (or on a line of its own under the item's name).
+_QUANTITY = re.compile(
+    r"(?<![\w,.])\d+(?:[,.]\d{1,3})?\s*(?:kpl|kg|pcs|st|l)?\s*[x*×]\s*"
+    r"\d+[,.]\d{2,3}(?:\s*(?:€|eur)?(?:\s*/\s*(?:kg|kpl|l))?)?",
+    re.IGNORECASE,
+)
+#: The first line of a card terminal's receipt stapled below the till's: its amount
+#: is the payment, not a second total.
+_CARD_SLIP = re.compile(
+    r"maksup[äa][äa]te|korttimaksu|varmennus|arkistointi|asiakkaan\s*kappale|"
+    r"myyj[äa]n\s*kappale|\bAID\b|\bTVR\b|\bPAN\b|kortin\s*numero|"
+    r"maksukortti|card\s*payment|\bK[ÖO]P\b",
     re.IGNORECASE,
 )
 Parsed = TypeVar("Parsed", bound=BaseModel)
@@ -40,15 +59,23 @@ WEIGHTS = {
     "merchant": 0.1,
     "payment_method": 0.05,
 }
+#: Without these a document cannot be booked: a person must look at it.
+REQUIRED = ("total", "date")
 
 
 class VatLine(BaseModel):
     """The VAT of one rate, as printed."""
 
     rate: float = Field(description="VAT rate in percent, e.g. 25.5, 14, 13.5, 10, 0.")
-    net: float = Field(description="Amount without VAT (veroton), euros.")
-    vat: float = Field(description="VAT amount (vero), euros.")
-    gross: float = Field(description="Amount with VAT (verollinen), euros.")
+    net: float | None = Field(
+        description="Amount without VAT (veroton), euros; null when not printed."
+    )
+    vat: float | None = Field(
+        description="VAT amount (vero), euros; null when not printed."
+    )
+    gross: float | None = Field(
+        description="Amount with VAT (verollinen), euros; null when not printed."
+    )
 
 
 class Item(BaseModel):
@@ -75,6 +102,11 @@ class Receipt(BaseModel):
         None, description="kortti, käteinen, MobilePay, lasku, lahjakortti, ..."
     )
     items: list[Item] = Field(default_factory=list, description="Purchased items.")
+    needs_review: bool = Field(
+        False,
+        description="True when figures disagree or a field needed for booking could "
+        "not be read: a person must check the document before it is booked.",
+    )
 
 
 class ReceiptInput(BaseModel):
@@ -102,49 +134,105 @@ def money(value: Decimal | None) -> float | None:
     return None if value is None else float(parsing.cents(value))
 
 
-def document_date(lines: list[str]) -> dt.date | None:
-    """The first date on the document that is not a due or validity date."""
-    for line in lines:
-        if _NOT_DOCUMENT_DATE.search(line):
-            continue
-        found = parsing.dates(line)
-        if found:
-            return found[0]
-    return None
+def document_date(lines: list[str], findings: Findings) -> dt.date | None:
+    """The first date on the document that is not a due or validity date; other
+    dates that disagree with it (a card slip's) mark the document for review."""
+    found = [
+        day
+        for line in lines
+        if not _NOT_DOCUMENT_DATE.search(line)
+        for day in parsing.dates(line)
+    ]
+    if not found:
+        return None
+    others = sorted({day for day in found if day != found[0]})
+    if others:
+        findings.problem(
+            f"the document shows the date {found[0]} and also "
+            f"{', '.join(map(str, others))}; check which is the purchase date"
+        )
+    return found[0]
+
+
+def card_slip_start(lines: list[str], after: int) -> int:
+    """Where a stapled card terminal receipt begins (after line `after`), else the
+    number of lines."""
+    for index in range(after, len(lines)):
+        if _CARD_SLIP.search(lines[index]):
+            return index
+    return len(lines)
 
 
 def items_of(lines: list[str], end: int) -> list[Item]:
-    """Lines before the total that end in an amount and start with words."""
-    found = []
+    """Lines before the total that end in an amount and start with words; a line that
+    holds only a quantity and unit price ("3 x 1,59  4,77") belongs to the name above
+    it; discounts ("TARJOUS -0,60", "ALENNUS 0,60") count negative."""
+    found: list[Item] = []
+    named: str | None = None  # a name line still waiting for its amount
     for line in lines[:end]:
         values = parsing.amounts(line)
-        if not values or _NOT_ITEM.search(line) or parsing.dates(line):
+        if _NOT_ITEM.search(line) or parsing.dates(line):
+            named = None
+            continue
+        if parsing.LOYALTY.search(line) and not any(v < 0 for v in values):
             continue
         first = parsing.AMOUNT.search(line)
         text = line[: first.start()] if first else line
-        text = re.sub(r"\s*\d+\s*[x*]\s*$", "", text).strip(" .:-")
-        if sum(c.isalpha() for c in text) >= 2:
-            found.append(Item(description=text, amount=float(values[-1])))
+        has_quantity = bool(_QUANTITY.search(line))
+        text = _QUANTITY.sub(" ", text)
+        text = re.sub(r"\s*\d+\s*[x*×]\s*$", "", text).strip(" .:-*")
+        letters = sum(c.isalpha() for c in text)
+        if not values:
+            named = text if letters and sum(c.isalnum() for c in text) >= 3 else None
+            continue
+        amount = values[-1]
+        if has_quantity and len(values) == 1:
+            # "2 x 1,59" alone: the unit price, not the line's amount.
+            continue
+        if letters < 2:
+            if named is not None and has_quantity:
+                text, named = named, None
+            else:
+                continue
+        named = None
+        if _DISCOUNT.search(text) and amount > 0:
+            amount = -amount
+        found.append(Item(description=text, amount=float(amount)))
     return found
+
+
+def check_items(
+    items: list[Item], total: Decimal | None, lines: list[str], findings: Findings
+) -> None:
+    """Items, where read, must add up to the total (give or take a rounding line)."""
+    if not items or total is None:
+        return
+    summed = sum((Decimal(str(i.amount)) for i in items), Decimal(0))
+    if summed == total or summed + vat_lines.rounding(lines) == total:
+        return
+    findings.problem(
+        f"the items read add up to {summed} but the total is {total} (an item or "
+        "discount line missed or misread?); check the document"
+    )
 
 
 def check_total(
     lines: list[str],
     candidates: list[tuple[int, Decimal]],
     vat: list[vat_lines.Vat],
-    warnings: list[str],
+    findings: Findings,
 ) -> tuple[int, Decimal] | None:
     """The labelled total, preferring one that the VAT lines add up to.
 
     When the label's amount disagrees with the VAT lines and the payment line, and
-    those two agree with each other, theirs is used (two printed figures against one),
-    with a warning.
+    those two agree with each other, the payment line's printed amount is used (two
+    printed figures against one) and the document is marked for review.
     """
     if not candidates:
         return None
-    if not vat:
+    if not vat or any(v.gross is None for v in vat):
         return candidates[0]
-    gross = sum((v.gross for v in vat), Decimal(0))
+    gross = sum((v.gross for v in vat if v.gross is not None), Decimal(0))
     for candidate in candidates:
         if abs(candidate[1] - gross) <= parsing.CENT:
             return candidate
@@ -155,75 +243,87 @@ def check_total(
         if any(pattern.search(line) for pattern, _ in parsing.PAYMENTS)
         for amount in parsing.amounts(line)
     ]
-    if any(abs(amount - gross) <= parsing.CENT for amount in paid):
-        warnings.append(
-            f"the total was read as {read}, but the VAT lines and the payment line "
-            f"both give {gross}; used {gross}"
-        )
-        return index, gross
+    for amount in paid:
+        if amount == gross:
+            findings.problem(
+                f"the total was read as {read}, but the VAT lines and the payment "
+                f"line both give {amount}; used the payment line's {amount}"
+            )
+            return index, amount
     return candidates[0]
+
+
+def vat_line_models(vat: list[vat_lines.Vat]) -> list[VatLine]:
+    """The checked VAT lines as output models."""
+    return [
+        VatLine(
+            rate=float(v.rate), net=money(v.net), vat=money(v.vat), gross=money(v.gross)
+        )
+        for v in vat
+    ]
 
 
 def parse_receipt(text: str) -> ReceiptOutput:
     """A receipt's fields from its text."""
     lines = parsing.clean_lines(text)
-    warnings: list[str] = []
+    findings = Findings()
     if not lines:
         return ReceiptOutput(
-            receipt=Receipt(),
+            receipt=Receipt(needs_review=True),
             confidence=0.0,
             warnings=["the text is empty: nothing to read; check the OCR step"],
         )
     merchant = parsing.merchant(lines, _HEADER_SKIP)
-    business_id = parsing.business_id(lines, warnings)
-    day = document_date(lines)
+    business_id = parsing.business_id(lines, findings)
+    day = document_date(lines, findings)
     candidates = parsing.total_candidates(lines)
+    if candidates:
+        # A card terminal's receipt below the till's repeats the amount: not a total.
+        slip = card_slip_start(lines, candidates[0][0] + 1)
+        candidates = [c for c in candidates if c[0] < slip]
     provisional = candidates[0][1] if candidates else None
-    vat = vat_lines.read(lines, day, provisional, [])
-    chosen = check_total(lines, candidates, vat, warnings)
+    vat = vat_lines.read(lines, day, provisional, Findings())
+    chosen = check_total(lines, candidates, vat, findings)
     total = chosen[1] if chosen else None
-    vat = vat_lines.read(lines, day, total, warnings)
+    vat = vat_lines.read(lines, day, total, findings)
     end = chosen[0] if chosen else len(lines)
-    payment = parsing.payment_method(lines, end)
+    items = items_of(lines, end)
+    check_items(items, total, lines, findings)
     receipt = Receipt(
         merchant=merchant,
         business_id=business_id,
         date=day,
         total=money(total),
-        vat_lines=[
-            VatLine(
-                rate=float(v.rate),
-                net=money(v.net),
-                vat=money(v.vat),
-                gross=money(v.gross),
-            )
-            for v in vat
-        ],
-        payment_method=payment,
-        items=items_of(lines, end),
+        vat_lines=vat_line_models(vat),
+        payment_method=parsing.payment_method(lines, end),
+        items=items,
     )
-    return finish(receipt, WEIGHTS, "receipt", warnings, ReceiptOutput)
+    return finish(receipt, WEIGHTS, "receipt", findings, ReceiptOutput)
 
 
 def finish(
     document: Receipt,
     weights: dict[str, float],
     kind: str,
-    problems: list[str],
+    findings: Findings,
     out: type[Parsed],
 ) -> Parsed:
-    """The output: missing fields warned about first, then the `problems` found; the
-    confidence is the weight of the fields read, lowered by each problem."""
+    """The output: missing fields warned about first, then the problems found; the
+    confidence is the weight of the fields read, lowered by each problem. A document
+    with a problem, or without a field needed for booking, needs review."""
     found = {name: getattr(document, name) not in (None, []) for name in weights}
     missing = [
         f"{_FIELD_NAMES.get(name, name)} not found on the {kind}; left empty"
         for name, ok in found.items()
         if not ok
     ]
+    document.needs_review = findings.review or not all(
+        found.get(name, True) for name in REQUIRED
+    )
     return out(
         **{kind: document},
-        confidence=parsing.confidence(found, weights, len(problems)),
-        warnings=missing + problems,
+        confidence=parsing.confidence(found, weights, len(findings.warnings)),
+        warnings=missing + findings.warnings,
     )
 
 

@@ -1,11 +1,14 @@
 """VAT lines of Finnish receipts and invoices as printed: ``ALV 25,5 %`` tables with
-Veroton / Vero / Verollinen columns (in any order), inline rows, and single ``Sis. ALV``
-lines, each checked for consistency and against the rates that applied on the
-document's date (`agents.vat_rates`).
+Veroton / Vero / Verollinen columns (in any order, with or without a header, under an
+``ALV-ERITTELY`` title or not), inline rows, vertical blocks (the rate, then one line
+per amount) and single ``Sis. ALV`` lines.
 
-A table row's three amounts say the same thing twice (net + VAT = gross, VAT = net x
-rate), so one misread figure is found and mended from the other two, and a misread rate
-is read from its amounts; each mend is reported as a warning.
+Only printed figures come out, and only when they agree with each other: a row's net
+plus VAT makes its gross to the cent, its VAT is its rate of the net (give or take the
+till's rounding), and its rate applied on the document's date (`agents.vat_rates`). A
+row that fails is left out with a warning and the document is marked for review; no
+figure is ever worked out from the others. A figure that is not printed (a ``Sis.
+ALV`` line prints only the VAT) stays None.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from .parsing import AMOUNT, CENT, RATE, amounts, cents, rate_of
+from .parsing import AMOUNT, CENT, RATE, Findings, amounts, rate_of
 from .vat_rates import format_rate, vat_table
 
 if TYPE_CHECKING:
@@ -23,102 +26,164 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 VAT_WORD = re.compile(r"\b(alv|vat|vero|moms|veroton|verollinen)", re.IGNORECASE)
-_HEADER_ROLES = (
-    ("net", re.compile(r"veroton|netto|\bnet\b|ilman", re.IGNORECASE)),
-    ("gross", re.compile(r"verollinen|brutto|gross|yhteens|\bsis", re.IGNORECASE)),
-    ("vat", re.compile(r"\bvero\b|alv\s*(€|eur)|\bvat\b|\btax\b", re.IGNORECASE)),
+#: Column words of a VAT table's header; "ALV" alone names the VAT amount column,
+#: "ALV %" / "ALV-%" the rate column.
+_COLUMN_WORDS = (
+    ("net", re.compile(r"veroton|netto|\bnet\b|ilman\s*alv|\bilman\b", re.IGNORECASE)),
+    ("gross", re.compile(r"verollinen|brutto|\bgross\b|yhteens|\bsis", re.IGNORECASE)),
+    ("vat", re.compile(r"\bvero\b(?!\s*-?%)|\bvat\b(?!\s*%)|\btax\b|\bmoms\b", re.I)),
+    # "ALV" names the VAT column only where no "Vero" does ("ALV %" is the rate's).
+    ("vat", re.compile(r"\balv\b(?!\s*-?\s*(%|kanta|erit))", re.IGNORECASE)),
 )
+_SUMMARY_TITLE = re.compile(r"alv\s*-?\s*erittely|vat\s*summary|verot", re.IGNORECASE)
 _ROW_LEAD = re.compile(r"\s*(?:[A-Z]\s+)?(\d[\d,.]{0,4})\s*%?\s+")
+_ROUNDING = re.compile(r"py[öo]ristys|rounding|\bpy[öo]r\b", re.IGNORECASE)
+_INCLUDED = re.compile(r"\bsis", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
 class Vat:
-    """A VAT line as read: rate, net, VAT and gross."""
+    """A VAT line as printed: its rate and the amounts printed (None: not printed)."""
 
     rate: Decimal
-    net: Decimal
-    vat: Decimal
-    gross: Decimal
+    net: Decimal | None
+    vat: Decimal | None
+    gross: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    rate: Decimal | None  # None: unreadable
+    values: tuple[Decimal, ...]
+    roles: tuple[str, ...] | None  # the columns' meaning, when a header or labels say
+    line: str
+    labelled: bool  # names ALV or starts with its rate (not an item line)
 
 
 def read(
     lines: Sequence[str],
     day: dt.date | None,
     total: Decimal | None,
-    warnings: list[str],
+    findings: Findings,
 ) -> list[Vat]:
-    """The VAT lines per rate as printed, each checked for consistency and against the
-    rates that applied on `day`; what was mended or does not fit goes to `warnings`.
+    """The VAT lines per rate as printed, each checked; what does not fit goes to
+    `findings` (a warning, and the document marked for review).
 
     Rows that name ALV or start with their rate come before rows found elsewhere (an
     invoice's item lines may carry a rate too); the first row of each rate counts.
     """
+    rows = sorted(_rows(lines), key=lambda row: not row.labelled)
     table = vat_table()
-    order: tuple[str, ...] = ("net", "vat", "gross")
-    rows: list[tuple[bool, Decimal | None, list[Decimal], str]] = []
-    in_table = False
+    in_force = [r.rate for r in table.rates_on(day)] if day else []
+    options = in_force or sorted(table.known(), reverse=True)
+    single = len({row.rate for row in rows}) == 1
+    found: dict[Decimal, Vat] = {}
+    for row in rows:
+        vat = _checked(row, options, total if single else None, findings)
+        if vat is None or vat.rate in found:
+            continue
+        if day is not None and not table.is_valid(vat.rate, day):
+            findings.problem(
+                f"{table.explain_invalid(vat.rate, day)}; the line '{row.line}' was "
+                "left out"
+            )
+            continue
+        found[vat.rate] = vat
+    result = list(found.values())
+    _check_sum(result, total, lines, findings)
+    return result
+
+
+def rounding(lines: Sequence[str]) -> Decimal:
+    """The amount of a printed rounding line (``Pyöristys -0,02``), else 0."""
     for line in lines:
+        if _ROUNDING.search(line):
+            values = amounts(line)
+            if values and abs(values[-1]) < Decimal("0.05"):
+                return values[-1]
+    return Decimal(0)
+
+
+def _check_sum(
+    result: list[Vat], total: Decimal | None, lines: Sequence[str], findings: Findings
+) -> None:
+    """The lines' gross (printed, or net plus VAT for the check alone) must make the
+    total, give or take a printed rounding line."""
+    if not result or total is None:
+        return
+    grosses = [
+        v.gross
+        if v.gross is not None
+        else (v.net + v.vat if v.net is not None and v.vat is not None else None)
+        for v in result
+    ]
+    if any(g is None for g in grosses):
+        return
+    gross = sum((g for g in grosses if g is not None), Decimal(0))
+    if abs(gross - total) <= CENT or gross + rounding(lines) == total:
+        return
+    findings.problem(
+        f"the VAT lines add up to {gross} but the total is {total}; check the document"
+    )
+
+
+# --- rows as printed ------------------------------------------------------------------
+
+
+def _rows(lines: Sequence[str]) -> list[_Row]:
+    rows: list[_Row] = []
+    order: tuple[str, ...] | None = None
+    in_table = False
+    skip = 0
+    for index, line in enumerate(lines):
+        if skip:
+            skip -= 1
+            continue
+        if _SUMMARY_TITLE.search(line) and not amounts(line):
+            in_table = True
+            if not RATE.search(line):
+                continue
         roles = _header_roles(line)
         if roles is not None:
             order, in_table = roles, True
             continue
-        row = _vat_row(line, in_table)
-        if row is None:
+        block = _vertical(lines, index)
+        if block is not None:
+            row, used = block
+            rows.append(row)
+            skip = used
+            continue
+        parsed = _vat_row(line, in_table)
+        if parsed is None:
             in_table = in_table and bool(amounts(line))
             continue
-        rate, values = row
+        rate, values = parsed
         # A VAT row names ALV or starts with its rate; an item line starts with words.
         labelled = bool(VAT_WORD.search(line) or _ROW_LEAD.match(line))
+        if len(values) == 2 and index + 1 < len(lines):
+            # A right-aligned column may come out as a line of its own (a PDF's text
+            # layer, OCR): a lone amount below that the two add up to is this row's.
+            below = lines[index + 1]
+            lone = amounts(below)
+            if (
+                len(lone) == 1
+                and not re.search(r"[A-Za-zÅÄÖåäö]", below)
+                and values[0] + values[1] == lone[0]
+            ):
+                values = [*values, lone[0]]
+                skip = 1
         if values and (len(values) > 1 or labelled):
-            rows.append((not labelled, rate, values[:3], line))
-    rows.sort(key=lambda row: row[0])
-    candidates = table.rates_on(day) if day else []
-    options = [r.rate for r in candidates] or sorted(table.known(), reverse=True)
-    single = len({rate for _, rate, _, _ in rows}) == 1
-    found: dict[Decimal, Vat] = {}
-    for _, rate, values, line in rows:
-        notes: list[str] = []
-        if rate is not None and rate in table.known():
-            vat = _solve(rate, values, order, total if single else None, notes)
-        else:
-            vat = next(
-                (
-                    v
-                    for r in options
-                    if (v := _solve(r, values, order, None, [], strict=True))
-                ),
-                None,
-            )
-            printed = f"{format_rate(rate)} %" if rate is not None else "unreadable"
-            if vat is None:
-                warnings.append(
-                    f"the VAT rate on '{line}' ({printed}) is not a Finnish rate and "
-                    "its amounts fit none (an OCR misread?); that line was left out, "
-                    "check the document"
+            inline = _inline_roles(line)
+            rows.append(
+                _Row(
+                    rate,
+                    tuple(values[:3]),
+                    inline if inline else (order if in_table else None),
+                    line,
+                    labelled,
                 )
-                continue
-            notes.append(
-                f"the VAT rate on '{line}' ({printed}) is not a Finnish rate; its "
-                f"amounts give {format_rate(vat.rate)} %"
             )
-        if vat is not None and vat.rate not in found:
-            found[vat.rate] = vat
-            warnings.extend(notes)
-    result = list(found.values())
-    if day is not None:
-        warnings.extend(
-            table.explain_invalid(v.rate, day)
-            for v in result
-            if not table.is_valid(v.rate, day)
-        )
-    if result and total is not None:
-        gross = sum((v.gross for v in result), Decimal(0))
-        if abs(gross - total) > CENT:
-            warnings.append(
-                f"the VAT lines add up to {gross} but the total is {total}; check "
-                "the document"
-            )
-    return result
+    return rows
 
 
 def _vat_row(line: str, in_table: bool) -> tuple[Decimal | None, list[Decimal]] | None:
@@ -143,114 +208,178 @@ def _vat_row(line: str, in_table: bool) -> tuple[Decimal | None, list[Decimal]] 
     return rate, amounts(line[lead.end() :])
 
 
-def _header_roles(line: str) -> tuple[str, ...] | None:
-    positions = []
-    for role, pattern in _HEADER_ROLES:
-        match = pattern.search(line)
-        if match:
-            positions.append((match.start(), role))
-    if len(positions) < 2 or amounts(line):
+def _vertical(lines: Sequence[str], index: int) -> tuple[_Row, int] | None:
+    """A vertical block: a line with the rate and no amount, then up to three lines
+    each naming one column (Veroton / Vero / Verollinen, any order) with its amount.
+    The row, and how many lines after the rate line it used."""
+    line = lines[index]
+    match = RATE.search(line)
+    if match is None or amounts(line[match.end() :]):
         return None
-    roles = tuple(role for _, role in sorted(positions))
-    missing = [r for r in ("net", "vat", "gross") if r not in roles]
-    return roles + tuple(missing)
+    roles: list[str] = []
+    values: list[Decimal] = []
+    for below in lines[index + 1 : index + 4]:
+        role = _role_of(below)
+        found = amounts(below)
+        if role is None or role in roles or len(found) != 1 or RATE.search(below):
+            break
+        roles.append(role)
+        values.append(found[0])
+    if not values:
+        return None
+    return _Row(rate_of(line), tuple(values), tuple(roles), line, True), len(values)
 
 
-def _fits(rate: Decimal, net: Decimal, vat: Decimal) -> bool:
-    """Whether `vat` is `rate` of `net`, give or take the till's rounding."""
+def _role_of(line: str) -> str | None:
+    """Which column a label line names (the first of its words that names one)."""
+    head = AMOUNT.split(line, maxsplit=1)[0]
+    hits = [
+        (match.start(), role)
+        for role, pattern in _COLUMN_WORDS
+        if (match := pattern.search(head))
+    ]
+    return min(hits)[1] if hits else None
+
+
+def _header_roles(line: str) -> tuple[str, ...] | None:
+    if amounts(line):
+        return None
+    positions: dict[str, int] = {}
+    for role, pattern in _COLUMN_WORDS:
+        match = pattern.search(line)
+        if match and role not in positions:
+            positions[role] = match.start()
+    if len(positions) < 2:
+        return None
+    return tuple(sorted(positions, key=positions.__getitem__))
+
+
+def _inline_roles(line: str) -> tuple[str, ...] | None:
+    """The columns of an inline row that labels its amounts: ``ALV 14 % Veroton 3,33
+    Vero 0,45 Verollinen 3,78``, or ``Sis. ALV 13,5 % 0,54`` (the VAT alone)."""
+    match = RATE.search(line)
+    if match is None:
+        return None
+    rest = line[match.end() :]
+    roles = []
+    for segment in AMOUNT.split(rest)[::5][:-1]:  # the text before each amount
+        role = _role_of(segment)
+        if role is None:
+            break
+        roles.append(role)
+    if len(roles) == len(amounts(rest)) and len(set(roles)) == len(roles):
+        return tuple(roles)
+    if _INCLUDED.search(line[: match.start()]) and len(amounts(rest)) == 1:
+        return ("vat",)
+    return None
+
+
+# --- checks ---------------------------------------------------------------------------
+
+
+def fits(rate: Decimal, net: Decimal, vat: Decimal) -> bool:
+    """Whether `vat` is `rate` of `net`, give or take the till's rounding (per item
+    or per line, a few cents on a long receipt)."""
     slack = max(Decimal("0.03"), abs(net) * Decimal("0.002"))
     return abs(net * rate / 100 - vat) <= slack and (rate > 0 or vat == 0)
 
 
-def _solve(
-    rate: Decimal,
-    values: list[Decimal],
-    order: Sequence[str],
-    total: Decimal | None,
-    notes: list[str],
-    *,
-    strict: bool = False,
+def _checked(
+    row: _Row, options: list[Decimal], total: Decimal | None, findings: Findings
 ) -> Vat | None:
-    """Net, VAT and gross from a row's amounts; None if they do not fit `rate`.
+    """The row as a VAT line if its printed figures agree, else None (with a finding).
 
-    `strict` accepts only amounts that fit without mending.
+    An unreadable or non-Finnish rate is read from the amounts only when all three are
+    printed, agree exactly, and exactly one rate in force fits them.
     """
-    name = f"{format_rate(rate)} %"
+    known = vat_table().known()
+    if row.rate is not None and row.rate in known:
+        vat = _consistent(row.rate, row, total)
+        if vat is not None:
+            return vat
+        findings.problem(
+            f"VAT line '{row.line}': {_why(row)}; left out (an OCR misread?), check "
+            "the document"
+        )
+        return None
+    printed = f"{format_rate(row.rate)} %" if row.rate is not None else "unreadable"
+    fitting = (
+        [v for r in options if (v := _consistent(r, row, None, exact=True))]
+        if len(row.values) >= 3
+        else []
+    )
+    if len(fitting) != 1:
+        findings.problem(
+            f"the VAT rate on '{row.line}' ({printed}) is not a Finnish rate and its "
+            "amounts do not name one (an OCR misread?); that line was left out, "
+            "check the document"
+        )
+        return None
+    findings.problem(
+        f"the VAT rate on '{row.line}' ({printed}) is not a Finnish rate; its amounts "
+        f"fit {format_rate(fitting[0].rate)} % only"
+    )
+    return fitting[0]
+
+
+def _why(row: _Row) -> str:
+    if len(row.values) >= 3:
+        return "its net, VAT and gross do not agree with each other and the rate"
+    if len(row.values) == 2:
+        return "its two amounts do not fit the rate"
+    return "a lone amount that cannot be checked against the total"
+
+
+def _consistent(
+    rate: Decimal, row: _Row, total: Decimal | None, *, exact: bool = False
+) -> Vat | None:
+    """The printed amounts as a VAT line of `rate`, if they agree; None if not, or if
+    they could be read more than one way."""
+    values = row.values
+    roles = row.roles
     if len(values) >= 3:
         a, b, c = values[:3]
-        for net, vat, gross in (
-            (a, b, c),
-            (b, a, c),
-            (a, c, b),
-            (c, b, a),
-            (b, c, a),
-            (c, a, b),
-        ):
-            if abs(net + vat - gross) <= CENT and _fits(rate, net, vat):
+        orders = [(a, b, c), (b, a, c), (a, c, b), (c, b, a), (b, c, a), (c, a, b)]
+        if roles is not None and len(roles) >= 3 and not exact:
+            named = dict(zip(roles, values[:3], strict=False))
+            if {"net", "vat", "gross"} <= named.keys():
+                orders.insert(0, (named["net"], named["vat"], named["gross"]))
+        for net, vat, gross in orders:
+            if net + vat == gross and fits(rate, net, vat):
                 return Vat(rate, net, vat, gross)
-        if strict:
-            return None
-        named = dict(zip(order, values[:3], strict=False))
-        mended = _mend(rate, named)
-        if mended is not None:
-            row, role = mended
-            notes.append(
-                f"VAT line {name}: the {role} was read as {named[role]}, which does "
-                f"not fit the other amounts; used {getattr(row, role)}"
-            )
-            return row
-        notes.append(
-            f"VAT line {name}: net {named['net']} + VAT {named['vat']} does not make "
-            f"{named['gross']}; check the document"
-        )
-        return Vat(rate, named["net"], named["vat"], named["gross"])
+        return None
     if len(values) == 2:
-        a, b = values
-        # (net, VAT), (VAT, gross) or (net, gross), in either order.
-        for net, vat in (
-            (a, b),
-            (b, a),
-            (b - a, a),
-            (a - b, b),
-            (a, b - a),
-            (b, a - b),
-        ):
-            if net > 0 and vat >= 0 and _fits(rate, net, vat):
-                return Vat(rate, net, vat, net + vat)
-        if not strict:
-            notes.append(
-                f"VAT line {name}: the amounts {a} and {b} do not fit the rate"
-            )
-        return None
-    (value,) = values
-    if strict:
-        return None
-    if (
-        total is not None
-        and rate
-        and abs(cents(total * rate / (100 + rate)) - value) <= CENT
-    ):
-        return Vat(rate, total - value, value, total)
-    if rate and value:
-        net = cents(value * 100 / rate)
-        notes.append(
-            f"VAT line {name}: only the VAT {value} is printed; net and gross were "
-            "worked out from it"
-        )
-        return Vat(rate, net, value, net + value)
+        return _pair(rate, values[0], values[1], roles)
+    if len(values) == 1 and total is not None:
+        # "Sis. ALV 13,5 % 0,54": the VAT of the whole total at one rate, checked
+        # against the printed total (which is then this rate's gross).
+        (value,) = values
+        if fits(rate, total - value, value) and value < total:
+            return Vat(rate, None, value, total)
     return None
 
 
-def _mend(rate: Decimal, named: dict[str, Decimal]) -> tuple[Vat, str] | None:
-    """The row with one misread amount recomputed from the two others: of the three
-    guesses that fit the rate, the one that fits it most closely."""
-    net, vat, gross = named["net"], named["vat"], named["gross"]
-    guesses = [
-        (Vat(rate, net, vat, net + vat), "gross"),
-        (Vat(rate, net, gross - net, gross), "vat"),
-        (Vat(rate, gross - vat, vat, gross), "net"),
-    ]
-    fitting = [g for g in guesses if g[0].net > 0 and _fits(rate, g[0].net, g[0].vat)]
-    if not fitting:
-        return None
-    return min(fitting, key=lambda g: abs(g[0].net * rate / 100 - g[0].vat))
+def _pair(
+    rate: Decimal, a: Decimal, b: Decimal, roles: tuple[str, ...] | None
+) -> Vat | None:
+    """Two printed amounts: which two of net, VAT and gross they are, when exactly
+    one reading fits the rate (the labels' or header's first, if they say)."""
+    readings: list[Vat] = []
+    for x, y in ((a, b), (b, a)):
+        if x > 0 and y >= 0 and fits(rate, x, y):
+            readings.append(Vat(rate, x, y, None))
+        if y > x >= 0 and fits(rate, y - x, x):
+            readings.append(Vat(rate, None, x, y))
+        if y > x > 0 and fits(rate, x, y - x):
+            readings.append(Vat(rate, x, None, y))
+    if roles is not None and len(roles) == 2:
+        named = dict(zip(roles, (a, b), strict=True))
+        labelled = [
+            v
+            for v in readings
+            if all(getattr(v, role) == value for role, value in named.items())
+        ]
+        if labelled:
+            readings = labelled
+    unique = set(readings)
+    return unique.pop() if len(unique) == 1 else None

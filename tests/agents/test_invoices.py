@@ -20,6 +20,7 @@ from agent_orchestrator.core.protocols import AgentContext
 from tests.support.documents import (
     Document,
     make_invoice,
+    printed_vat,
     rf_reference,
     text_of,
     viitenumero,
@@ -51,9 +52,8 @@ def assert_matches(doc: Document, text: str) -> list[str]:
     assert i.invoice_number == doc.invoice_number
     assert i.virtual_barcode == doc.barcode
     assert i.payment_method == "lasku"
-    assert sorted((v.rate, v.net, v.vat, v.gross) for v in i.vat_lines) == sorted(
-        (float(v.rate), float(v.net), float(v.vat), float(v.gross))
-        for v in doc.vat_rows
+    assert sorted((v.rate, v.net, v.vat, v.gross) for v in i.vat_lines) == printed_vat(
+        doc
     )
     return out.warnings
 
@@ -165,6 +165,20 @@ def test_barcode_disagreeing_with_the_print_is_warned() -> None:
         for w in out.warnings
     )
     assert any(f"barcode says amount {float(doc.total)}" in w for w in out.warnings)
+    assert out.invoice.needs_review
+
+
+def test_rows_that_do_not_add_up_to_the_total_need_review() -> None:
+    doc = invoice(0)
+    clean = parse_invoice(text_of(doc))
+    assert not clean.invoice.needs_review, clean.warnings
+    description, amount, _ = doc.items[0]
+    printed = f"{description}  {amount:.2f}".replace(".", ",")
+    assert printed in text_of(doc)
+    out = parse_invoice(text_of(doc).replace(printed, f"{description}  1,00"))
+    assert out.invoice.total == float(doc.total)  # the printed total, kept
+    assert out.invoice.needs_review
+    assert any("the items read add up to" in w for w in out.warnings)
 
 
 def test_fields_only_the_barcode_gives_are_filled_with_a_warning() -> None:

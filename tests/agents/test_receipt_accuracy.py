@@ -17,13 +17,15 @@ from agent_orchestrator.agents.ocr import OcrInput, OcrOutput
 from agent_orchestrator.agents.receipts import ReceiptInput, ReceiptOutput
 from agent_orchestrator.config import Settings
 from agent_orchestrator.core.protocols import AgentContext
-from tests.support.documents import Document, make_receipt
+from tests.support.documents import Document, make_receipt, printed_vat
 from tests.support.scans import place
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-pytestmark = pytest.mark.anyio
+#: 30 Tesseract readings (a second one for a page whose figures disagree) need more
+#: than the default limit when the machine is loaded.
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(600)]
 
 COUNT = 30
 REQUIRED = 0.90
@@ -56,10 +58,7 @@ def differences(doc: Document, out: ReceiptOutput) -> list[str]:
     if r.business_id != doc.business_id:
         wrong.append(f"Y-tunnus {r.business_id} != {doc.business_id}")
     got = sorted((v.rate, v.net, v.vat, v.gross) for v in r.vat_lines)
-    want = sorted(
-        (float(v.rate), float(v.net), float(v.vat), float(v.gross))
-        for v in doc.vat_rows
-    )
+    want = printed_vat(doc)
     if got != want:
         wrong.append(f"VAT {got} != {want}")
     return wrong

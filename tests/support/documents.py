@@ -380,6 +380,23 @@ def group_reference(reference: str) -> str:
     return " ".join(groups)
 
 
+def printed_vat(
+    doc: Document,
+) -> list[tuple[float, float | None, float | None, float | None]]:
+    """The document's VAT lines as printed, sorted: a ``Sis. ALV`` line prints the VAT
+    of the whole total alone, so its net is not on the paper."""
+    vat_only = any(left.startswith("Sis. ALV") for left, _ in doc.lines)
+    return sorted(
+        (
+            float(v.rate),
+            None if vat_only else float(v.net),
+            float(v.vat),
+            float(v.gross),
+        )
+        for v in doc.vat_rows
+    )
+
+
 def text_of(doc: Document) -> str:
     """The document as plain text (what a perfect OCR would read)."""
     return "\n".join(f"{left}  {right}".rstrip() for left, right in doc.lines) + "\n"

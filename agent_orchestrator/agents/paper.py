@@ -1,0 +1,216 @@
+"""Finding the document in a photo before Tesseract reads it (OpenCV).
+
+A phone photo of a receipt on a table holds the table too: Tesseract then drops the
+price column and whole regions. So: find the paper (the largest bright quadrilateral
+among the contours of a thresholded, downscaled copy), straighten it with a
+perspective transform, scale it so that letters are tall enough, and binarise it with
+an adaptive (local) threshold, which copes with light falling off across the slip and
+with soft shadows. A scan or a photo already cropped to the paper has no such outline
+and is only scaled and binarised.
+
+OpenCV (``cv2``) and numpy are imported when an image is prepared, not at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+    from PIL.Image import Image  # noqa: TC004 (a dataclass field's type, not read)
+
+#: The side the outline search works on: enough for a sheet's edges, and fast.
+_SEARCH_SIDE = 700
+#: A found sheet must cover this share of the photo (smaller: a label or a logo) and
+#: leave some of it (larger: the whole frame, i.e. a scan).
+_MIN_AREA, _MAX_AREA = 0.08, 0.92
+#: Straightened paper is scaled to about this width: a receipt's 32 to 48 characters
+#: then come out 20 to 30 pixels wide, as Tesseract likes them.
+_TARGET_WIDTH = 1000
+_MAX_SIDE = 4200
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An image ready for Tesseract and how it was made."""
+
+    image: Image
+    found_paper: bool  # an outline was found and the paper straightened
+
+
+def prepare(image: Image, *, variant: int = 0) -> Prepared:
+    """The page as a clean black-on-white image for Tesseract.
+
+    `variant` 0 binarises with a Gaussian adaptive threshold; 1 evens the light out
+    (divides by a blurred copy) and uses Otsu's global threshold: a second opinion
+    for a reading whose figures do not agree.
+    """
+    import cv2
+    import numpy as np
+    from PIL import Image as Images
+
+    gray = np.asarray(image.convert("L"))
+    quad = find_paper(gray)
+    if quad is not None:
+        gray = straighten(gray, quad)
+    gray = _scale(gray, straightened=quad is not None)
+    if variant == 0:
+        if quad is None and not _uneven(gray):
+            # An evenly lit scan: Tesseract's own global threshold does best, and a
+            # local one would turn the scanner's specks into letters.
+            return Prepared(Images.fromarray(gray), found_paper=False)
+        block = max(15, (gray.shape[1] // 30) | 1)
+        binary = cv2.adaptiveThreshold(
+            cv2.medianBlur(gray, 3),
+            255,
+            cv2.ADAPTIVE_THRESH_GAUSSIAN_C,
+            cv2.THRESH_BINARY,
+            block,
+            15,
+        )
+    else:
+        background = cv2.medianBlur(gray, 31 if min(gray.shape) > 62 else 3)
+        even = cv2.divide(gray, np.maximum(background, 1), scale=255)
+        _, binary = cv2.threshold(even, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return Prepared(Images.fromarray(binary), quad is not None)
+
+
+def _uneven(gray: NDArray[np.uint8]) -> bool:
+    """Whether the paper's brightness varies across the image (light falling off,
+    a shadow): the background, with the print blurred away, spans 40+ grey levels."""
+    import cv2
+    import numpy as np
+
+    small = cv2.resize(gray, (64, 64), interpolation=cv2.INTER_AREA)
+    background = cv2.dilate(small, np.ones((5, 5), np.uint8))
+    low, high = np.percentile(background, (5, 95))
+    return bool(high - low >= 40)
+
+
+def find_paper(gray: NDArray[np.uint8]) -> NDArray[np.float32] | None:
+    """The four corners of the sheet (top-left, top-right, bottom-right,
+    bottom-left, in `gray`'s pixels), or None when no sheet stands out."""
+    import cv2
+    import numpy as np
+
+    height, width = gray.shape
+    factor = _SEARCH_SIDE / max(height, width)
+    small = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (5, 5), 0)
+    _, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    # Close the printed lines' gaps so the sheet is one blob; open away specks.
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
+    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, kernel)
+    bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, kernel)
+    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    sheet = max(contours, key=cv2.contourArea)
+    area = cv2.contourArea(sheet) / (small.shape[0] * small.shape[1])
+    if not _MIN_AREA <= area <= _MAX_AREA:
+        return None
+    # A sheet on a table lies inside the frame: a bright patch running along two
+    # edges is the lit part of a photo already cropped to the paper.
+    x, y, w, h = cv2.boundingRect(sheet)
+    edge = 3
+    touching = (
+        (x <= edge)
+        + (y <= edge)
+        + (x + w >= small.shape[1] - edge)
+        + (y + h >= small.shape[0] - edge)
+    )
+    if touching >= 2:
+        return None
+    # The sheet must be clearly brighter than what surrounds it.
+    mask = np.zeros(small.shape, np.uint8)
+    cv2.drawContours(mask, [sheet], -1, 255, -1)
+    inside = cv2.mean(small, mask=mask)[0]
+    outside = cv2.mean(small, mask=cv2.bitwise_not(mask))[0]
+    if inside - outside < 40:
+        return None
+    hull = cv2.convexHull(sheet)
+    perimeter = cv2.arcLength(hull, True)
+    corners = None
+    for share in (0.02, 0.03, 0.05, 0.08):
+        approx = cv2.approxPolyDP(hull, share * perimeter, True)
+        if len(approx) == 4:
+            corners = approx.reshape(4, 2).astype(np.float32)
+            break
+    if corners is None:
+        corners = cv2.boxPoints(cv2.minAreaRect(hull)).astype(np.float32)
+    # Four corners that leave out much of the blob, or take in much that is not in
+    # it, do not outline a sheet.
+    quad_area = cv2.contourArea(corners)
+    if not 0.85 <= cv2.contourArea(sheet) / max(quad_area, 1.0) <= 1.1:
+        return None
+    return _order(corners) / np.float32(factor)
+
+
+def straighten(gray: NDArray[np.uint8], quad: NDArray[np.float32]) -> NDArray[np.uint8]:
+    """The sheet inside `quad`, seen from straight above (perspective corrected)."""
+    import cv2
+    import numpy as np
+
+    tl, tr, br, bl = quad
+    width = int(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))
+    height = int(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
+    # Trim a sliver all round: the sheet's edge and the table's shadow on it.
+    inset = max(2, int(0.006 * min(width, height)))
+    target = np.array(
+        [
+            [-inset, -inset],
+            [width + inset, -inset],
+            [width + inset, height + inset],
+            [-inset, height + inset],
+        ],
+        dtype=np.float32,
+    )
+    matrix = cv2.getPerspectiveTransform(quad, target)
+    out = cv2.warpPerspective(
+        gray,
+        matrix,
+        (width, height),
+        flags=cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return out.astype(np.uint8)
+
+
+def _order(points: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Corners as top-left, top-right, bottom-right, bottom-left."""
+    import numpy as np
+
+    total = points.sum(axis=1)
+    diff = np.diff(points, axis=1).ravel()
+    return np.array(
+        [
+            points[np.argmin(total)],
+            points[np.argmin(diff)],
+            points[np.argmax(total)],
+            points[np.argmax(diff)],
+        ],
+        dtype=np.float32,
+    )
+
+
+def _scale(gray: NDArray[np.uint8], *, straightened: bool) -> NDArray[np.uint8]:
+    """A straightened slip scaled to about `_TARGET_WIDTH`; a small scan doubled
+    (Tesseract wants letters 20+ pixels high); anything else left as it is."""
+    import cv2
+    import numpy as np
+
+    height, width = gray.shape
+    if straightened:
+        factor = _TARGET_WIDTH / width
+        if 0.85 <= factor <= 1.2:
+            return gray
+    elif max(height, width) < 800:
+        factor = 2.0
+    else:
+        return gray
+    factor = min(factor, _MAX_SIDE / max(height, width))
+    method = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
+    out = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=method)
+    return out.astype(np.uint8)
