@@ -28,6 +28,7 @@ _DEVELOPMENT_ONLY = (
     "agent_graphql_introspection",
     "agent_graphql_suggestions",
     "agent_graphiql",
+    "agent_graphql_get",
 )
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$", re.IGNORECASE)
 
@@ -192,6 +193,11 @@ class Settings(BaseSettings):
     agent_graphql_suggestions: bool = True
     agent_graphiql: bool = Field(
         True, description="The GraphiQL page at /graphql in a browser."
+    )
+    # Queries over GET (mutations never are): harmless with a key in a header, yet
+    # auditors count it as a CSRF surface, so production answers POST only.
+    agent_graphql_get: bool = Field(
+        True, description="Queries over GET /graphql?query=...; false: POST only."
     )
 
     # E-mail and webhooks of notification_agent.

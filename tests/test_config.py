@@ -12,6 +12,7 @@ CONVENIENCES = (
     "AGENT_GRAPHQL_INTROSPECTION",
     "AGENT_GRAPHQL_SUGGESTIONS",
     "AGENT_GRAPHIQL",
+    "AGENT_GRAPHQL_GET",
 )
 
 
@@ -21,23 +22,24 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def conveniences(**overrides: object) -> tuple[bool, bool, bool]:
+def conveniences(**overrides: object) -> tuple[bool, bool, bool, bool]:
     settings = load_settings(_env_file=None, **overrides)
     return (
         settings.agent_graphql_introspection,
         settings.agent_graphql_suggestions,
         settings.agent_graphiql,
+        settings.agent_graphql_get,
     )
 
 
 def test_development_is_the_default_and_keeps_everything_on() -> None:
     assert load_settings(_env_file=None).agent_env == "development"
-    assert conveniences() == (True, True, True)
+    assert conveniences() == (True, True, True, True)
 
 
 def test_production_turns_the_conveniences_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGENT_ENV", "Production")
-    assert conveniences() == (False, False, False)
+    assert conveniences() == (False, False, False, False)
 
 
 def test_a_setting_given_explicitly_wins_over_the_profile(
@@ -45,14 +47,15 @@ def test_a_setting_given_explicitly_wins_over_the_profile(
 ) -> None:
     monkeypatch.setenv("AGENT_ENV", "production")
     monkeypatch.setenv("AGENT_GRAPHQL_INTROSPECTION", "true")
-    assert conveniences() == (True, False, False)
+    assert conveniences() == (True, False, False, False)
     monkeypatch.setenv("AGENT_GRAPHIQL", "true")
     monkeypatch.setenv("AGENT_GRAPHQL_SUGGESTIONS", "true")
-    assert conveniences() == (True, True, True)
+    monkeypatch.setenv("AGENT_GRAPHQL_GET", "true")
+    assert conveniences() == (True, True, True, True)
     # Off in development when asked.
     monkeypatch.setenv("AGENT_ENV", "development")
     monkeypatch.setenv("AGENT_GRAPHIQL", "false")
-    assert conveniences() == (True, True, False)
+    assert conveniences() == (True, True, False, True)
 
 
 def test_an_unknown_profile_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:

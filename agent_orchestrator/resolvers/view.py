@@ -74,6 +74,7 @@ class GraphQLView(GraphQL[Context, None]):
             max_subscriptions_per_connection=settings.agent_ws_max_operations,
             allowed_origins=settings.agent_cors_origins,
             multipart_uploads_enabled=False,
+            allow_queries_via_get=settings.agent_graphql_get,
         )
         self._ide_html = ide_html or ""
         self.event_payloads = EventPayloads()

@@ -1,6 +1,7 @@
 """The production profile of a real server: ``AGENT_ENV=production`` hides the schema
-from introspection, says no "Did you mean", and has no GraphiQL page; each comes back
-when its variable is set. (The profile touches no database: SQLite serves.)"""
+from introspection, says no "Did you mean", has no GraphiQL page and takes queries over
+POST only; each comes back when its variable is set. (The profile touches no database:
+SQLite serves.)"""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ EXPLICIT = {
     "AGENT_GRAPHQL_INTROSPECTION": "true",
     "AGENT_GRAPHQL_SUGGESTIONS": "true",
     "AGENT_GRAPHIQL": "true",
+    "AGENT_GRAPHQL_GET": "true",
 }
 
 
@@ -97,9 +99,22 @@ def test_graphiql(server: Server) -> None:
 
 def test_graphql_cop_finds_nothing_above_low(server: Server) -> None:
     findings = audit(server.url, server.key)
+    titles = [f.title for f in above(findings, "LOW")]
     if server.explicit:
-        assert [f.title for f in above(findings, "LOW")] == ["Introspection"]
+        assert titles == ["Introspection", "GET Method Query Support"], findings
     else:
-        assert above(findings, "LOW") == [], findings
-        # What stays: GraphQL over GET (queries only; SECURITY.md keeps it).
-        assert [f.title for f in findings] == ["GET Method Query Support"]
+        assert findings == [], findings
+
+
+def test_queries_over_get(server: Server) -> None:
+    response = httpx.get(
+        server.url + "/graphql",
+        params={"query": "{ agents { id } }"},
+        headers={"X-API-Key": server.key},
+        timeout=30,
+    )
+    if server.explicit:
+        assert response.status_code == 200 and response.json()["data"]["agents"]
+    else:
+        assert response.status_code == 400
+        assert response.text == "queries are not allowed when using GET"

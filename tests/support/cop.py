@@ -132,7 +132,7 @@ CHECKS: dict[str, tuple[str, Callable[[_Probe], bool]]] = {
     "Field Suggestions": ("LOW", _Probe.field_suggestions),
     "Introspection": ("HIGH", _Probe.introspection),
     "GraphQL IDE": ("LOW", _Probe.graphql_ide),
-    "GET Method Query Support": ("LOW", _Probe.get_queries),
+    "GET Method Query Support": ("MEDIUM", _Probe.get_queries),
     "Mutation is allowed over GET (possible CSRF)": ("MEDIUM", _Probe.get_mutations),
     "POST based url-encoded query (possible CSRF)": (
         "MEDIUM",
