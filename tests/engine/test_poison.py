@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from agent_orchestrator.core.enums import EventType, ExecutionStatus, StepStatus
+from agent_orchestrator.core.errors import ValidationFailed
 from agent_orchestrator.engine.bus import EventBus
 from agent_orchestrator.engine.runner import Runner
 from agent_orchestrator.engine.settings import EngineSettings
@@ -212,3 +213,13 @@ async def test_a_data_refusal_of_a_steps_end_fails_the_step_at_once(
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     [failed] = [e for e in events if e.type is EventType.STEP_FAILED]
     assert failed.data["error_code"] == "OUTPUT_NOT_STORABLE"
+
+
+async def test_a_graph_over_the_step_limit_is_not_started(engine: Engine) -> None:
+    graph = {
+        "steps": [
+            {"id": f"s{i}", "agent": "echo_agent", "inputs": {}} for i in range(201)
+        ]
+    }
+    with pytest.raises(ValidationFailed, match="the graph has 201 steps; at most 200"):
+        await engine.service.execute(ExecuteRequest(tenant_id="t1", graph=graph))
