@@ -13,9 +13,10 @@ events), and once more where JSON is encoded for storage (`dumps`), as a last de
 * A lone surrogate becomes U+FFFD, the replacement character, as a UTF-8 decoder does
   with bytes it cannot read: the reader sees that something was there.
 
-NaN and the infinities are not JSON (RFC 8259) and PostgreSQL refuses them; they are
-not cleaned but refused (`NotStorable`), as silently turning a number into null or 0
-would change its meaning.
+NaN and the infinities are not JSON (RFC 8259) and PostgreSQL refuses them; what is
+stored is checked for them (`storable_json`, `dumps`), and they are refused
+(`NotStorable`) rather than cleaned, as turning a number into null or 0 would change
+its meaning.
 """
 
 from __future__ import annotations
@@ -45,19 +46,25 @@ def clean_text(text: str) -> str:
 
 def clean_json(value: Any) -> Any:
     """A JSON-like value (dicts, lists, text, numbers) with every text in it, keys
-    included, cleaned by `clean_text`; the value itself when nothing needs cleaning.
+    included, cleaned by `clean_text`; the value itself when nothing needs cleaning."""
+    return _clean(value, "", check_numbers=False)
+
+
+def storable_json(value: Any) -> Any:
+    """`clean_json` of a value about to be stored, which must not hold NaN or an
+    infinity.
 
     Raises:
         NotStorable: The value holds NaN or an infinity; the message says where.
     """
-    return _clean(value, "")
+    return _clean(value, "", check_numbers=True)
 
 
-def _clean(value: Any, where: str) -> Any:
+def _clean(value: Any, where: str, *, check_numbers: bool) -> Any:
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, float):
-        if not math.isfinite(value):
+        if check_numbers and not math.isfinite(value):
             raise NotStorable(
                 f"{where or 'the value'} is {value}, which JSON cannot hold; use null "
                 "or a finite number"
@@ -68,7 +75,7 @@ def _clean(value: Any, where: str) -> Any:
         for key, item in value.items():
             path = f"{where}.{key}" if where else str(key)
             new_key = clean_text(key) if isinstance(key, str) else key
-            new_item = _clean(item, path)
+            new_item = _clean(item, path, check_numbers=check_numbers)
             if cleaned is None and (new_key is not key or new_item is not item):
                 cleaned = {}
                 for k, v in value.items():  # the unchanged entries before this one
@@ -79,7 +86,10 @@ def _clean(value: Any, where: str) -> Any:
                 cleaned[new_key] = new_item
         return value if cleaned is None else cleaned
     if isinstance(value, list | tuple):
-        items = [_clean(item, f"{where}[{i}]") for i, item in enumerate(value)]
+        items = [
+            _clean(item, f"{where}[{i}]", check_numbers=check_numbers)
+            for i, item in enumerate(value)
+        ]
         if all(new is old for new, old in zip(items, value, strict=True)):
             return value
         return items
@@ -98,7 +108,7 @@ def dumps(value: Any) -> str:
     try:
         encoded = json.dumps(value, allow_nan=False)
     except ValueError as exc:
-        clean_json(value)  # raises with the place of the number
+        storable_json(value)  # raises with the place of the number
         raise NotStorable(f"the value is not JSON: {exc}") from None
     except TypeError as exc:
         raise NotStorable(f"the value is not JSON: {exc}") from None

@@ -45,7 +45,7 @@ from ..core.protocols import (
     StepUpdate,
     WriteBatch,
 )
-from ..core.text import clean_json, clean_text
+from ..core.text import clean_text, storable_json
 from .settings import Backoff, EngineSettings
 
 if TYPE_CHECKING:
@@ -398,7 +398,7 @@ class ExecutionRun:
         try:
             if not isinstance(result, BaseModel):
                 result = agent.output_model.model_validate(result)
-            output: dict[str, Any] = clean_json(result.model_dump(mode="json"))
+            output: dict[str, Any] = storable_json(result.model_dump(mode="json"))
         except ValidationError as exc:
             return None, NonRetryableAgentError(
                 f"agent '{agent.id}' returned output that does not fit its output "
@@ -433,7 +433,7 @@ class ExecutionRun:
             if data:
                 payload["data"] = dict(data)
             try:
-                payload = clean_json(payload)
+                payload = storable_json(payload)
             except NotStorable as exc:
                 raise OutputNotStorable(
                     f"the step's progress event cannot be stored: {exc}"
