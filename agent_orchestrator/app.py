@@ -236,7 +236,13 @@ async def open_services(
         )
         admin = _admin_parts(settings, database)
         access = admin.access
-        starter = ExecutionStarter(runner, registry, templates, enabled=enabled)
+        starter = ExecutionStarter(
+            runner,
+            registry,
+            templates,
+            enabled=enabled,
+            max_steps=settings.agent_max_steps,
+        )
         saved = WorkflowStore(database)
         services = Services(
             settings=settings,
@@ -249,9 +255,15 @@ async def open_services(
             executions=Executions(
                 access, starter, runner, runs, ExecutionQueries(database), saved
             ),
-            saved_workflows=SavedWorkflows(access, saved, registry),
+            saved_workflows=SavedWorkflows(
+                access, saved, registry, max_steps=settings.agent_max_steps
+            ),
             copilot=Copilot(access, planner, starter, enabled=enabled),
-            files=Files(access, settings.agent_files_dir),
+            files=Files(
+                access,
+                settings.agent_files_dir,
+                quota_bytes_per_day=settings.agent_upload_quota_bytes_per_day,
+            ),
             artifacts=Artifacts(access, artifacts),
             starter=starter,
             runner=runner,

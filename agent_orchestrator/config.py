@@ -139,6 +139,15 @@ class Settings(BaseSettings):
         "disabled and every other request is answered 503.",
     )
     agent_max_retries: int = Field(3, ge=0, le=20)
+    # Amplification limits: what one request may make the service do or keep.
+    agent_max_steps: int = Field(
+        200, ge=1, le=10_000, description="Steps one workflow graph may have."
+    )
+    agent_upload_quota_bytes_per_day: int = Field(
+        1024**3,
+        ge=0,
+        description="Bytes one tenant may upload in 24 hours (0: no uploads).",
+    )
     agent_timeout_ms: int = Field(30_000, ge=1, le=86_400_000)
     agent_default_region: str = "eu-west-1"
     agent_api_key_enabled: bool = True

@@ -112,7 +112,8 @@ async def engine_once(store: RunStore, shape: str, n: int) -> float:
     settings = EngineSettings(max_concurrent_executions=10, lease_s=60)
     graph = make_graph(shape, n)
     async with Runner(store, registry, EventBus(), settings) as runner:
-        service = ExecutionStarter(runner, registry, {})
+        # Graphs larger than AGENT_MAX_STEPS' default are what this measures.
+        service = ExecutionStarter(runner, registry, {}, max_steps=steps_run(shape, n))
         start = time.perf_counter()
         record, _ = await service.execute(
             ExecuteRequest(tenant_id="bench", graph=graph)

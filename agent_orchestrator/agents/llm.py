@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..core.enums import Role
 from ..core.errors import AgentError, NonRetryableAgentError
 from ..core.protocols import AgentContext, AgentHealth, LocalizedText
+from ..core.text import clean_text
 from ..model_client import NOT_CONFIGURED, open_model_client
 from .base import BaseAgent
 
@@ -183,9 +184,9 @@ class LlmAgent(BaseAgent[LlmInput, LlmOutput]):
             )
         if choice.finish_reason == "content_filter":
             raise model_error(openai.ContentFilterFinishReasonError(), settings)
-        text = choice.message.content
-        if text is None:
+        if choice.message.content is None:
             raise NonRetryableAgentError("the model answered with no text")
+        text = clean_text(choice.message.content)  # what the databases can hold
         usage = response.usage
         ctx.logger.info(
             "model %s answered with %d characters (%s prompt + %s completion tokens)",

@@ -26,10 +26,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..core.enums import Role
 from ..core.errors import NonRetryableAgentError
 from ..core.protocols import AgentContext, AgentHealth, LocalizedText
+from ..core.text import clean_text
 from .base import BaseAgent
 from .paper import prepare
 from .receipts import parse_receipt
-from .tenant_files import FileRefused, resolve_file, sniff
+from .tenant_files import FileRefused, resolve_file, sniff, unreadable
 from .vision import VisionReader
 
 if TYPE_CHECKING:
@@ -152,7 +153,11 @@ class OcrAgent(BaseAgent[OcrInput, OcrOutput]):
                 corrupt, of an unsupported kind, or holds no readable text.
         """
         path = resolve_file(self.files_dir, ctx.tenant_id, inputs.file)
-        size = path.stat().st_size
+        try:
+            size = path.stat().st_size
+            data = b"" if size > MAX_FILE_BYTES else await anyio.Path(path).read_bytes()
+        except OSError as exc:  # removed or made unreadable since it was resolved
+            raise unreadable(inputs.file, exc) from None
         if size == 0:
             raise FileRefused(
                 f"file '{inputs.file}' is empty (0 bytes); upload the document again"
@@ -162,7 +167,6 @@ class OcrAgent(BaseAgent[OcrInput, OcrOutput]):
                 f"file '{inputs.file}' is {size} bytes, over the {MAX_FILE_BYTES} byte "
                 "limit; scan it at 300 dpi or split it"
             )
-        data = await anyio.Path(path).read_bytes()
         kind = sniff(data[:8192])
         if kind is None:
             raise FileRefused(
@@ -265,7 +269,9 @@ class OcrAgent(BaseAgent[OcrInput, OcrOutput]):
             )
 
     def _output(self, name: str, pages: list[PageText]) -> OcrOutput:
-        text = "\f".join(page.text.strip("\n") for page in pages)
+        # What a page gives (a text file, a PDF's text layer, a model's answer) may
+        # hold NUL or lone surrogates, which the databases refuse (`core.text`).
+        text = clean_text("\f".join(page.text.strip("\n") for page in pages))
         if not text.replace("\f", "").strip():
             raise FileRefused(
                 f"no text found in '{name}': the pages are blank or the scan is too "

@@ -36,6 +36,25 @@ class FileRefused(NonRetryableAgentError):
     """A file name the caller may not use, or a file that cannot be read as given."""
 
 
+def unreadable(name: str, exc: OSError | RuntimeError) -> FileRefused:
+    """The refusal of a file the system cannot read, naming it as the caller did.
+
+    The system's own message names the server's absolute path, which callers must not
+    see; only its reason (``strerror``) is kept. Reading again would fail again, so the
+    refusal is not retried.
+    """
+    if isinstance(exc, OSError) and exc.strerror:
+        reason = exc.strerror.lower()
+    elif isinstance(exc, RuntimeError):
+        reason = "a symbolic link points to itself"  # Path.resolve's symlink loop
+    else:
+        reason = type(exc).__name__
+    return FileRefused(
+        f"file '{name}' cannot be read ({reason}); check the name, or upload the "
+        "document again and pass the name the upload returns"
+    )
+
+
 def tenant_area(files_dir: Path, tenant_id: str) -> Path:
     """The tenant's own directory below `files_dir` (resolved; it may not exist yet).
 
@@ -64,19 +83,26 @@ def resolve_file(files_dir: Path, tenant_id: str, name: str) -> Path:
         )
     given = Path(name)
     candidate = given if given.is_absolute() else area / given
-    target = candidate.resolve()
+    try:
+        target = candidate.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
+        raise unreadable(name, exc) from None
     if not target.is_relative_to(area):
         raise FileRefused(
             f"file '{name}' is outside your files area; agents read only files you "
             "uploaded (POST /api/v1/agent-orchestrator/files) or placed in your area, "
             "named relative to it, e.g. uploads/kuitti.png"
         )
-    if not target.exists():
+    try:
+        exists, regular = target.exists(), target.is_file()
+    except OSError as exc:
+        raise unreadable(name, exc) from None
+    if not exists:
         raise FileRefused(
             f"file '{name}' does not exist in your files area; upload it first "
             "(POST /api/v1/agent-orchestrator/files) and pass the name it returns"
         )
-    if not target.is_file():
+    if not regular:
         raise FileRefused(f"'{name}' is not a regular file; name a file, not a folder")
     return target
 

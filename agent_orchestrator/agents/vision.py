@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import anyio.to_thread
 
 from ..core.errors import AgentError, NonRetryableAgentError
+from ..core.text import clean_text
 from ..model_client import open_model_client
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class VisionReader:
         text = choice.message.content if choice is not None else None
         if not text:
             raise AgentError("the vision model returned no text for the page")
-        return text
+        return clean_text(text)  # what the databases can hold
 
 
 def _png_data_url(image: Image.Image) -> str:

@@ -5,6 +5,8 @@
     ├── ValidationFailed (ValueError)      input is wrong; carries every Problem found
     ├── NotFound (LookupError)             no such object for the caller's tenant
     ├── Conflict (ValueError)              the request clashes with stored state
+    ├── NotStorable (ValueError)           the database refuses a value (NaN, bad text)
+    ├── QuotaExceeded                      a tenant used up an allowance (uploads a day)
     ├── Unauthenticated (PermissionError)  no valid API key
     ├── Forbidden (PermissionError)        the key's role may not do this
     ├── RateLimited                        too many requests; says when to retry
@@ -14,6 +16,7 @@
     ├── ServiceDisabled (RuntimeError)     AGENT_ORCHESTRATOR_ENABLED is false
     └── AgentError (RuntimeError)          an agent's run failed; retryable by default
         ├── NonRetryableAgentError         retrying cannot help (bad input, no file)
+        │   └── OutputNotStorable          the step's output or event cannot be stored
         └── AgentTimeout (TimeoutError)    one attempt ran over its time limit
 
 The API maps these to `extensions.code`; anything else is unexpected and is masked for
@@ -86,6 +89,17 @@ class Conflict(AgentOrchestratorError, ValueError):
     different input."""
 
 
+class NotStorable(AgentOrchestratorError, ValueError):
+    """The database cannot store a value: a number JSON cannot hold (NaN, infinity),
+    something that is not JSON, or data the database refuses. Storing it again cannot
+    succeed; the message says what and where."""
+
+
+class QuotaExceeded(AgentOrchestratorError):
+    """The tenant has used up an allowance (e.g. upload bytes a day); the message says
+    which, how much is left and when it frees up."""
+
+
 class Unauthenticated(AgentOrchestratorError, PermissionError):
     """The request carries no valid API key.
 
@@ -132,9 +146,12 @@ class AgentError(AgentOrchestratorError, RuntimeError):
 
     Attributes:
         retryable: Whether another attempt may succeed.
+        code: A stable machine-readable kind for the step's failure event, when the
+            class has one.
     """
 
     retryable: bool = True
+    code: str | None = None
 
     def __init__(self, message: str, *, retryable: bool | None = None) -> None:
         super().__init__(message)
@@ -146,6 +163,13 @@ class NonRetryableAgentError(AgentError):
     """An agent failure that another attempt cannot fix (bad input, a missing file)."""
 
     retryable = False
+
+
+class OutputNotStorable(NonRetryableAgentError):
+    """A step's output (or an event it reported) cannot be stored; running the step
+    again would produce it again, so the step fails at once."""
+
+    code = "OUTPUT_NOT_STORABLE"
 
 
 class AgentTimeout(AgentError, TimeoutError):

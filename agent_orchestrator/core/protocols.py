@@ -234,6 +234,10 @@ class ExecutionRecord:
     last_seq: int = 0
     metadata: Mapping[str, Any] = field(default_factory=dict)
     steps: tuple[StepRecord, ...] = ()
+    #: Resumes in a row that found no more steps ended than the one before.
+    resumes: int = 0
+    #: Steps that had ended at the last resume.
+    resume_progress: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,8 +272,8 @@ class StepUpdate:
 @dataclass(frozen=True, slots=True)
 class ExecutionUpdate:
     """New values for some columns of one execution (keys: status, started_at,
-    completed_at, duration_ms, result, error_message); a final status also ends the
-    lease."""
+    completed_at, duration_ms, result, error_message, resumes, resume_progress); a
+    final status also ends the lease."""
 
     execution_id: str
     values: Mapping[str, Any]

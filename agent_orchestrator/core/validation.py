@@ -6,6 +6,10 @@ cycles, references to unknown steps, variables or output fields, inputs that do 
 the agent's input schema (types checked through references), missing required
 variables, and agents the caller's role may not use. Its problem list is also what the
 planner's repair loop hands back to the model.
+
+A graph with more steps than ``AGENT_MAX_STEPS`` is refused before anything else is
+checked: every step costs work in the validator, the store and the engine, so one
+request must not be able to ask for thousands.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ if TYPE_CHECKING:
     from .protocols import Agent, AgentCatalogue
 
 JsonSchema = Mapping[str, Any]
+#: The default of ``AGENT_MAX_STEPS``: steps one graph may have.
+MAX_STEPS = 200
 _ANY: frozenset[str] | None = None  # "could be anything": fits everywhere
 
 _VARIABLE_JSON_TYPES: dict[str, frozenset[str]] = {
@@ -56,6 +62,7 @@ def validate_workflow(
     *,
     role: Role | None = None,
     variables: Mapping[str, Any] | None = None,
+    max_steps: int = MAX_STEPS,
 ) -> WorkflowGraph:
     """Check a workflow before anything runs.
 
@@ -65,6 +72,8 @@ def validate_workflow(
         role: The caller's role; agents that need a higher one are refused.
         variables: When given, the values an execution starts with: required ones must
             be present and every value must fit its declared type.
+        max_steps: ``AGENT_MAX_STEPS``; a graph with more steps is refused with that
+            one problem.
 
     Returns:
         The parsed graph.
@@ -73,6 +82,17 @@ def validate_workflow(
         ValidationFailed: With every problem found.
     """
     graph = parse_graph(document)
+    if len(graph.steps) > max_steps:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "steps",
+                    f"the graph has {len(graph.steps)} steps; at most {max_steps} are "
+                    "allowed (AGENT_MAX_STEPS); split the work into several workflows",
+                    "too_many_steps",
+                )
+            ]
+        )
     problems = list(_GraphChecker(graph, catalogue, role).problems())
     if variables is not None:
         try:

@@ -5,6 +5,14 @@ written (with the event that announces it) before anything acts on it; a step's 
 is written together with the start of the steps it unblocks, so that a chain costs one
 transaction per step. A resumed execution reuses the stored outputs of finished steps
 and runs the rest; an interrupted attempt counts as started but not as failed.
+
+Nothing can make an execution run for ever. Outputs and events are cleaned of text the
+databases refuse, and one that still cannot be stored (NaN) fails its step at once
+(`OutputNotStorable`). A step is started at most ``max_retries + 1`` times, however
+its attempts ended: a resume finds one whose last allowed attempt was cut short (the
+process stopped, or its end could not be stored) and fails it instead. And an
+execution resumed more than ``max_retries + 1`` times in a row without a step ending
+in between ends FAILED.
 """
 
 from __future__ import annotations
@@ -17,7 +25,13 @@ import anyio
 from pydantic import BaseModel, ValidationError
 
 from ..core.enums import EventType, ExecutionStatus, StepStatus
-from ..core.errors import AgentError, AgentTimeout, NonRetryableAgentError
+from ..core.errors import (
+    AgentError,
+    AgentTimeout,
+    NonRetryableAgentError,
+    NotStorable,
+    OutputNotStorable,
+)
 from ..core.graph import Condition, Scope, StepSpec, WorkflowGraph, parse_condition
 from ..core.ids import utcnow
 from ..core.logcontext import log_fields
@@ -31,6 +45,7 @@ from ..core.protocols import (
     StepUpdate,
     WriteBatch,
 )
+from ..core.text import clean_text, storable_json
 from .settings import Backoff, EngineSettings
 
 if TYPE_CHECKING:
@@ -70,7 +85,8 @@ class ExecutionRun:
         self.seq = record.last_seq
         self.cancel_requested = record.cancel_requested
         self.abandoned = False
-        self.failure: tuple[str, str] | None = None
+        # The step that failed (None: the execution as a whole) and why.
+        self.failure: tuple[str | None, str] | None = None
         self.final_status: ExecutionStatus | None = (
             record.status if record.status.is_final else None
         )
@@ -163,11 +179,17 @@ class ExecutionRun:
         if failed:
             # The process died between a step's failure and the execution's.
             self.failure = (failed[0], f"step '{failed[0]}' failed")
+        if self.record.status is ExecutionStatus.RUNNING:
+            self._count_resume(batch)
         launch: list[str] = []
         if not self.cancel_requested and self.failure is None:
             for step_id, status in self.status.items():
+                if status is StepStatus.RUNNING and self._used_up(step_id):
+                    self._fail_interrupted(step_id, batch)
+                    break
                 if status in (StepStatus.RUNNING, StepStatus.RETRYING):
                     self.status[step_id] = StepStatus.PENDING
+        if not self.cancel_requested and self.failure is None:
             ready = [s for s in self.steps if not self.waiting[s]]
             launch = self._ready(ready, batch)
             if self._all_final():
@@ -184,6 +206,41 @@ class ExecutionRun:
         if self.final_status is None and not self.abandoned:
             with anyio.CancelScope(shield=True), anyio.fail_after(_FINALISE_TIMEOUT_S):
                 await self._finalise()
+
+    def _count_resume(self, batch: WriteBatch) -> None:
+        """Count this resume; fail the execution when it is the one too many in a row
+        without a step ending since the one before."""
+        ended = sum(1 for status in self.status.values() if status.is_final)
+        resumes = 1 if ended > self.record.resume_progress else self.record.resumes + 1
+        batch.executions.append(
+            ExecutionUpdate(self.id, {"resumes": resumes, "resume_progress": ended})
+        )
+        bound = self.settings.max_retries + 1
+        if resumes > bound and self.failure is None:
+            self.failure = (
+                None,
+                f"the execution was resumed {resumes} times in a row without any "
+                f"step ending in between (at most {bound}: AGENT_MAX_RETRIES + 1); "
+                "its steps' work cannot be stored or keeps stopping the worker, so it "
+                "is not resumed again. Check the worker's log for the cause",
+            )
+
+    def _used_up(self, step_id: str) -> bool:
+        """Whether a step found RUNNING at a resume has had all its attempts."""
+        step = self.steps[step_id]
+        allowed = Backoff.for_step(step.retry, self.settings).max_retries + 1
+        return self.attempts[step_id] >= allowed
+
+    def _fail_interrupted(self, step_id: str, batch: WriteBatch) -> None:
+        """Fail a step whose last allowed attempt was cut short (see `_used_up`)."""
+        attempts = self.attempts[step_id]
+        error = NonRetryableAgentError(
+            f"step '{step_id}' was started {attempts} times, as many as it may be "
+            "(AGENT_MAX_RETRIES + 1), and its last attempt ended without its result "
+            "being stored: the worker stopped or the result could not be stored; it "
+            "is not started again"
+        )
+        self._fail_in(batch, step_id, error, utcnow())
 
     def _ready(self, candidates: Iterable[str], batch: WriteBatch) -> list[str]:
         """Start or skip every candidate whose dependencies are all done."""
@@ -280,11 +337,12 @@ class ExecutionRun:
                 delay = backoff.delay(self.failures[step_id])
                 batch = WriteBatch()
                 self.status[step_id] = StepStatus.RETRYING
+                message = clean_text(str(error))
                 batch.steps.append(
                     StepUpdate(
                         self.id,
                         step_id,
-                        {"status": StepStatus.RETRYING, "error": str(error)},
+                        {"status": StepStatus.RETRYING, "error": message},
                     )
                 )
                 self._event(
@@ -293,7 +351,7 @@ class ExecutionRun:
                     step_id,
                     attempt=self.attempts[step_id],
                     data={
-                        "error": str(error),
+                        "error": message,
                         "error_type": type(error).__name__,
                         "delay_ms": round(delay * 1000),
                         "next_attempt": self.attempts[step_id] + 1,
@@ -340,12 +398,14 @@ class ExecutionRun:
         try:
             if not isinstance(result, BaseModel):
                 result = agent.output_model.model_validate(result)
-            output: dict[str, Any] = result.model_dump(mode="json")
+            output: dict[str, Any] = storable_json(result.model_dump(mode="json"))
         except ValidationError as exc:
             return None, NonRetryableAgentError(
                 f"agent '{agent.id}' returned output that does not fit its output "
                 "model: " + _summarise(exc)
             )
+        except NotStorable as exc:
+            return None, OutputNotStorable(f"the step's output cannot be stored: {exc}")
         return output, None
 
     def _context(self, step: StepSpec, agent: Agent) -> AgentContext:
@@ -372,6 +432,12 @@ class ExecutionRun:
                 payload["fraction"] = max(0.0, min(1.0, float(fraction)))
             if data:
                 payload["data"] = dict(data)
+            try:
+                payload = storable_json(payload)
+            except NotStorable as exc:
+                raise OutputNotStorable(
+                    f"the step's progress event cannot be stored: {exc}"
+                ) from None
             self._event(
                 batch, EventType.STEP_PROGRESS, step.id, attempt=attempt, data=payload
             )
@@ -390,6 +456,7 @@ class ExecutionRun:
 
     async def _succeed(self, step_id: str, output: dict[str, Any]) -> list[str]:
         now = utcnow()
+        seq = self.seq
         batch = WriteBatch()
         self.status[step_id] = StepStatus.SUCCEEDED
         self.outputs[step_id] = output
@@ -419,12 +486,51 @@ class ExecutionRun:
         launch = self._ready(queue, batch)
         if self._all_final():
             self._complete(batch)
-        await self.writer.commit(batch)
+        try:
+            await self.writer.commit(batch)
+        except NotStorable as exc:
+            # The database refused what the checks above let through; nothing of the
+            # batch is stored, and writing it again would fail again.
+            self._forget(step_id, batch, seq)
+            await self._fail(
+                step_id, OutputNotStorable(f"the step's output cannot be stored: {exc}")
+            )
+            return []
         return launch
 
+    def _forget(self, step_id: str, batch: WriteBatch, seq: int) -> None:
+        """Undo in memory what `_succeed` did for a batch that was not stored: the
+        step's success and the starts, skips and end that followed from it."""
+        self.outputs.pop(step_id, None)
+        self.status[step_id] = StepStatus.RUNNING
+        self.final_status = None
+        for update in batch.steps:
+            if update.step_id == step_id:
+                continue
+            # Only PENDING steps are started or skipped.
+            self.status[update.step_id] = StepStatus.PENDING
+            if "attempts" in update.values:
+                self.attempts[update.step_id] -= 1
+            if "started_at" in update.values:
+                self.step_started[update.step_id] = None
+        if self.seq == seq + len(batch.events):
+            self.seq = seq  # no later event took a number meanwhile
+        self._unsettled = [
+            s.id for s in reversed(self.graph.steps) if not self.status[s.id].is_final
+        ]
+
     async def _fail(self, step_id: str, error: AgentError) -> None:
-        now = utcnow()
         batch = WriteBatch()
+        self._fail_in(batch, step_id, error, utcnow())
+        await self.writer.commit(batch)
+        if self._scope is not None:
+            self._scope.cancel()
+
+    def _fail_in(
+        self, batch: WriteBatch, step_id: str, error: AgentError, now: dt.datetime
+    ) -> None:
+        """Add a step's failure to `batch`; the execution fails with it."""
+        message = clean_text(str(error))
         self.status[step_id] = StepStatus.FAILED
         batch.steps.append(
             StepUpdate(
@@ -434,27 +540,27 @@ class ExecutionRun:
                     "status": StepStatus.FAILED,
                     "completed_at": now,
                     "duration_ms": _ms(self.step_started.get(step_id), now),
-                    "error": str(error),
+                    "error": message,
                 },
             )
         )
+        data: dict[str, Any] = {
+            "error": message,
+            "error_type": type(error).__name__,
+            "retryable": error.retryable,
+            "attempts": self.attempts[step_id],
+        }
+        if error.code is not None:
+            data["error_code"] = error.code
         self._event(
             batch,
             EventType.STEP_FAILED,
             step_id,
             attempt=self.attempts[step_id],
-            data={
-                "error": str(error),
-                "error_type": type(error).__name__,
-                "retryable": error.retryable,
-                "attempts": self.attempts[step_id],
-            },
+            data=data,
         )
         if self.failure is None:
-            self.failure = (step_id, str(error))
-        await self.writer.commit(batch)
-        if self._scope is not None:
-            self._scope.cancel()
+            self.failure = (step_id, message)
 
     # --- the end -----------------------------------------------------------------
 
@@ -500,10 +606,14 @@ class ExecutionRun:
             )
         duration = _ms(self.started_at, now)
         if self.failure is not None:
-            step_id, message = self.failure
+            failed_step, message = self.failure
             status, kind = ExecutionStatus.FAILED, EventType.EXECUTION_FAILED
-            error = f"step '{step_id}' failed: {message}"
-            data: dict[str, Any] = {"step_id": step_id, "error": message}
+            error = (
+                message
+                if failed_step is None
+                else f"step '{failed_step}' failed: {message}"
+            )
+            data: dict[str, Any] = {"step_id": failed_step, "error": message}
         else:
             status, kind = ExecutionStatus.CANCELLED, EventType.EXECUTION_CANCELLED
             error = "cancelled on request"

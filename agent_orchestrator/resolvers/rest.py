@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from ..core.errors import AgentOrchestratorError, Problem, ValidationFailed
 from ..core.protocols import Agent, ExecutionRecord
+from ..core.text import clean_json
 from ..schema.scalars import NUL_MESSAGE, has_nul
 from ..schema.types.agent import json_schema
 from ..security.permissions import Permission
@@ -30,6 +31,7 @@ _STATUS = {
     "UNAUTHENTICATED": 401,
     "FORBIDDEN": 403,
     "RATE_LIMITED": 429,
+    "QUOTA_EXCEEDED": 413,
     "PLANNING_FAILED": 422,
     "CONFLICT": 409,
     "SERVICE_DISABLED": 503,
@@ -115,6 +117,8 @@ async def agent_health(
 async def json_body(request: Request) -> dict[str, Any]:
     """The request's JSON object.
 
+    Lone surrogates (``\ud800`` escapes) in its text are replaced (`core.text`).
+
     Raises:
         ValidationFailed: Not JSON, not an object, or text with NUL characters.
     """
@@ -128,7 +132,8 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise ValidationFailed([Problem("body", "must be a JSON object", "bad_json")])
     if has_nul(body):
         raise ValidationFailed([Problem("body", NUL_MESSAGE, "bad_text")])
-    return body
+    cleaned: dict[str, Any] = clean_json(body)
+    return cleaned
 
 
 @endpoint

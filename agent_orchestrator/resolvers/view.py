@@ -25,6 +25,7 @@ from ..core.auth import Principal
 from ..core.enums import Role
 from ..core.errors import Unauthenticated
 from ..core.ids import DEFAULT_TENANT
+from ..core.text import clean_json
 from ..schema.context import Context
 from ..schema.feeds import EventPayloads
 from ..schema.scalars import NUL_MESSAGE, has_nul
@@ -137,29 +138,34 @@ class GraphQLView(GraphQL[Context, None]):
         return None
 
     def parse_json(self, data: str | bytes) -> Any:
-        """Request bodies: refuse NUL characters (PostgreSQL cannot store them)."""
+        """Request bodies: refuse NUL characters (PostgreSQL cannot store them) and
+        replace lone surrogates (``\ud800`` escapes) with U+FFFD (`core.text`)."""
         try:
             value = super().decode_json(data)  # skips the WebSocket check below
         except json.JSONDecodeError as exc:
             raise HTTPException(400, "Unable to parse request body as JSON") from exc
-        if _may_hold_nul(data) and has_nul(value):
-            raise HTTPException(400, NUL_MESSAGE)
+        # Both need a \u escape (or a raw NUL) in the JSON text.
+        if _may_hold_nul(data):
+            if has_nul(value):
+                raise HTTPException(400, NUL_MESSAGE)
+            value = clean_json(value)
         return value
 
     def parse_query_params(self, params: Any) -> Any:
-        """GET requests: the same check as bodies."""
+        """GET requests: the same checks as bodies."""
         value = super().parse_query_params(params)
         if has_nul(value):
             raise HTTPException(400, NUL_MESSAGE)
-        return value
+        return clean_json(value)
 
     def decode_json(self, data: str | bytes) -> object:
-        """WebSocket messages (and bodies): text with NUL characters is refused."""
+        """WebSocket messages (and bodies): text with NUL characters is refused, lone
+        surrogates are replaced."""
         value = super().decode_json(data)
         if has_nul(value):
             text = data.decode(errors="replace") if isinstance(data, bytes) else data
             raise json.JSONDecodeError(NUL_MESSAGE, text, 0)
-        return value
+        return clean_json(value)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._ide_html)

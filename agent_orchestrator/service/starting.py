@@ -19,7 +19,7 @@ from ..core.errors import NotFound, Problem, ValidationFailed
 from ..core.ids import new_id
 from ..core.protocols import AgentCatalogue, ExecutionRecord, NewExecution
 from ..core.records import AuditEntry
-from ..core.validation import resolve_variables, validate_workflow
+from ..core.validation import MAX_STEPS, resolve_variables, validate_workflow
 from .switch import ensure_enabled
 
 if TYPE_CHECKING:
@@ -96,6 +96,7 @@ class ExecutionStarter:
         catalogue: The agents graphs are validated against.
         templates: The shipped templates by id.
         enabled: ``AGENT_ORCHESTRATOR_ENABLED``; switched off, nothing starts.
+        max_steps: ``AGENT_MAX_STEPS``; graphs with more steps are refused.
     """
 
     def __init__(
@@ -105,11 +106,13 @@ class ExecutionStarter:
         templates: Mapping[str, WorkflowTemplate],
         *,
         enabled: bool = True,
+        max_steps: int = MAX_STEPS,
     ) -> None:
         self.runner = runner
         self.catalogue = catalogue
         self.templates = templates
         self.enabled = enabled
+        self.max_steps = max_steps
 
     def template(self, template_id: str) -> WorkflowTemplate:
         """The shipped template with this id.
@@ -143,7 +146,11 @@ class ExecutionStarter:
         else:
             document = self.template(request.template_id or "").graph
         graph = validate_workflow(
-            document, self.catalogue, role=request.role, variables=request.variables
+            document,
+            self.catalogue,
+            role=request.role,
+            variables=request.variables,
+            max_steps=self.max_steps,
         )
         variables = resolve_variables(graph, request.variables)
         frozen = graph.to_document()

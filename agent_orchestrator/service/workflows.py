@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import Problem, ValidationFailed
-from ..core.validation import validate_workflow
+from ..core.validation import MAX_STEPS, validate_workflow
 from ..security.permissions import Permission
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ class SavedWorkflows:
         access: Rights and the audit trail.
         repository: Where workflows and their versions are kept.
         catalogue: The agents graphs are validated against.
+        max_steps: ``AGENT_MAX_STEPS``; graphs with more steps are refused.
     """
 
     def __init__(
@@ -32,10 +33,13 @@ class SavedWorkflows:
         access: Access,
         repository: WorkflowRepository,
         catalogue: AgentCatalogue,
+        *,
+        max_steps: int = MAX_STEPS,
     ) -> None:
         self.access = access
         self.repository = repository
         self.catalogue = catalogue
+        self.max_steps = max_steps
 
     async def save(
         self,
@@ -70,7 +74,12 @@ class SavedWorkflows:
             )
         if not isinstance(graph, dict):
             raise ValidationFailed([Problem("input.graph", "must be a JSON object")])
-        valid = validate_workflow(graph, self.catalogue, role=self.access.role(caller))
+        valid = validate_workflow(
+            graph,
+            self.catalogue,
+            role=self.access.role(caller),
+            max_steps=self.max_steps,
+        )
         async with self.access.owned(caller, action, "workflow", workflow_id):
             return await self.repository.save(
                 tenant_id=caller.tenant_id,

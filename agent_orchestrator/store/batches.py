@@ -20,6 +20,10 @@ SQLAlchemy write converts them. What differs is only how many round trips a batc
 Updates to the same row within a batch are folded first, in order, so each row is
 updated once (PostgreSQL's UPDATE ... FROM applies only one matching source row). A
 final execution status also clears the execution's lease.
+
+A batch the database refuses for its data (SQLSTATE class 22 on PostgreSQL, text that
+cannot be encoded, NaN in JSON) raises `NotStorable`: writing it again cannot succeed,
+unlike a write cut off by a lost connection.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import anyio
 from sqlalchemy import bindparam, insert, null, update
 
 from ..core.enums import ExecutionStatus
+from ..core.errors import NotStorable
 from .models import (
     ExecutionEventRow,
     ExecutionRow,
@@ -95,6 +100,11 @@ def fold(
         # The caller's mapping is kept as it is unless a later update merges into it.
         folded[key] = values if earlier is None else {**earlier, **values}
     return folded
+
+
+def refused(exc: BaseException) -> NotStorable:
+    """The `NotStorable` for a driver's refusal of a batch's data."""
+    return NotStorable(f"the database refused the data ({type(exc).__name__}: {exc})")
 
 
 def _is_final(values: Mapping[str, Any]) -> bool:
@@ -263,8 +273,11 @@ class SqliteBatches:
         """Apply the batch in one transaction (all of it or nothing).
 
         Raises:
+            NotStorable: The data cannot be stored; nothing of the batch is.
             sqlite3.Error: From the driver; nothing of the batch is stored.
         """
+        import sqlite3
+
         planned = self.plan(batch)
         async with self._writer.lend() as conn:
             raw = self._raw
@@ -272,7 +285,10 @@ class SqliteBatches:
             # old one is no longer valid; asking for it costs a trip through a greenlet.
             if raw is None or raw[0] is not conn or not raw[1].is_valid:
                 raw = self._raw = (conn, await conn.get_raw_connection())
-            await _on_connection_thread(raw[1].driver_connection, _apply, planned)
+            try:
+                await _on_connection_thread(raw[1].driver_connection, _apply, planned)
+            except (sqlite3.DataError, UnicodeEncodeError) as exc:
+                raise refused(exc) from exc
 
     async def aclose(self) -> None:
         """Nothing to close: the connection is the `WriterConnection`'s."""
@@ -447,6 +463,7 @@ class PostgresBatches:
         """Apply the batch atomically (one statement).
 
         Raises:
+            NotStorable: The data cannot be stored; nothing of the batch is.
             asyncpg.PostgresError: From the driver; nothing of the batch is stored.
             OSError: The connection broke (it is dropped; the next batch takes another).
         """
@@ -458,11 +475,15 @@ class PostgresBatches:
                 await self._check_out()
             try:
                 await self._driver.fetchrow(self.statement, *arguments)
+            except asyncpg.DataError as exc:
+                raise refused(exc) from exc  # the connection is fine
             except asyncpg.PostgresError:
                 raise  # the server refused the batch; the connection is fine
-            except BaseException:
+            except BaseException as exc:
                 # Broken, or cut off mid-statement: not to be used again.
                 await self._drop()
+                if isinstance(exc, UnicodeEncodeError):
+                    raise refused(exc) from exc
                 raise
 
     async def _check_out(self) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ..core.errors import ConfigurationError
+from ..core.text import dumps
 from .batches import PostgresBatches, SqliteBatches
 
 if TYPE_CHECKING:
@@ -248,7 +249,11 @@ class WriterConnection:
 def create_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Database:
     """Make the engines for `url`; nothing connects before the database is entered
     (``async with``) or first used, which also switches an existing SQLite file to WAL
-    (see `Database.open`)."""
+    (see `Database.open`).
+
+    JSON is encoded by `core.text.dumps` on both databases: text in it is cleaned of
+    what PostgreSQL refuses, and NaN is refused on SQLite too (`NotStorable`).
+    """
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         writer = create_async_engine(
@@ -258,6 +263,7 @@ def create_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Dat
             max_overflow=0,
             pool_timeout=60,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            json_serializer=dumps,
         )
         reader = create_async_engine(
             parsed,
@@ -265,6 +271,7 @@ def create_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Dat
             pool_size=8,
             max_overflow=8,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            json_serializer=dumps,
         )
         for engine in (writer, reader):
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -276,6 +283,7 @@ def create_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Dat
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        json_serializer=dumps,
     )
     return Database(parsed, engine, engine)
 

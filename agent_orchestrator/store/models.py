@@ -142,6 +142,15 @@ class ExecutionRow(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     execution_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JsonColumn)
+    #: Resumes in a row after which no more steps had ended than at the one before,
+    #: and how many steps had ended at the last resume (the engine's bound on an
+    #: execution that cannot get further, e.g. one whose step's end cannot be stored).
+    resumes: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", info={RUN_STATE: True}
+    )
+    resume_progress: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", info={RUN_STATE: True}
+    )
 
     __table_args__ = (
         UniqueConstraint("tenant_id", "idempotency_key"),

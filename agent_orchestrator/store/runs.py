@@ -110,6 +110,8 @@ class SqlRunStore:
             "lease_owner": lease_owner,
             "lease_expires_at": expires,
             "metadata": metadata,
+            "resumes": 0,
+            "resume_progress": 0,
         }
         step_rows = [
             {
@@ -403,6 +405,8 @@ def execution_record(
         last_seq=last_seq,
         metadata=row["metadata"] or {},
         steps=step_records,
+        resumes=row["resumes"],
+        resume_progress=row["resume_progress"],
     )
 
 

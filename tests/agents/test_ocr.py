@@ -326,3 +326,62 @@ async def test_engine_records_the_clear_error(
             assert steps["parse"].status is not StepStatus.SUCCEEDED
             stored = await service.runner.store.load_execution(done.id, TENANT)
             assert stored.error_message == done.error_message
+
+
+def ocr_graph() -> dict[str, Any]:
+    return {
+        "variables": {"receipt_file": {"type": "string", "required": True}},
+        "steps": [
+            {
+                "id": "ocr",
+                "agent": "ocr_agent",
+                "inputs": {"file": "${vars.receipt_file}"},
+            }
+        ],
+        "outputs": {"text": "${steps.ocr.text}"},
+    }
+
+
+async def test_a_name_the_system_cannot_read_fails_once_without_server_paths(
+    database: Database, files_dir: Path, area: Path
+) -> None:
+    (area / "silmukka.txt").symlink_to("silmukka.txt")
+    names = {
+        "k" * 300 + ".txt": "file name too long",
+        "silmukka.txt": "a symbolic link points to itself",
+    }
+    async with open_workflows(database, files_dir) as service:
+        for name, reason in names.items():
+            done = await run(
+                service, graph=ocr_graph(), variables={"receipt_file": name}
+            )
+            assert done.status is ExecutionStatus.FAILED, name
+            [step] = done.steps
+            assert step.attempts == 1, "an unreadable file is not retried"
+            assert step.error is not None and done.error_message is not None
+            assert f"file '{name}' cannot be read ({reason})" in step.error
+            for message in (step.error, done.error_message):
+                assert str(files_dir) not in message
+                assert str(files_dir.resolve()) not in message
+
+
+async def test_a_text_file_with_nul_after_the_sniffed_part_is_read_clean(
+    database: Database, files_dir: Path, area: Path
+) -> None:
+    doc, _ = receipt(107)
+    # The kind is told by the first 8 KiB; the NUL bytes come after them.
+    body = text_of(doc) + "\n" * 9000 + "loppu\x00rivi \x00\n"
+    (area / "nul.txt").write_bytes(body.encode())
+    async with open_workflows(database, files_dir) as service:
+        done = await run(
+            service,
+            template_id="receipt_processing",
+            variables={"receipt_file": "nul.txt"},
+        )
+    assert done.status is ExecutionStatus.SUCCEEDED, done.error_message
+    ocr_step = next(s for s in done.steps if s.step_id == "ocr")
+    assert ocr_step.output is not None
+    assert ocr_step.output["text"].endswith("loppurivi ")
+    assert "\x00" not in ocr_step.output["text"]
+    assert done.result is not None
+    assert done.result["receipt"]["total"] == float(doc.total)

@@ -1,7 +1,8 @@
 """``POST /api/v1/agent-orchestrator/files`` over a real server: an uploaded receipt is
 stored in the caller's files area and its name runs `receipt_processing`; kinds are
 told by content; oversize, wrong-type, keyless and viewer uploads are refused with
-clear JSON errors."""
+clear JSON errors; a text with NUL bytes past the sniffed part is read clean; uploads
+over the tenant's daily quota are refused with 413."""
 
 from __future__ import annotations
 
@@ -15,10 +16,17 @@ import anyio
 import httpx
 import pytest
 
-from tests.support.documents import make_receipt
+from tests.support.documents import make_receipt, text_of
 from tests.support.scans import render_image
+from tests.support.server import ServerProcess
+
+from .conftest import make_keys
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.support.databases import DatabaseFactory
+
     from .conftest import Api
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -182,3 +190,59 @@ async def test_uploads_are_audited(api: Api) -> None:
         "content_type": "text/plain; charset=utf-8",
         "via": "rest",
     }
+
+
+async def test_a_text_upload_with_nul_after_the_sniffed_part_is_processed(
+    api: Api,
+) -> None:
+    _, doc = receipt_png(7003)
+    # The kind is told by the first 8 KiB; the NUL bytes come after them.
+    body = text_of(doc) + "\n" * 9000 + "loppu\x00rivi\n"
+    async with http(api) as client:
+        uploaded = await client.post(
+            FILES, files={"file": ("nul.txt", body.encode(), "text/plain")}
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        started = await client.post(
+            f"{BASE}/workflows/execute",
+            json={
+                "template_id": "receipt_processing",
+                "initial_variables": {"receipt_file": uploaded.json()["file"]},
+            },
+        )
+        assert started.status_code == 202, started.text
+        done = await finished(client, started.json()["execution_id"])
+    assert done["status"] == "SUCCEEDED", done
+    assert done["result"]["receipt"]["total"] == float(doc.total)
+
+
+def test_an_upload_over_the_daily_quota_is_refused_with_413(
+    database_factory: DatabaseFactory, tmp_path: Path
+) -> None:
+    # The quota is counted from the files, whatever the database.
+    url = database_factory.sqlite(tmp_path)
+    keys = make_keys(url, {"operator": ("operator", "acme")})
+    files = tmp_path / "files"
+    env = {
+        "DATABASE_URL": url,
+        "AGENT_FILES_DIR": str(files),
+        "AGENT_UPLOAD_QUOTA_BYTES_PER_DAY": "100",
+    }
+    server = ServerProcess(env, tmp_path / "server.log").start()
+    try:
+        headers = {"X-API-Key": keys["operator"]}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
+            fits = client.post(
+                FILES, files={"file": ("a.txt", b"a" * 100, "text/plain")}
+            )
+            assert fits.status_code == 201, fits.text
+            over = client.post(FILES, files={"file": ("b.txt", b"b\n", "text/plain")})
+    finally:
+        server.stop()
+    assert over.status_code == 413
+    error = over.json()["error"]
+    assert error["code"] == "QUOTA_EXCEEDED"
+    assert "over the quota of 100 bytes in 24 hours" in error["message"]
+    assert [p.name for p in (files / "acme" / "uploads").iterdir()] == [
+        fits.json()["file"].removeprefix("uploads/")
+    ]

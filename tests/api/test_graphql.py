@@ -3,10 +3,12 @@ mutation, errors with codes and problems, roles and tenants."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import httpx
 import pytest
 
 from tests.support.gql import GraphQLClient
@@ -367,3 +369,38 @@ async def test_api_keys_and_audit_log(api: Api) -> None:
         e["node"]["ipAddress"] == "127.0.0.1" for e in logs["auditLogs"]["edges"]
     )
     assert key not in str(logs)
+
+
+async def test_lone_surrogates_in_variables_are_replaced_on_every_database(
+    api: Api,
+) -> None:
+    # A client that cut an emoji in half sends "\ud83d" alone: JSON allows the escape,
+    # PostgreSQL cannot store it. It is kept as U+FFFD, the same on both databases.
+    save = """mutation($input: SaveWorkflowInput!) {
+      saveWorkflow(input: $input) { id name graph } }"""
+    graph = {
+        "steps": [
+            {"id": "a", "agent": "echo_agent", "inputs": {"text": "kuitti \ud83d"}}
+        ]
+    }
+    body = {
+        "query": save,
+        "variables": {"input": {"name": "kuitit \ud83d", "graph": graph}},
+    }
+    async with httpx.AsyncClient(base_url=api.url, timeout=30) as http:
+        response = await http.post(
+            "/graphql",
+            content=json.dumps(body),  # ensure_ascii: the surrogate as an escape
+            headers={
+                **api.client("operator").headers(),
+                "content-type": "application/json",
+            },
+        )
+    assert response.status_code == 200, response.text
+    saved = response.json()["data"]["saveWorkflow"]
+    assert saved["name"] == "kuitit \ufffd"
+    stored = await api.client("operator").data(
+        "query($id: ID!) { workflow(id: $id) { name graph } }", {"id": saved["id"]}
+    )
+    assert stored["workflow"]["name"] == "kuitit \ufffd"
+    assert stored["workflow"]["graph"]["steps"][0]["inputs"]["text"] == "kuitti \ufffd"

@@ -73,7 +73,7 @@ def test_generate_api_key_refuses_a_bad_role_and_expiry(tmp_path: Path) -> None:
 
 def test_migrate_creates_the_schema_and_is_repeatable(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
-    for said in ("created the schema at 0002", "already at 0002"):
+    for said in ("created the schema at 0003", "already at 0003"):
         done = cli("migrate", env=env)
         assert done.returncode == 0, done.stderr
         assert said in done.stdout

@@ -257,4 +257,32 @@ def test_long_chains_validate_without_recursion_limits() -> None:
         }
         for i in range(3000)
     ]
-    assert len(validate_workflow({"steps": steps}, REGISTRY).steps) == 3000
+    graph = validate_workflow({"steps": steps}, REGISTRY, max_steps=3000)
+    assert len(graph.steps) == 3000
+
+
+def chain(count: int) -> dict[str, Any]:
+    return {
+        "steps": [
+            {
+                "id": f"s{i}",
+                "agent": "echo_agent",
+                "inputs": {},
+                **({"depends_on": [f"s{i - 1}"]} if i else {}),
+            }
+            for i in range(count)
+        ]
+    }
+
+
+def test_a_graph_over_the_step_limit_is_refused_with_that_problem_alone() -> None:
+    validate_workflow(chain(200), REGISTRY)
+    with pytest.raises(ValidationFailed) as refused:
+        validate_workflow(chain(4200), REGISTRY)
+    [problem] = refused.value.problems
+    assert (problem.path, problem.code) == ("steps", "too_many_steps")
+    assert problem.message.startswith(
+        "the graph has 4200 steps; at most 200 are allowed (AGENT_MAX_STEPS)"
+    )
+    with pytest.raises(ValidationFailed, match="the graph has 11 steps; at most 10"):
+        validate_workflow(chain(11), REGISTRY, max_steps=10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from pydantic import BaseModel
@@ -106,6 +106,38 @@ class EchoAgent(BaseAgent[EchoInput, EchoOutput]):
         return EchoOutput(value=inputs.value, text=inputs.text)
 
 
+class PoisonInput(BaseModel):
+    kind: Literal["nul", "surrogate", "nan", "progress_nan"] = "nul"
+
+
+class PoisonOutput(BaseModel):
+    text: str = ""
+    number: float = 0.0
+
+
+class PoisonAgent(BaseAgent[PoisonInput, PoisonOutput]):
+    """Returns what the databases refuse: text with NUL or a lone surrogate, a number
+    JSON cannot hold (NaN), or reports progress with such a number."""
+
+    id = "poison_agent"
+    name = "Poison"
+    description = LocalizedText(
+        fi="Palauttaa tallentumatonta dataa.", en="Returns unstorable data."
+    )
+    input_model = PoisonInput
+    output_model = PoisonOutput
+
+    async def run(self, inputs: PoisonInput, ctx: AgentContext) -> PoisonOutput:
+        if inputs.kind == "nul":
+            return PoisonOutput(text="kuitti\x00 12,00")
+        if inputs.kind == "surrogate":
+            return PoisonOutput(text="kuitti \ud800 12,00")
+        if inputs.kind == "progress_nan":
+            await ctx.report_progress("half", data={"ratio": float("nan")})
+            return PoisonOutput(text="done")
+        return PoisonOutput(number=float("nan"))
+
+
 class AdminInput(BaseModel):
     pass
 
@@ -127,4 +159,4 @@ class AdminOnlyAgent(BaseAgent[AdminInput, EchoOutput]):
 def create_agents(resources: AgentResources | None) -> list[Agent]:
     """Every test agent (the AGENT_PLUGINS factory)."""
     del resources
-    return [FlakyAgent(), TouchAgent(), EchoAgent(), AdminOnlyAgent()]
+    return [FlakyAgent(), TouchAgent(), EchoAgent(), AdminOnlyAgent(), PoisonAgent()]
