@@ -2,8 +2,9 @@
 
 The tenant is always the caller's: a context naming another tenant is refused, never
 followed. Every command leaves one audit entry: ``copilot.execute`` in the same
-transaction as the execution it starts, ``copilot.plan`` for a dry run, and a
-``denied`` ``copilot.plan`` for a command the copilot refused.
+transaction as the execution it starts, ``copilot.plan`` for a dry run, a ``denied``
+``copilot.plan`` for a command the copilot refused and a ``failed`` one for a bad
+command or context.
 """
 
 from __future__ import annotations
@@ -224,7 +225,8 @@ class Copilot:
         if dry_run:
             return await self.plan(caller, command, options), None
         plan, request = await self.prepare(caller, command, options)
-        record, _ = await self.starter.execute(request)
+        async with self.access.attempt(caller, "copilot.execute", "execution"):
+            record, _ = await self.starter.execute(request)
         return plan, record
 
     async def prepare(
@@ -268,7 +270,7 @@ class Copilot:
         try:
             context = plan_context(command, caller, options, self.access.role(caller))
             return await self.planner.plan(command, context), context
-        except PlanningFailed as exc:
+        except (PlanningFailed, ValidationFailed) as exc:
             # Refusals are kept too: they show what was tried (e.g. to widen rights).
             await self.access.refused(
                 caller,
