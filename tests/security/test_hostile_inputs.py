@@ -5,10 +5,15 @@ server (SQLite and PostgreSQL), and the server logs no traceback for any of them
 from __future__ import annotations
 
 import json
+import uuid
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import httpx
 import pytest
+from sqlalchemy import text
+
+from agent_orchestrator.store.database import create_database
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -274,3 +279,34 @@ def test_a_reference_date_at_the_ends_of_the_calendar_is_a_clear_error(
     )
     assert [e["extensions"]["code"] for e in errors] == ["VALIDATION_FAILED"], errors
     assert errors[0]["extensions"]["problems"][0]["path"] == "context.reference_date"
+
+
+def test_a_refused_10k_character_id_is_audited_in_short(api: Api) -> None:
+    """The audit column holds 128 characters: an id far longer is recorded cut, not
+    lost with a database error."""
+    request_id = uuid.uuid4().hex
+    response = httpx.post(
+        api.url + "/graphql",
+        json={
+            "query": "query($id: ID!) { execution(id: $id) { id } }",
+            "variables": {"id": "x" * 10_000},
+        },
+        headers={"X-API-Key": api.keys["admin"], "X-Request-Id": request_id},
+        timeout=60,
+    )
+    assert response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+    async def rows() -> list[Any]:
+        async with create_database(api.database_url) as db, db.read() as conn:
+            found = await conn.execute(
+                text(
+                    "select result, resource_id from agent_audit_logs "
+                    "where request_id = :id"
+                ),
+                {"id": request_id},
+            )
+            return [tuple(r) for r in found]
+
+    [(result, resource_id)] = anyio.run(rows)
+    assert result == "denied"
+    assert resource_id.startswith("xxx") and len(resource_id) <= 128
