@@ -9,9 +9,9 @@ needs an agent above the caller's role is refused at once, never repaired into
 something else, and a refusal the model writes is the answer.
 
 When the model cannot give a usable plan (the service fails or times out, the answer is
-not JSON, the model refuses or is cut off, repairs run out), the offline planner
-answers instead and the plan's warnings say so in the command's language; without a
-fallback that is a `PlanningFailed`.
+not JSON or no chat completion at all, the model refuses or is cut off, repairs run
+out), the offline planner answers instead and the plan's warnings say so in the
+command's language; without a fallback that is a `PlanningFailed`.
 """
 
 from __future__ import annotations
@@ -339,6 +339,10 @@ class OpenAIPlanner:
             raise _ModelFailed("unavailable", type(exc).__name__) from exc
         body = _json(raw)
         tally.tokens += _total_tokens(body)
+        if not _is_completion(body):
+            # A proxy's HTML page, or JSON of another API: the client builds its
+            # objects without validating them and would fail on their shape.
+            raise _ModelFailed("garbage", "not a chat completion")
         content = _content(body)
         try:
             completion = raw.parse()
@@ -359,6 +363,9 @@ class OpenAIPlanner:
                 for e in errors
             )
             return content, None, problems
+        except (openai.OpenAIError, ValueError, TypeError, AttributeError) as exc:
+            # What else the client raises reading an answer it cannot use.
+            raise _ModelFailed("garbage", type(exc).__name__) from exc
         if not completion.choices:
             raise _ModelFailed("garbage", "no choices")
         message = completion.choices[0].message
@@ -398,6 +405,16 @@ def _json(raw: Any) -> dict[str, Any]:
     except (ValueError, AttributeError):
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def _is_completion(body: Mapping[str, Any]) -> bool:
+    """Whether an answer has the shape of a chat completion: choices, the first with
+    a message object."""
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices:
+        return False
+    first = choices[0]
+    return isinstance(first, dict) and isinstance(first.get("message"), dict)
 
 
 def _total_tokens(body: Mapping[str, Any]) -> int:

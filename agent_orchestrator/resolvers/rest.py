@@ -3,7 +3,7 @@ the same use cases as GraphQL, snake_case bodies, ``X-API-Key`` header."""
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,14 +13,13 @@ from starlette.routing import Route
 
 from ..core.errors import AgentOrchestratorError, Problem, ValidationFailed
 from ..core.protocols import Agent, ExecutionRecord
-from ..core.text import clean_json
-from ..schema.scalars import NUL_MESSAGE, has_nul
 from ..schema.types.agent import json_schema
 from ..security.permissions import Permission
 from ..service.caller import Caller, Transport
 from ..service.container import Services
 from ..service.executions import StartExecution
 from .artifacts import download_artifact
+from .bodies import BadBody, read_json
 from .errors import error_code, error_extensions
 from .files import upload_file
 
@@ -36,6 +35,7 @@ _STATUS = {
     "CONFLICT": 409,
     "SERVICE_DISABLED": 503,
 }
+_HOURS = re.compile(r"[0-9]{1,9}")
 Handler = Callable[[Request, Services, Caller], Awaitable[Response]]
 
 
@@ -115,25 +115,23 @@ async def agent_health(
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object.
+    """The request's JSON object (`bodies.read_json`).
 
     Lone surrogates (``\ud800`` escapes) in its text are replaced (`core.text`).
 
     Raises:
-        ValidationFailed: Not JSON, not an object, or text with NUL characters.
+        ValidationFailed: Not UTF-8, not JSON, not an object, too deep, or text with
+            NUL or a lone surrogate; the problem's path says where.
     """
     try:
-        body = json.loads(await request.body() or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = read_json(await request.body() or b"{}")
+    except BadBody as exc:
         raise ValidationFailed(
-            [Problem("body", "not valid JSON", "bad_json")]
+            [Problem(exc.path or "body", exc.reason, exc.code)]
         ) from None
     if not isinstance(body, dict):
         raise ValidationFailed([Problem("body", "must be a JSON object", "bad_json")])
-    if has_nul(body):
-        raise ValidationFailed([Problem("body", NUL_MESSAGE, "bad_text")])
-    cleaned: dict[str, Any] = clean_json(body)
-    return cleaned
+    return body
 
 
 @endpoint
@@ -222,9 +220,11 @@ async def result(request: Request, services: Services, caller: Caller) -> JSONRe
 @endpoint
 async def metrics(request: Request, services: Services, caller: Caller) -> JSONResponse:
     raw = request.query_params.get("hours_back", "24")
-    if not raw.isdigit():
+    # ASCII digits only: `str.isdigit` takes "²" and "٣", and `int` refuses the first
+    # and more than 4,300 digits; the service checks the range.
+    if not _HOURS.fullmatch(raw):
         raise ValidationFailed(
-            [Problem("hours_back", "must be a whole number of hours")]
+            [Problem("hours_back", "must be a whole number of hours, e.g. 24")]
         )
     snap = await services.metrics.snapshot(caller, int(raw))
     return JSONResponse(

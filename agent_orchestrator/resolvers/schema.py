@@ -150,7 +150,13 @@ class Schema(strawberry.Schema):
     ) -> None:
         for error in errors:
             original = error.original_error
-            if original is not None and error_code(original) is None:
+            # A GraphQLError underneath is an input refused while it was coerced
+            # (e.g. by a scalar): the client's mistake, answered as such.
+            if (
+                original is not None
+                and not isinstance(original, GraphQLError)
+                and error_code(original) is None
+            ):
                 log.error("GraphQL operation failed", exc_info=original)
 
 

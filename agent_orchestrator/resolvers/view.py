@@ -33,6 +33,7 @@ from ..security.middleware import client_address
 from ..security.ratelimit import AuthFailures
 from ..service.container import Services
 from .access import record_authentication_failure
+from .bodies import BadBody, read_json
 from .event_stream import EventStreamHandler
 from .media import GRAPHQL_RESPONSE_JSON, response_media_type
 
@@ -138,17 +139,23 @@ class GraphQLView(GraphQL[Context, None]):
         return None
 
     def parse_json(self, data: str | bytes) -> Any:
-        """Request bodies: refuse NUL characters (PostgreSQL cannot store them) and
-        replace lone surrogates (``\ud800`` escapes) with U+FFFD (`core.text`)."""
+        """Request bodies (and GET variables): a JSON object, read by `read_json`,
+        with no NUL in the document either (PostgreSQL cannot store it).
+
+        Raises:
+            HTTPException: 400, saying what is wrong and where.
+        """
         try:
-            value = super().decode_json(data)  # skips the WebSocket check below
-        except json.JSONDecodeError as exc:
-            raise HTTPException(400, "Unable to parse request body as JSON") from exc
-        # Both need a \u escape (or a raw NUL) in the JSON text.
-        if _may_hold_nul(data):
-            if has_nul(value):
-                raise HTTPException(400, NUL_MESSAGE)
-            value = clean_json(value)
+            value = read_json(data)
+        except BadBody as exc:
+            raise HTTPException(400, str(exc)) from None
+        if not isinstance(value, dict):
+            raise HTTPException(
+                400,
+                'the body must be a JSON object: {"query": "...", "variables": {...}}',
+            )
+        if _may_hold_nul(data) and has_nul(value):
+            raise HTTPException(400, NUL_MESSAGE)
         return value
 
     def parse_query_params(self, params: Any) -> Any:
@@ -159,9 +166,13 @@ class GraphQLView(GraphQL[Context, None]):
         return clean_json(value)
 
     def decode_json(self, data: str | bytes) -> object:
-        """WebSocket messages (and bodies): text with NUL characters is refused, lone
-        surrogates are replaced."""
-        value = super().decode_json(data)
+        """WebSocket messages: read as bodies are, a refusal ends the connection
+        as the protocol says (4400)."""
+        try:
+            value = read_json(data)
+        except BadBody as exc:
+            text = data.decode(errors="replace") if isinstance(data, bytes) else data
+            raise json.JSONDecodeError(str(exc), text, 0) from None
         if has_nul(value):
             text = data.decode(errors="replace") if isinstance(data, bytes) else data
             raise json.JSONDecodeError(NUL_MESSAGE, text, 0)

@@ -1,6 +1,8 @@
 """Rights and the audit trail, as every use case applies them: one permission check
 against the one table (`security.permissions`), one audit entry per action, and one
-``denied`` entry per refusal however many checks the refusal passes through."""
+entry per refusal however many checks the refusal passes through: ``denied`` for a
+missing right or object (and a command the copilot refuses), ``failed`` for input
+the use case could not take (invalid, or in conflict with an earlier request)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,14 @@ import logging
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..core.errors import AgentOrchestratorError, Forbidden, NotFound
+from ..core.errors import (
+    AgentOrchestratorError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PlanningFailed,
+    ValidationFailed,
+)
 from ..core.records import AuditEntry
 from ..security.permissions import Permission, effective_role, require
 
@@ -22,6 +31,8 @@ log = logging.getLogger("agent_orchestrator.audit")
 # Set on an error once its refusal has its audit entry, so that a refusal crossing
 # several guards (a use case calling another) is recorded once.
 _RECORDED = "_agent_orchestrator_audited"
+# The errors that answer a request (not an incident): each is worth an entry.
+_REFUSALS = (Forbidden, NotFound, PlanningFailed, ValidationFailed, Conflict)
 
 
 class AuditWriter(Protocol):
@@ -135,6 +146,29 @@ class Access:
             )
             raise
 
+    @asynccontextmanager
+    async def attempt(
+        self,
+        caller: Caller,
+        action: str,
+        resource_type: str,
+        resource_id: str | None = None,
+    ) -> AsyncIterator[None]:
+        """Around the body of a use case that changes something: a refusal no guard
+        inside has recorded (invalid input, a conflicting idempotency key, an
+        unknown template) gets its entry before it propagates."""
+        try:
+            yield
+        except _REFUSALS as exc:
+            await self.refused(
+                caller,
+                action,
+                exc,
+                resource_type=resource_type,
+                resource_id=resource_id,
+            )
+            raise
+
     async def refused(
         self,
         caller: Caller,
@@ -145,20 +179,22 @@ class Access:
         resource_id: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record that `action` was refused with `error` (once per error).
+        """Record that `action` was refused with `error` (once per error):
+        ``failed`` for input the use case could not take, else ``denied``.
 
         A failure to store the entry is logged and does not hide the refusal.
         """
         if getattr(error, _RECORDED, False):
             return
         setattr(error, _RECORDED, True)
+        failed = isinstance(error, ValidationFailed | Conflict)
         entry = self.entry(
             caller,
             action,
             resource_type=resource_type,
             resource_id=resource_id,
             details={**(details or {}), "reason": str(error)},
-            result="denied",
+            result="failed" if failed else "denied",
         )
         try:
             await self.record(entry)

@@ -90,20 +90,21 @@ class ApiKeys:
             raise error
         if expires_at is None and expires_in_days is None:
             expires_in_days = DEFAULT_EXPIRY_DAYS
-        return await self.keys.create(
-            name=name,
-            role=role,
-            tenant_id=caller.tenant_id,
-            expires_at=expires_at,
-            expires_in_days=expires_in_days,
-            created_by=caller.actor,
-            audit=self.access.entry(
-                caller,
-                action,
-                resource_type="api_key",
-                details={"name": name, "role": role.value},
-            ),
-        )
+        async with self.access.attempt(caller, action, "api_key"):
+            return await self.keys.create(
+                name=name,
+                role=role,
+                tenant_id=caller.tenant_id,
+                expires_at=expires_at,
+                expires_in_days=expires_in_days,
+                created_by=caller.actor,
+                audit=self.access.entry(
+                    caller,
+                    action,
+                    resource_type="api_key",
+                    details={"name": name, "role": role.value},
+                ),
+            )
 
     async def revoke(self, caller: Caller, key_id: str) -> ApiKeyRecord:
         """Revoke a key of the caller's tenant at once (in this process; other

@@ -2,8 +2,9 @@
 
 The tenant is always the caller's: a context naming another tenant is refused, never
 followed. Every command leaves one audit entry: ``copilot.execute`` in the same
-transaction as the execution it starts, ``copilot.plan`` for a dry run, and a
-``denied`` ``copilot.plan`` for a command the copilot refused.
+transaction as the execution it starts, ``copilot.plan`` for a dry run, a ``denied``
+``copilot.plan`` for a command the copilot refused and a ``failed`` one for a bad
+command or context.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 
 MAX_COMMAND_CHARS = 2_000
 DEFAULT_TIMEZONE = "Europe/Helsinki"
+#: The reference dates a command may be planned against.
+EARLIEST_REFERENCE = dt.date(1900, 1, 1)
+LATEST_REFERENCE = dt.date(2999, 12, 31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +63,8 @@ def plan_context(
 
     Raises:
         ValidationFailed: An empty or too long command, an unknown time zone or
-            language; every problem at once.
+            language, a reference date outside `EARLIEST_REFERENCE` ..
+            `LATEST_REFERENCE`; every problem at once.
         PlanningFailed: The context names another tenant.
     """
     problems: list[Problem] = []
@@ -82,13 +87,27 @@ def plan_context(
     timezone = (options.timezone or DEFAULT_TIMEZONE).strip()
     try:
         zone = zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # A key is a path under the zone directories: "Europe" is a directory
+        # (IsADirectoryError), a long one is too long a file name (OSError).
         zone = None
         problems.append(
             Problem(
                 "context.timezone",
                 f"unknown time zone '{timezone}'; use an IANA name such as "
                 f"{DEFAULT_TIMEZONE}",
+                "bad_request",
+            )
+        )
+    day = options.reference_date
+    if day is not None and not EARLIEST_REFERENCE <= day <= LATEST_REFERENCE:
+        # Period words count back years from it (at most ten) and forward to the
+        # end of its year: the calendar ends at years 1 and 9999.
+        problems.append(
+            Problem(
+                "context.reference_date",
+                f"must be between {EARLIEST_REFERENCE} and {LATEST_REFERENCE}; "
+                "leave it out for today",
                 "bad_request",
             )
         )
@@ -206,7 +225,8 @@ class Copilot:
         if dry_run:
             return await self.plan(caller, command, options), None
         plan, request = await self.prepare(caller, command, options)
-        record, _ = await self.starter.execute(request)
+        async with self.access.attempt(caller, "copilot.execute", "execution"):
+            record, _ = await self.starter.execute(request)
         return plan, record
 
     async def prepare(
@@ -250,7 +270,7 @@ class Copilot:
         try:
             context = plan_context(command, caller, options, self.access.role(caller))
             return await self.planner.plan(command, context), context
-        except PlanningFailed as exc:
+        except (PlanningFailed, ValidationFailed) as exc:
             # Refusals are kept too: they show what was tried (e.g. to widen rights).
             await self.access.refused(
                 caller,

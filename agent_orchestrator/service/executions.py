@@ -118,43 +118,55 @@ class Executions:
         await self.access.require(
             caller, Permission.RUN, action, resource_type="execution"
         )
-        problems = request.problems()
-        if problems:
-            raise ValidationFailed(problems)
-        graph: Mapping[str, Any] | None = request.graph
-        workflow_id = workflow_version = None
-        if request.workflow_id is not None:
-            async with self.access.owned(
-                caller, action, "workflow", request.workflow_id
-            ):
-                saved = await self.workflows.get(
-                    request.workflow_id, caller.tenant_id, request.workflow_version
+        async with self.access.attempt(caller, action, "execution"):
+            problems = request.problems()
+            if problems:
+                raise ValidationFailed(problems)
+            graph: Mapping[str, Any] | None = request.graph
+            workflow_id = workflow_version = None
+            if request.workflow_id is not None:
+                async with self.access.owned(
+                    caller, action, "workflow", request.workflow_id
+                ):
+                    saved = await self.workflows.get(
+                        request.workflow_id, caller.tenant_id, request.workflow_version
+                    )
+                graph, workflow_id = saved.graph, saved.id
+                workflow_version = saved.version
+            details = {
+                "source": request.template_id or workflow_id or "graph",
+                "idempotency_key": request.idempotency_key,
+            }
+            record, created = await self.starter.execute(
+                ExecuteRequest(
+                    tenant_id=caller.tenant_id,
+                    template_id=request.template_id,
+                    graph=graph,
+                    variables=request.variables or {},
+                    idempotency_key=request.idempotency_key,
+                    workflow_id=workflow_id,
+                    workflow_version=workflow_version,
+                    actor=caller.actor,
+                    role=self.access.role(caller),
+                    metadata={"source": caller.via.value},
+                    audit=self.access.entry(
+                        caller, action, resource_type="execution", details=details
+                    ),
                 )
-            graph, workflow_id, workflow_version = saved.graph, saved.id, saved.version
-        source = request.template_id or workflow_id or "graph"
-        return await self.starter.execute(
-            ExecuteRequest(
-                tenant_id=caller.tenant_id,
-                template_id=request.template_id,
-                graph=graph,
-                variables=request.variables or {},
-                idempotency_key=request.idempotency_key,
-                workflow_id=workflow_id,
-                workflow_version=workflow_version,
-                actor=caller.actor,
-                role=self.access.role(caller),
-                metadata={"source": caller.via.value},
-                audit=self.access.entry(
+            )
+        if not created:
+            # The same request again: it started nothing, and says so.
+            await self.access.record(
+                self.access.entry(
                     caller,
                     action,
                     resource_type="execution",
-                    details={
-                        "source": source,
-                        "idempotency_key": request.idempotency_key,
-                    },
-                ),
+                    resource_id=record.id,
+                    details=details,
+                    result="replayed",
+                )
             )
-        )
+        return record, created
 
     async def cancel(self, caller: Caller, execution_id: str) -> ExecutionRecord:
         """Cancel an execution wherever it runs; ``execution.cancel`` is written with

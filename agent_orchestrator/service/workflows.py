@@ -67,6 +67,20 @@ class SavedWorkflows:
             resource_type="workflow",
             resource_id=workflow_id,
         )
+        async with self.access.attempt(caller, action, "workflow", workflow_id):
+            return await self._save(
+                caller, action, name, graph, description, workflow_id
+            )
+
+    async def _save(
+        self,
+        caller: Caller,
+        action: str,
+        name: str,
+        graph: Any,
+        description: str,
+        workflow_id: str | None,
+    ) -> WorkflowRecord:
         name = name.strip()
         if not 1 <= len(name) <= MAX_NAME:
             raise ValidationFailed(

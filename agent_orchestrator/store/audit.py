@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, insert, or_, select
 
@@ -14,6 +14,7 @@ from .pagination import check_page_size, decode_cursor, encode_cursor
 if TYPE_CHECKING:
     import datetime as dt
 
+    from sqlalchemy import ColumnElement
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from .database import Database
@@ -34,15 +35,25 @@ async def write_audit(conn: AsyncConnection, entry: AuditEntry | None) -> None:
                 "user_id": entry.user_id,
                 "action": entry.action,
                 "resource_type": entry.resource_type,
-                "resource_id": entry.resource_id,
+                "resource_id": _fit(entry.resource_id, audit.c.resource_id),
                 "details": dict(entry.details),
                 "ip_address": entry.ip_address,
                 "result": entry.result,
-                "request_id": entry.request_id,
+                "request_id": _fit(entry.request_id, audit.c.request_id),
                 "created_at": utcnow(),
             }
         ],
     )
+
+
+def _fit(value: str | None, column: ColumnElement[Any]) -> str | None:
+    """A value cut to its column's length: a refused request may name an id far
+    longer than any we make, and its entry must not be lost to the database's
+    refusal (PostgreSQL checks lengths, SQLite does not)."""
+    length: int | None = getattr(column.type, "length", None)
+    if value is None or length is None or len(value) <= length:
+        return value
+    return value[: length - 1] + "…"
 
 
 class AuditStore:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import make_key
-from tests.support.fake_openai import FakeOpenAI, Status, fake_openai
+from tests.support.fake_openai import FakeOpenAI, Raw, Status, fake_openai
 from tests.support.gql import GraphQLClient
 from tests.support.server import ServerProcess
 
@@ -363,3 +363,15 @@ async def test_the_server_plans_with_openai_when_a_key_is_set(
     assert fallback["planner"] == "offline" and fallback["modelCalls"] == 1
     assert fallback["variables"] == OCTOBER
     assert any("paikallinen suunnittelija" in w for w in fallback["warnings"])
+
+    # A proxy's HTML page, or JSON that is no completion: the same fallback.
+    for reply in (
+        Raw("<html><body>502 Bad Gateway</body></html>"),
+        Status(200, {"object": "list", "data": []}),
+    ):
+        fake.reply(reply)
+        body = await client.data(
+            PLAN, {"command": VAT_COMMAND, "context": {"referenceDate": REFERENCE}}
+        )
+        assert body["copilotPlan"]["planner"] == "offline", reply
+        assert body["copilotPlan"]["variables"] == OCTOBER

@@ -371,11 +371,12 @@ async def test_api_keys_and_audit_log(api: Api) -> None:
     assert key not in str(logs)
 
 
-async def test_lone_surrogates_in_variables_are_replaced_on_every_database(
+async def test_lone_surrogates_in_variables_are_refused_on_every_database(
     api: Api,
 ) -> None:
     # A client that cut an emoji in half sends "\ud83d" alone: JSON allows the escape,
-    # PostgreSQL cannot store it. It is kept as U+FFFD, the same on both databases.
+    # PostgreSQL cannot store it. The request is refused saying so, on both databases,
+    # and nothing is saved.
     save = """mutation($input: SaveWorkflowInput!) {
       saveWorkflow(input: $input) { id name graph } }"""
     graph = {
@@ -396,11 +397,10 @@ async def test_lone_surrogates_in_variables_are_replaced_on_every_database(
                 "content-type": "application/json",
             },
         )
-    assert response.status_code == 200, response.text
-    saved = response.json()["data"]["saveWorkflow"]
-    assert saved["name"] == "kuitit \ufffd"
-    stored = await api.client("operator").data(
-        "query($id: ID!) { workflow(id: $id) { name graph } }", {"id": saved["id"]}
+    assert response.status_code == 400, response.text
+    assert "lone surrogate" in response.text
+    listed = await api.client("operator").data(
+        "{ workflows(first: 100) { edges { node { name } } } }"
     )
-    assert stored["workflow"]["name"] == "kuitit \ufffd"
-    assert stored["workflow"]["graph"]["steps"][0]["inputs"]["text"] == "kuitti \ufffd"
+    names = [e["node"]["name"] for e in listed["workflows"]["edges"]]
+    assert not [name for name in names if name.startswith("kuitit")]

@@ -25,6 +25,7 @@ from agent_orchestrator.planner.structured import PlanChoice
 from tests.support.fake_openai import (
     Delay,
     FakeOpenAI,
+    Raw,
     Reply,
     Status,
     completion,
@@ -287,6 +288,16 @@ FAILURES: dict[str, tuple[Reply, str]] = {
     ),
     "HTTP 500": (Status(500), "ei ollut käytettävissä"),
     "HTTP 429": (Status(429), "ei ollut käytettävissä"),
+    # A proxy's page in front of the model, or a server that speaks another API.
+    "HTML 200": (Raw("<html><body>Bad gateway</body></html>"), "ei voitu lukea"),
+    "HTML 502": (Raw("<html>Bad gateway</html>", 502), "ei ollut käytettävissä"),
+    "other JSON 200": (Status(200, {"result": "ok"}), "ei voitu lukea"),
+    "choices not a list": (Status(200, {"choices": 5}), "ei voitu lukea"),
+    "message not an object": (
+        Status(200, {"choices": [{"message": "hei", "finish_reason": "stop"}]}),
+        "ei voitu lukea",
+    ),
+    "JSON null 200": (Raw("null", content_type="application/json"), "ei voitu lukea"),
     "timeout": (Delay(5, VAT_CHOICE), "ei vastannut ajoissa"),
 }
 

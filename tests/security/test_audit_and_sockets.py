@@ -117,7 +117,7 @@ async def test_one_audit_entry_per_mutation_with_the_ip(fresh: Fresh) -> None:
     await admin.data(
         "mutation($id: ID!) { revokeApiKey(id: $id) { id } }", {"id": key_id}
     )
-    # Refused and failed mutations change nothing and write no success entry.
+    # A failed mutation changes nothing and writes a `failed` entry, no success.
     await admin("mutation { executeWorkflow(input: {graph: {steps: []}}) { id } }")
     async with httpx.AsyncClient() as http:
         assert (
@@ -138,8 +138,13 @@ async def test_one_audit_entry_per_mutation_with_the_ip(fresh: Fresh) -> None:
             ("api_key.create", key_id): 1,
             ("api_key.revoke", key_id): 1,
             ("auth.failed", None): 1,
+            ("execution.start", None): 1,
         }
     )
+    assert {(r["action"], r["result"]) for r in rows if r["resource_id"] is None} == {
+        ("execution.start", "failed"),
+        ("auth.failed", "denied"),
+    }
     assert all(r["ip_address"] == "127.0.0.1" for r in rows)
     assert all(
         r["tenant_id"] == "acme" and r["user_id"]

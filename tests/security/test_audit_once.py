@@ -226,3 +226,84 @@ async def test_rest_actions_and_refusals(api: Api) -> None:
     assert response.status_code == 403
     entry = await client.entry(rid)
     assert (entry["action"], entry["result"]) == ("file.upload", "denied")
+
+
+async def test_failures_and_replays_leave_one_entry_each(api: Api) -> None:
+    client = Client(api)
+    start = (
+        "mutation($g: JSON!, $k: String) { executeWorkflow(input: "
+        "{graph: $g, idempotencyKey: $k}) { id } }"
+    )
+    broken = {"steps": [{"id": "a", "agent": "no_such_agent"}]}
+    body, rid = await client.graphql("operator", start, {"g": broken})
+    assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+    entry = await client.entry(rid)
+    assert (entry["action"], entry["result"]) == ("execution.start", "failed")
+    assert "no_such_agent" in entry["details"]["reason"]
+
+    key = uuid.uuid4().hex
+    body, rid = await client.graphql("operator", start, {"g": ECHO, "k": key})
+    execution_id = body["data"]["executeWorkflow"]["id"]
+    assert (await client.entry(rid))["result"] == "success"
+    body, rid = await client.graphql("operator", start, {"g": ECHO, "k": key})
+    assert body["data"]["executeWorkflow"]["id"] == execution_id
+    entry = await client.entry(rid)
+    assert (entry["action"], entry["result"], entry["resource_id"]) == (
+        "execution.start",
+        "replayed",
+        execution_id,
+    )
+    assert entry["details"]["idempotency_key"] == key
+    body, rid = await client.graphql("operator", start, {"g": WAIT, "k": key})
+    assert body["errors"][0]["extensions"]["code"] == "CONFLICT"
+    entry = await client.entry(rid)
+    assert (entry["action"], entry["result"]) == ("execution.start", "failed")
+
+    body, rid = await client.graphql(
+        "operator",
+        'mutation($g: JSON!) { saveWorkflow(input: {name: "w", graph: $g}) { id } }',
+        {"g": broken},
+    )
+    assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+    entry = await client.entry(rid)
+    assert (entry["action"], entry["result"]) == ("workflow.save", "failed")
+
+    body, rid = await client.graphql(
+        "admin",
+        'mutation { createApiKey(name: "k", role: VIEWER, '
+        'expiresAt: "2099-01-01T00:00:00+00:00") { key } }',
+    )
+    assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+    entry = await client.entry(rid)
+    assert (entry["action"], entry["result"]) == ("api_key.create", "failed")
+    assert "366" in entry["details"]["reason"]
+
+    body, rid = await client.graphql(
+        "operator",
+        "query($x: CopilotContextInput) { copilotPlan(command: "
+        '"Tee ALV-laskelma viime kuulta", context: $x) { planner } }',
+        {"x": {"timezone": "Europe", **OCTOBER}},
+    )
+    assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+    entry = await client.entry(rid)
+    assert (entry["action"], entry["result"]) == ("copilot.plan", "failed")
+    assert "context.timezone" in entry["details"]["reason"]
+
+    body, rid = await client.graphql(
+        "operator",
+        'query { copilotPlan(command: "Kirjoita runo kissoista") { planner } }',
+    )
+    assert body["errors"][0]["extensions"]["code"] == "PLANNING_FAILED"
+    entry = await client.entry(rid)
+    assert (entry["action"], entry["result"]) == ("copilot.plan", "denied")
+
+    response, rid = await client.send(
+        "operator",
+        "POST",
+        f"{BASE}/workflows/execute",
+        json={"template_id": "vat_report", "initial_variables": {}},
+    )
+    assert response.status_code == 422, response.text
+    entry = await client.entry(rid)
+    assert (entry["action"], entry["result"]) == ("execution.start", "failed")
+    assert entry["details"]["via"] == "rest"

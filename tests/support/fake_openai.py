@@ -33,6 +33,8 @@ Replies (`Reply`):
     for client timeouts. Stopping the server ends pending delays at once.
     ``Status(code, body, headers)``: answers that HTTP status; without a body, an
     OpenAI-style error body fitting the code.
+    ``Raw(body, status, content_type)``: answers these bytes as they are, e.g. the
+    HTML page of a proxy in front of the model, or JSON that is no completion.
 
 What the `openai` 3.x client does with them: `chat.completions.parse` accepts any
 completion whose content is the JSON of the response model; ``finish_reason``
@@ -58,7 +60,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 if TYPE_CHECKING:
@@ -70,6 +72,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Delay",
     "FakeOpenAI",
+    "Raw",
     "Reply",
     "Status",
     "completion",
@@ -109,8 +112,23 @@ class Status:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Raw:
+    """Answer with a body as it is, not a completion.
+
+    Attributes:
+        body: The bytes (or text, sent as UTF-8) of the answer.
+        status: The HTTP status.
+        content_type: The ``Content-Type`` header.
+    """
+
+    body: str | bytes
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+
+
 Reply: TypeAlias = (
-    str | dict[str, Any] | Callable[[dict[str, Any]], Any] | Delay | Status
+    str | dict[str, Any] | Callable[[dict[str, Any]], Any] | Delay | Status | Raw
 )
 
 _ERROR_TYPES = {
@@ -216,7 +234,7 @@ class FakeOpenAI:
         with self._lock:
             return len(self._replies)
 
-    async def _chat(self, request: Request) -> JSONResponse:
+    async def _chat(self, request: Request) -> Response:
         if self._stopping is None:
             self._stopping = asyncio.Event()
             self._loop = asyncio.get_running_loop()
@@ -234,7 +252,7 @@ class FakeOpenAI:
             return JSONResponse(error_body(500, message), status_code=500)
         return await self._answer(reply, body)
 
-    async def _answer(self, reply: Reply, body: dict[str, Any]) -> JSONResponse:
+    async def _answer(self, reply: Reply, body: dict[str, Any]) -> Response:
         if isinstance(reply, Delay):
             assert self._stopping is not None
             try:
@@ -246,6 +264,10 @@ class FakeOpenAI:
             content = reply.body if reply.body is not None else error_body(reply.code)
             return JSONResponse(
                 content, status_code=reply.code, headers=reply.headers or None
+            )
+        if isinstance(reply, Raw):
+            return Response(
+                reply.body, status_code=reply.status, media_type=reply.content_type
             )
         if isinstance(reply, str):
             return JSONResponse(completion(reply, model=body.get("model", MODEL)))
