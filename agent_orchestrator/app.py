@@ -55,6 +55,7 @@ from .service.copilot import Copilot
 from .service.executions import Executions
 from .service.files import Files
 from .service.metrics import Metrics
+from .service.review import Review
 from .service.starting import ExecutionStarter
 from .service.switch import DISABLED_MESSAGE
 from .service.workflows import SavedWorkflows
@@ -265,6 +266,7 @@ async def open_services(
                 quota_bytes_per_day=settings.agent_upload_quota_bytes_per_day,
             ),
             artifacts=Artifacts(access, artifacts),
+            review=Review(access, ledger),
             starter=starter,
             runner=runner,
             bus=bus,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.bookkeeping import EntryKind, NewLedgerEntry, VatLine
+from ..core.bookkeeping import EntryKind, NewDraft, NewLedgerEntry, VatLine
 from ..core.enums import Role
 from ..core.errors import NonRetryableAgentError
 from ..core.protocols import AgentContext, LocalizedText
@@ -147,6 +147,10 @@ class LedgerInput(BaseModel):
     source_file: str | None = Field(
         default=None, description="The file the document was read from, if any."
     )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="The parser's warnings; kept with a document that needs review.",
+    )
     period_start: dt.date | None = Field(
         default=None, description="First day to read (inclusive), for read."
     )
@@ -159,6 +163,11 @@ class LedgerOutput(BaseModel):
     """What was booked or read."""
 
     booked: bool = Field(description="True when the document is now in the ledger.")
+    status: Literal["booked", "draft", "read"] = Field(
+        default="booked",
+        description="booked; draft: held for review (needs_review), not in the "
+        "ledger's figures until a person books it; read: entries were read.",
+    )
     entry_ids: list[str] = Field(description="Ids of the entries booked or read.")
     entries: list[dict[str, Any]] = Field(
         description="The entries: date, kind, counterparty, account, category, "
@@ -198,6 +207,8 @@ class LedgerAgent(BaseAgent[LedgerInput, LedgerOutput]):
         """Book or read, as `inputs.action` says."""
         if inputs.action == "read":
             return await self._read(inputs, ctx)
+        if inputs.document is not None and inputs.document.get("needs_review"):
+            return await self._hold(inputs, ctx)
         entry = self.new_entry(inputs, ctx)
         [booked] = await self._store().book(ctx.tenant_id, [entry])
         ctx.logger.info("booked %s as entry %s", entry.booking_key, booked.id)
@@ -218,8 +229,52 @@ class LedgerAgent(BaseAgent[LedgerInput, LedgerOutput]):
         entries = await self._store().entries(ctx.tenant_id, start, end)
         return LedgerOutput(
             booked=False,
+            status="read",
             entry_ids=[e.id for e in entries],
             entries=[entry_json(e) for e in entries],
+        )
+
+    async def _hold(self, inputs: LedgerInput, ctx: AgentContext) -> LedgerOutput:
+        """Keep a document that needs review as a draft (booked, instead, if a person
+        already booked the draft this step made)."""
+        document = dict(inputs.document or {})
+        category = self._category(inputs, document)
+        counterparty = str(
+            document.get("customer" if inputs.document_type == "sale" else "merchant")
+            or document.get("merchant")
+            or "tuntematon"
+        )
+        warnings = inputs.warnings or ["the parser marked the document for review"]
+        draft = await self._store().hold(
+            ctx.tenant_id,
+            NewDraft(
+                booking_key=ctx.idempotency_key,
+                kind=EntryKind.INCOME
+                if inputs.document_type == "sale"
+                else EntryKind.EXPENSE,
+                document_type=inputs.document_type,
+                document=document,
+                warnings=tuple(warnings),
+                account=category.account,
+                category=category.id,
+                description=f"{category.fi}: {counterparty}",
+                source_file=inputs.source_file,
+                execution_id=ctx.execution_id,
+                step_id=ctx.step_id,
+            ),
+        )
+        ctx.logger.info(
+            "held %s for review as draft %s: %s",
+            ctx.idempotency_key,
+            draft.id,
+            "; ".join(warnings),
+        )
+        booked = draft.status.value == "booked"
+        return LedgerOutput(
+            booked=booked,
+            status="booked" if booked else "draft",
+            entry_ids=[draft.id],
+            entries=[],
         )
 
     def new_entry(self, inputs: LedgerInput, ctx: AgentContext) -> NewLedgerEntry:

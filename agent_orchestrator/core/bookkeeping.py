@@ -16,12 +16,26 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
+from .records import AuditEntry
+
 
 class EntryKind(StrEnum):
     """Which side of the books an entry is on."""
 
     EXPENSE = "EXPENSE"  # a receipt or purchase invoice: costs and deductible VAT
     INCOME = "INCOME"  # a sale: revenue and VAT owed
+
+
+class EntryStatus(StrEnum):
+    """Whether an entry counts in the books.
+
+    A document the parser could not read consistently (``needs_review``) is stored
+    as a DRAFT with its warnings: it counts in no VAT or financial figure until a
+    person corrects it, if need be, and books it.
+    """
+
+    BOOKED = "booked"
+    DRAFT = "draft"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +111,93 @@ class LedgerEntry(NewLedgerEntry):
 
 
 @dataclass(frozen=True, slots=True)
+class NewDraft:
+    """A document to keep for review instead of booking it.
+
+    Attributes:
+        booking_key: Idempotency key, as for `NewLedgerEntry` (a booked entry and a
+            draft share the key space: a step makes one or the other, once).
+        kind: Expense or income.
+        document_type: ``"receipt"``, ``"invoice"`` or ``"sale"``.
+        document: The fields as read; null where they could not be read.
+        warnings: Why the document needs review, as the parser said.
+        account: The chart-of-accounts number chosen for it.
+        category: The category id chosen for it.
+        description: One line for people.
+        source_file: The file the document came from, if any.
+        execution_id: The execution that read it.
+        step_id: The step of that execution that stored it.
+    """
+
+    booking_key: str
+    kind: EntryKind
+    document_type: str
+    document: dict[str, Any]
+    warnings: Sequence[str]
+    account: str
+    category: str
+    description: str
+    source_file: str | None = None
+    execution_id: str | None = None
+    step_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A document in the review queue, or one booked from it.
+
+    Attributes:
+        id: The ledger entry's id (it keeps it when booked).
+        tenant_id: Its owner.
+        status: DRAFT until booked.
+        kind: Expense or income.
+        document_type: ``"receipt"``, ``"invoice"`` or ``"sale"``.
+        document: The fields as read, with any corrections applied.
+        warnings: Why it was held for review.
+        account: The chart-of-accounts number chosen for it.
+        category: The category id chosen for it.
+        description: One line for people.
+        source_file: The file it came from, if any.
+        execution_id: The execution that read it.
+        step_id: The step of that execution that stored it.
+        created_at: When it was stored.
+        updated_at: When it was last corrected or booked (None: never).
+    """
+
+    id: str
+    tenant_id: str
+    status: EntryStatus
+    kind: EntryKind
+    document_type: str
+    document: dict[str, Any]
+    warnings: Sequence[str]
+    account: str
+    category: str
+    description: str
+    source_file: str | None
+    execution_id: str | None
+    step_id: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DraftChange:
+    """What a use case does to a draft, decided from the draft as stored (read in the
+    same transaction, so that two people's changes cannot cross).
+
+    Attributes:
+        document: The fields to keep (the draft's own, or corrected).
+        booked: When set, book the draft with these figures (its id stays).
+        audit: The audit entry, written in the same transaction.
+    """
+
+    document: dict[str, Any]
+    booked: NewLedgerEntry | None = None
+    audit: AuditEntry | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Artifact:
     """A file an agent made (a report), served to the owning tenant only.
 
@@ -136,7 +237,17 @@ class LedgerStore(Protocol):
     async def entries(
         self, tenant_id: str, start: dt.date, end: dt.date
     ) -> list[LedgerEntry]:
-        """The tenant's entries dated from `start` to `end` inclusive, by date."""
+        """The tenant's booked entries dated from `start` to `end` inclusive, by date
+        (drafts are left out)."""
+        ...
+
+    async def hold(self, tenant_id: str, draft: NewDraft) -> Draft:
+        """Keep a document for review, its `booking_key` once per tenant.
+
+        Returns:
+            The stored draft; when the key was stored before, what it is now (it may
+            have been booked since).
+        """
         ...
 
 

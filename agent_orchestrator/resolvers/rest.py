@@ -250,7 +250,9 @@ async def metrics(request: Request, services: Services, caller: Caller) -> JSONR
 
 def rest_routes() -> list[Route]:
     """The REST routes, ready to mount."""
-    from .copilot_rest import copilot_routes  # it builds on this module's helpers
+    # They build on this module's helpers.
+    from .copilot_rest import copilot_routes
+    from .review_rest import review_routes
 
     return [
         Route(f"{PREFIX}/agents", list_agents, methods=["GET"]),
@@ -267,4 +269,5 @@ def rest_routes() -> list[Route]:
             methods=["GET"],
         ),
         *copilot_routes(),
+        *review_routes(),
     ]

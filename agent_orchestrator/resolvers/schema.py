@@ -40,6 +40,7 @@ from .errors import error_code, translate_errors
 from .executions import ExecutionMutation, ExecutionQuery, ExecutionSubscription
 from .limits import document_refusal
 from .metrics import MetricsQuery, MetricsSubscription
+from .review import ReviewMutation, ReviewQuery
 from .security import SecurityMutation, SecurityQuery
 from .workflows import WorkflowMutation, WorkflowQuery
 
@@ -60,12 +61,19 @@ class Query(
     SecurityQuery,
     CopilotQuery,
     ArtifactQuery,
+    ReviewQuery,
 ):
     """Everything readable."""
 
 
 @strawberry.type
-class Mutation(ExecutionMutation, WorkflowMutation, SecurityMutation, CopilotMutation):
+class Mutation(
+    ExecutionMutation,
+    WorkflowMutation,
+    SecurityMutation,
+    CopilotMutation,
+    ReviewMutation,
+):
     """Everything that changes state."""
 
 

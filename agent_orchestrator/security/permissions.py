@@ -22,6 +22,7 @@ class Permission(enum.StrEnum):
     SAVE_WORKFLOW = "save_workflow"
     DELETE_WORKFLOW = "delete_workflow"
     UPLOAD = "upload"  # files for the agents
+    REVIEW = "review"  # read, correct and book the documents held for review
     MANAGE_KEYS = "manage_keys"  # create, list, revoke API keys
     READ_AUDIT = "read_audit"
     SCRAPE_METRICS = "scrape_metrics"  # /metrics, every tenant's counts together
@@ -34,6 +35,7 @@ PERMISSIONS: dict[Permission, Role] = {
     Permission.COPILOT: Role.OPERATOR,
     Permission.SAVE_WORKFLOW: Role.OPERATOR,
     Permission.UPLOAD: Role.OPERATOR,
+    Permission.REVIEW: Role.OPERATOR,
     Permission.DELETE_WORKFLOW: Role.ADMIN,
     Permission.MANAGE_KEYS: Role.ADMIN,
     Permission.READ_AUDIT: Role.ADMIN,

@@ -21,6 +21,7 @@ from .copilot import Copilot
 from .executions import Executions
 from .files import Files
 from .metrics import Metrics
+from .review import Review
 from .starting import ExecutionStarter
 from .stores import ExecutionReader
 from .workflows import SavedWorkflows
@@ -61,6 +62,7 @@ class Services(AdminServices):
         copilot: Plan and run Finnish commands.
         files: Store uploaded documents.
         artifacts: Files agents made.
+        review: Documents held for review: correct and book them.
         starter: Validates and submits executions (the use cases' building block;
             it checks no rights and writes no audit entry of its own).
         runner: The process's runner (started only when the service is enabled).
@@ -77,6 +79,7 @@ class Services(AdminServices):
     copilot: Copilot
     files: Files
     artifacts: Artifacts
+    review: Review
     starter: ExecutionStarter
     runner: Runner
     bus: EventBus

@@ -9,10 +9,11 @@ from .access import AuditWriter
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Collection, Mapping, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
     from typing import Any
 
     from ..core.auth import ApiKeyRecord
+    from ..core.bookkeeping import Draft, DraftChange
     from ..core.enums import ExecutionStatus
     from ..core.protocols import ExecutionEvent, ExecutionRecord, StepRecord
     from ..core.records import (
@@ -167,4 +168,25 @@ class MetricsSource(Protocol):
         self, tenant_id: str, hours_back: int, *, fresh: bool = False
     ) -> MetricsSnapshot:
         """The tenant's metrics, at most `interval_s` old unless `fresh`."""
+        ...
+
+
+class ReviewRepository(Protocol):
+    """Documents held for review (drafts in the ledger)."""
+
+    async def drafts(
+        self, tenant_id: str, *, first: int = 20, after: str | None = None
+    ) -> Page[Draft]:
+        """The tenant's drafts, oldest first."""
+        ...
+
+    async def draft(self, entry_id: str, tenant_id: str) -> Draft:
+        """One entry, draft or booked (NotFound for another tenant's)."""
+        ...
+
+    async def change_draft(
+        self, entry_id: str, tenant_id: str, change: Callable[[Draft], DraftChange]
+    ) -> Draft:
+        """Apply `change`, decided on the entry as stored, in one transaction with
+        its audit entry (NotFound for another tenant's)."""
         ...

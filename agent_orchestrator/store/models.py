@@ -279,23 +279,35 @@ class LedgerEntryRow(Base):
     tenant_id: Mapped[str] = mapped_column(String(TENANT_LENGTH))
     booking_key: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
-    entry_date: Mapped[dt.date] = mapped_column(Date)
+    # A draft (held for review) may lack the date and total the parser could not read.
+    entry_date: Mapped[dt.date | None] = mapped_column(Date)
     counterparty: Mapped[str] = mapped_column(String(200))
     business_id: Mapped[str | None] = mapped_column(String(16))
     account: Mapped[str] = mapped_column(String(16))
     category: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text, default="")
-    gross: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    gross: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     vat_lines: Mapped[list[dict[str, Any]]] = mapped_column(JsonColumn)
     document_type: Mapped[str] = mapped_column(String(16))
     source_file: Mapped[str | None] = mapped_column(String(500))
     execution_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     details: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    # `core.bookkeeping.EntryStatus`: only booked entries count in any figure.
+    status: Mapped[str] = mapped_column(String(16), server_default="booked")
+    warnings: Mapped[list[str] | None] = mapped_column(JsonColumn)
+    step_id: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
 
     __table_args__ = (
         UniqueConstraint("tenant_id", "booking_key"),
         Index("ix_agent_ledger_entries_tenant_date", "tenant_id", "entry_date"),
+        Index(
+            "ix_agent_ledger_entries_tenant_status",
+            "tenant_id",
+            "status",
+            "created_at",
+        ),
     )
 
 

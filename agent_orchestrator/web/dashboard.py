@@ -3,7 +3,9 @@
 A static page: its script (``static/dashboard/dashboard.js``) asks for an API key, keeps
 it in the tab's ``sessionStorage``, subscribes to ``metricsUpdates`` over
 ``graphql-transport-ws`` (the key in the ``connection_init`` payload) and lists recent
-executions over ``POST /graphql`` (the key in ``X-API-Key``). No CDN, no build step.
+executions over ``POST /graphql`` (the key in ``X-API-Key``), and the documents held for
+review ("Tarkistettavat"), each with a small form that corrects its total and VAT
+line (``correctDocument``) and books it (``bookDocument``). No CDN, no build step.
 """
 
 from __future__ import annotations
@@ -90,6 +92,20 @@ def dashboard_html(
           <th>Kesto <small lang="en">Duration</small></th>
         </tr></thead>
         <tbody id="executions"><tr><td colspan="5">–</td></tr></tbody>
+      </table>
+    </section>
+    <section aria-labelledby="review-title">
+      <h2 id="review-title">Tarkistettavat <small lang="en">To review</small></h2>
+      <p id="review-status" role="status" aria-live="polite"></p>
+      <table>
+        <thead><tr>
+          <th>Myyjä <small lang="en">Merchant</small></th>
+          <th>Päivämäärä <small lang="en">Date</small></th>
+          <th>Summa <small lang="en">Total</small></th>
+          <th>Huomautukset <small lang="en">Warnings</small></th>
+          <th>Korjaa ja kirjaa <small lang="en">Correct and book</small></th>
+        </tr></thead>
+        <tbody id="review"><tr><td colspan="5">–</td></tr></tbody>
       </table>
     </section>
   </main>

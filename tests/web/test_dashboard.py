@@ -87,6 +87,20 @@ def test_the_operations_are_valid_against_the_real_schema(name: str) -> None:
     assert validate(schema, parse(_operation(name))) == []
 
 
+@pytest.mark.parametrize("name", ["REVIEW", "CORRECT", "BOOK"])
+def test_the_review_operations_are_valid_against_the_real_schema(name: str) -> None:
+    schema = build_schema(create_schema().as_str())
+
+    assert validate(schema, parse(_operation(name))) == []
+
+
+def test_the_review_section_is_finnish_first() -> None:
+    html = dashboard_html()
+
+    assert 'Tarkistettavat <small lang="en">To review</small>' in html
+    assert '<tbody id="review">' in html
+
+
 def test_the_key_travels_only_in_connection_init_and_the_header() -> None:
     script = SCRIPT.read_text()
 

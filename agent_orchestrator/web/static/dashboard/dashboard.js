@@ -10,6 +10,12 @@ const METRICS = `subscription { metricsUpdates(hoursBack: 24) {
   agents { agentId executions successRate avgDurationMs } } }`;
 const EXECUTIONS = `{ executions(first: 20) { edges { node {
   id status templateId startedAt durationMs } } } }`;
+const REVIEW = `{ reviewQueue(first: 20) { edges { node {
+  id merchant date total warnings problems canBook sourceFile
+  vatLines { rate net vat gross } } } } }`;
+const CORRECT = `mutation Correct($id: ID!, $input: DocumentCorrectionInput!) {
+  correctDocument(id: $id, input: $input) { id canBook problems } }`;
+const BOOK = `mutation Book($id: ID!) { bookDocument(id: $id) { id status } }`;
 
 // Finnish first, English after the dot, as everywhere on the page.
 const MESSAGES = {
@@ -106,13 +112,13 @@ function showExecutions(edges) {
 }
 
 /** POST a query with the key in X-API-Key; throws an Error with a readable message. */
-async function query(key, text) {
+async function query(key, text, variables = {}) {
   let response;
   try {
     response = await fetch(GRAPHQL_PATH, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-API-Key": key },
-      body: JSON.stringify({ query: text }),
+      body: JSON.stringify({ query: text, variables }),
     });
   } catch {
     throw new Error("Palvelimeen ei saada yhteyttä · Cannot reach the server");
@@ -143,6 +149,81 @@ async function refreshExecutions(conn) {
   }
 }
 
+function reviewStatus(text, isError = false) {
+  $("review-status").textContent = text;
+  $("review-status").className = isError ? "error" : "";
+}
+
+/** A document's small form: its total and one VAT line, then Correct and Book. */
+function reviewForm(conn, node) {
+  const form = document.createElement("form");
+  form.className = "review";
+  const line = node.vatLines[0] || {};
+  const fields = [["total", "Summa · Total", node.total], ["rate", "ALV % · VAT %", line.rate],
+    ["net", "Veroton · Net", line.net], ["vat", "Vero · VAT", line.vat],
+    ["gross", "Verollinen · Gross", line.gross]];
+  for (const [name, label, value] of fields) {
+    const input = document.createElement("input");
+    input.name = name;
+    input.placeholder = label;
+    input.title = label;
+    input.inputMode = "decimal";
+    input.value = value == null ? "" : Number(value).toFixed(name === "rate" ? 1 : 2);
+    form.append(input);
+  }
+  const correct = document.createElement("button");
+  correct.type = "submit";
+  correct.textContent = "Korjaa · Correct";
+  const book = document.createElement("button");
+  book.type = "button";
+  book.textContent = "Kirjaa · Book";
+  book.disabled = !node.canBook;
+  book.title = node.problems.join("\n");
+  form.append(correct, book);
+  const run = async (text, variables, done) => {
+    try {
+      await query(conn.key, text, variables);
+      reviewStatus(done);
+    } catch (error) {
+      reviewStatus(error.message, true);
+    }
+    refreshReview(conn);
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = (name) => form.elements[name].value.trim().replace(",", ".") || null;
+    const input = { total: value("total"),
+      vatLines: [{ rate: value("rate") || "", net: value("net"), vat: value("vat"), gross: value("gross") }] };
+    run(CORRECT, { id: node.id, input }, "Korjattu · Corrected");
+  });
+  book.addEventListener("click", () => run(BOOK, { id: node.id }, "Kirjattu · Booked"));
+  return form;
+}
+
+function showReview(conn, edges) {
+  const rows = edges.map(({ node }) => {
+    const tr = row(cell(node.merchant || "–"), cell(node.date || "–"),
+      cell(node.total == null ? "–" : `${number.format(node.total)} €`),
+      cell([...node.warnings, ...node.problems].join(" · ")), cell(""));
+    tr.lastChild.append(reviewForm(conn, node));
+    tr.title = node.sourceFile || node.id;
+    return tr;
+  });
+  const none = cell("Ei tarkistettavaa · Nothing to review");
+  none.colSpan = 5;
+  $("review").replaceChildren(...(rows.length ? rows : [row(none)]));
+}
+
+async function refreshReview(conn) {
+  try {
+    const data = await query(conn.key, REVIEW);
+    if (live === conn) showReview(conn, data.reviewQueue.edges);
+  } catch (error) {
+    // A viewer's key may not read the queue: said here, the rest of the page works.
+    if (live === conn) reviewStatus(error.message, true);
+  }
+}
+
 function socketUrl() {
   const url = new URL(GRAPHQL_PATH, location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
@@ -165,6 +246,7 @@ function connect(key, attempt = 0) {
         status("Yhdistetty, odotetaan lukuja… · Connected, waiting for figures…");
         send({ id: "metrics", type: "subscribe", payload: { query: METRICS } });
         refreshExecutions(conn);
+        refreshReview(conn);
         break;
       case "next":
         if (message.payload.errors) {
