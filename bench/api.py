@@ -462,6 +462,8 @@ async def main(args: argparse.Namespace) -> None:
         env = {
             "DATABASE_URL": database_url,
             "AGENT_RATE_LIMIT": "10000000/minute",
+            # One key holds every subscriber's socket (the cap guards a key in use).
+            "AGENT_WS_MAX_SOCKETS_PER_KEY": str(max(20, args.subscribers)),
             "AGENT_FILES_DIR": tmp,
             "LOG_LEVEL": "WARNING",
             "AGENT_AUDIT_ENABLED": "true",
