@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import httpx
 import pytest
+import websockets
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -34,6 +35,8 @@ from graphql import (
     get_named_type,
     is_leaf_type,
 )
+
+from tests.support.gql import ws_connect
 
 if TYPE_CHECKING:
     from tests.api.conftest import Api
@@ -162,14 +165,18 @@ class Fuzz:
                 parts.append(f"{name} {self.selection(field.type, depth + 1)}")
         return "{ " + " ".join(parts) + " }"
 
-    def cases(self) -> list[tuple[str, str, dict[str, Any]]]:
+    def cases(
+        self, kinds: tuple[str, ...] = ("query", "mutation")
+    ) -> list[tuple[str, str, dict[str, Any]]]:
         """(label, document, variables) for each operation x argument x value."""
         cases: list[tuple[str, str, dict[str, Any]]] = []
-        roots = [
-            ("query", self.schema.query_type),
-            ("mutation", self.schema.mutation_type),
-        ]
-        for kind, root in roots:
+        types = {
+            "query": self.schema.query_type,
+            "mutation": self.schema.mutation_type,
+            "subscription": self.schema.subscription_type,
+        }
+        for kind in kinds:
+            root = types[kind]
             assert root is not None
             for name, field in root.fields.items():
                 definitions = ", ".join(
@@ -250,12 +257,60 @@ class Fuzz:
         if response.status_code == 400:
             self.codes["HTTP 400"] += 1
             return
-        for error in response.json().get("errors") or []:
+        self.count(label, response.json().get("errors") or [])
+
+    def count(self, label: str, errors: list[dict[str, Any]]) -> None:
+        for error in errors:
             code = (error.get("extensions") or {}).get("code", "(none)")
             self.codes[code] += 1
             if code not in OUR_CODES:
                 self.unexpected += 1
                 self.failures.append(f"{label}: {code}: {error.get('message')}")
+
+    async def subscribe(
+        self, socket: Any, label: str, document: str, variables: Any
+    ) -> None:
+        """One subscription: its first answer (an error, an event or the end) is
+        what the hostile value got; a running one is then stopped."""
+        op = f"s{self.requests}"
+        payload = {"query": document, "variables": variables}
+        await socket.send(
+            json.dumps({"id": op, "type": "subscribe", "payload": payload})
+        )
+        with anyio.fail_after(120):  # a bound on a hang, not a wait for something
+            while True:
+                message = json.loads(await socket.recv())
+                if message.get("type") == "ping":
+                    await socket.send(json.dumps({"type": "pong"}))
+                elif message.get("id") == op:
+                    break
+        self.requests += 1
+        if LEAKS.search(json.dumps(message)):
+            self.failures.append(f"{label}: leaks: {str(message)[:300]}")
+        if message["type"] == "error":
+            self.count(label, message["payload"])
+        elif message["type"] == "next":
+            self.count(label, message["payload"].get("errors") or [])
+            await socket.send(json.dumps({"id": op, "type": "complete"}))
+
+    async def subscribe_all(self, cases: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Every case over graphql-transport-ws, on as few sockets as the server
+        allows: a message it refuses whole closes the socket with 4400, as the
+        protocol says, and the next case opens a new one."""
+        pending = list(cases)
+        while pending:
+            async with ws_connect(self.api.url, self.api.keys["admin"]) as sub:
+                try:
+                    while pending:
+                        await self.subscribe(sub.socket, *pending[0])
+                        pending.pop(0)
+                except websockets.ConnectionClosed as closed:
+                    label = pending.pop(0)[0]
+                    self.requests += 1
+                    code = closed.rcvd.code if closed.rcvd else None
+                    self.codes[f"WebSocket close {code}"] += 1
+                    if code != 4400:
+                        self.failures.append(f"{label}: socket closed with {code}")
 
     async def run(self, cases: list[tuple[str, str, dict[str, Any]]]) -> None:
         limiter = anyio.CapacityLimiter(CONCURRENCY)
@@ -358,4 +413,24 @@ def test_every_argument_takes_every_hostile_value(api: Api) -> None:
     assert fuzz.requests == len(cases)
     assert fuzz.failures == [], "\n".join(fuzz.failures[:40])
     assert (fuzz.http_500, fuzz.unexpected) == (0, 0)
+    assert "Traceback" not in logged, logged[-3000:]
+
+
+def test_every_subscription_argument_takes_every_hostile_value(api: Api) -> None:
+    schema = introspect(api)
+    fuzz = Fuzz(api, schema, valid_values(api))
+    cases = fuzz.cases(("subscription",))
+    arguments = {label.split(" <- ")[0] for label, _, _ in cases}
+    logged_before = len(api.server.log())
+    anyio.run(fuzz.subscribe_all, cases)
+    logged = api.server.log()[logged_before:]
+    print(
+        f"\nsubscription fuzz: {len(arguments)} arguments x {len(HOSTILE)} values = "
+        f"{fuzz.requests} subscriptions; unexpected codes: {fuzz.unexpected}; "
+        f"codes: {dict(sorted(fuzz.codes.items()))}"
+    )
+    assert len(arguments) >= 3  # executionEvents(executionId, afterSeq), metricsUpdates
+    assert fuzz.requests == len(cases)
+    assert fuzz.failures == [], "\n".join(fuzz.failures[:40])
+    assert fuzz.unexpected == 0
     assert "Traceback" not in logged, logged[-3000:]
