@@ -24,6 +24,7 @@ from agent_orchestrator.core.auth import Principal
 from agent_orchestrator.core.enums import Role
 from agent_orchestrator.core.errors import Forbidden, NotFound, ValidationFailed
 from agent_orchestrator.service.caller import Caller, Transport
+from agent_orchestrator.service.container import Services
 from agent_orchestrator.service.schedules import NewSchedule, Schedules
 from agent_orchestrator.service.scheduling import Scheduler
 from agent_orchestrator.store.schedules import ScheduleStore
@@ -34,8 +35,6 @@ from .conftest import audit_rows
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
-
-    from agent_orchestrator.service.container import Services
 
 pytestmark = pytest.mark.anyio
 UTC = dt.UTC
