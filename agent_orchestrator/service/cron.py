@@ -14,6 +14,8 @@ from cronsim import CronSim, CronSimError
 from ..core.errors import Problem
 
 MAX_CRON_LENGTH = 200
+#: The longest IANA zone name is about 32 characters (the column holds 64).
+MAX_TIMEZONE_LENGTH = 64
 #: Slots walked past at most around a DST change (an hour of minutes, and some).
 _MAX_STEPS = 200
 
@@ -73,10 +75,15 @@ def cron_problems(
     problems: list[Problem] = []
     zone: zoneinfo.ZoneInfo | None = None
     try:
-        if not timezone or "\x00" in timezone or timezone != timezone.strip():
+        if (
+            not timezone
+            or len(timezone) > MAX_TIMEZONE_LENGTH
+            or "\x00" in timezone
+            or timezone != timezone.strip()
+        ):
             raise ValueError(timezone)
         zone = zoneinfo.ZoneInfo(timezone)
-    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+    except (ValueError, OSError, zoneinfo.ZoneInfoNotFoundError):
         problems.append(
             Problem(
                 f"{path}.timezone",
