@@ -19,12 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 import anyio
 
 from ..core.clocks import SchedulerClock, SystemClock
-from ..core.errors import (
-    AgentOrchestratorError,
-    Conflict,
-    NotFound,
-    ValidationFailed,
-)
+from ..core.errors import Conflict, NotFound, ValidationFailed
 from ..core.records import AuditEntry
 from ..core.schedules import ScheduleRecord, SlotOutcome, slot_key
 from ..observability.sentry import report_problem
@@ -195,7 +190,10 @@ class Scheduler:
             # (the saved workflow changed between two processes' looks).
             log.info("schedule %s slot %s fired already: %s", schedule.id, slot, exc)
             outcome = SlotOutcome(slot, outcome_next, error=None)
-        except (ValidationFailed, NotFound, AgentOrchestratorError) as exc:
+        except (ValidationFailed, NotFound) as exc:
+            # What the slot would run does not validate (an agent removed, a saved
+            # workflow deleted): the slot fails and the schedule moves on. Anything
+            # else (the database away) leaves the slot due, to be tried again.
             problems = (
                 [p.as_dict() for p in exc.problems]
                 if isinstance(exc, ValidationFailed)
