@@ -12,12 +12,14 @@ from .enums import Role
 
 #: The time zone a schedule without one runs in.
 DEFAULT_TIMEZONE = "Europe/Helsinki"
+#: The idempotency keys of schedules' executions start with this (and only theirs).
+SCHEDULE_KEY_PREFIX = "schedule:"
 
 
 def slot_key(schedule_id: str, slot: dt.datetime) -> str:
     """The idempotency key of the execution one slot of a schedule fires:
     ``schedule:<id>:<slot as UTC ISO time>``, the same in every process."""
-    return f"schedule:{schedule_id}:{slot.astimezone(dt.UTC).isoformat()}"
+    return f"{SCHEDULE_KEY_PREFIX}{schedule_id}:{slot.astimezone(dt.UTC).isoformat()}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -441,3 +441,21 @@ async def test_graph_that_no_longer_validates_fails_its_slot_and_keeps_the_other
         assert await rig.scheduler.fire_due() == 1
         after = await rig.schedules.get(caller(), made.id)
         assert after.last_error is None and after.last_execution_id is not None
+
+
+async def test_a_request_cannot_take_a_schedules_slot_key(open_rig: Any) -> None:
+    from agent_orchestrator.service.executions import StartExecution
+
+    async with open_rig(dt.datetime(2026, 11, 30, 10, tzinfo=UTC)) as rig:
+        made = await rig.schedules.create(
+            caller(), NewSchedule(name="kaiku", cron="0 8 * * *", graph=ECHO)
+        )
+        key = f"schedule:{made.id}:2026-12-01T06:00:00+00:00"
+        with pytest.raises(ValidationFailed) as refused:
+            await rig.services.executions.start(
+                caller(), StartExecution(graph=ECHO, idempotency_key=key)
+            )
+        assert [p.path for p in refused.value.problems] == ["idempotencyKey"]
+        rig.clock.at = dt.datetime(2026, 12, 1, 6, 0, 1, tzinfo=UTC)
+        assert await rig.scheduler.fire_due() == 1
+        assert [r["idempotency_key"] for r in await executions(rig.services)] == [key]
