@@ -40,6 +40,8 @@ log = logging.getLogger("agent_orchestrator.schedules")
 RESCAN_S = 30.0
 #: Wait before trying again a slot that could not be moved on.
 RETRY_S = 1.0
+#: Slots one process fires at once.
+FIRE_CONCURRENCY = 8
 
 
 class ScheduleSource(Protocol):
@@ -109,6 +111,7 @@ class Scheduler:
         self.rescan_s = rescan_s
         self.audit_enabled = audit_enabled
         self._wake = anyio.Event()
+        self._limit = anyio.CapacityLimiter(FIRE_CONCURRENCY)
         self._rounds = 0
         self._fired = 0
         self._failed = 0
@@ -157,12 +160,20 @@ class Scheduler:
                 if not due:
                     return moved
                 progressed = 0
-                for schedule in due:
-                    try:
-                        if await self.fire(schedule, now):
-                            progressed += 1
-                    except Exception:
-                        log.exception("schedule %s could not fire", schedule.id)
+
+                async def one(schedule: ScheduleRecord, now: dt.datetime) -> None:
+                    nonlocal progressed
+                    async with self._limit:
+                        try:
+                            if await self.fire(schedule, now):
+                                progressed += 1
+                        except Exception:
+                            log.exception("schedule %s could not fire", schedule.id)
+
+                # Many schedules share a slot (08:00 on the 1st): a few at a time.
+                async with anyio.create_task_group() as tg:
+                    for schedule in due:
+                        tg.start_soon(one, schedule, now)
                 moved += progressed
                 if progressed == 0:
                     # Others moved them, or they keep failing to be stored: look
