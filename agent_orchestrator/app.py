@@ -133,6 +133,11 @@ def scheduler_clock(settings: Settings) -> SchedulerClock:
     """The clock schedules are counted with: the wall clock, or ``AGENT_TEST_CLOCK``'s
     (tests only)."""
     if settings.agent_test_clock:
+        log.warning(
+            "AGENT_TEST_CLOCK is set: schedules fire by a test clock (%s), not by the "
+            "wall clock; unset it outside tests",
+            settings.agent_test_clock,
+        )
         return ScaledClock.parse(settings.agent_test_clock)
     return SystemClock()
 
