@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from . import __version__
 from .agents.builtin import create_agent_registry
+from .core.clocks import ScaledClock, SchedulerClock, SystemClock
 from .core.errors import Forbidden, Problem, ValidationFailed
 from .core.templates import WorkflowTemplate, load_templates
 from .core.validation import validate_workflow
@@ -56,6 +57,8 @@ from .service.executions import Executions
 from .service.files import Files
 from .service.metrics import Metrics
 from .service.review import Review
+from .service.schedules import Schedules
+from .service.scheduling import Scheduler
 from .service.starting import ExecutionStarter
 from .service.switch import DISABLED_MESSAGE
 from .service.workflows import SavedWorkflows
@@ -69,6 +72,7 @@ from .store.metrics import MetricsQueries
 from .store.notify import listen_for_events
 from .store.outbox import SqlOutbox
 from .store.runs import SqlRunStore
+from .store.schedules import ScheduleStore
 from .store.workflows import WorkflowStore
 
 if TYPE_CHECKING:
@@ -123,6 +127,19 @@ def load_checked_templates(registry: AgentRegistry) -> dict[str, WorkflowTemplat
     if problems:
         raise ValidationFailed(problems)
     return templates
+
+
+def scheduler_clock(settings: Settings) -> SchedulerClock:
+    """The clock schedules are counted with: the wall clock, or ``AGENT_TEST_CLOCK``'s
+    (tests only)."""
+    if settings.agent_test_clock:
+        log.warning(
+            "AGENT_TEST_CLOCK is set: schedules fire by a test clock (%s), not by the "
+            "wall clock; unset it outside tests",
+            settings.agent_test_clock,
+        )
+        return ScaledClock.parse(settings.agent_test_clock)
+    return SystemClock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +262,22 @@ async def open_services(
             max_steps=settings.agent_max_steps,
         )
         saved = WorkflowStore(database)
+        schedule_store = ScheduleStore(database)
+        clock = scheduler_clock(settings)
+        # Schedules fire in the processes that run workflows (serve with workers,
+        # and `worker`); every slot once however many there are.
+        scheduler = (
+            Scheduler(
+                schedule_store,
+                starter,
+                saved,
+                clock=clock,
+                rescan_s=settings.agent_schedule_rescan_s,
+                audit_enabled=settings.agent_audit_enabled,
+            )
+            if enabled and resume
+            else None
+        )
         services = Services(
             settings=settings,
             database=database,
@@ -267,6 +300,10 @@ async def open_services(
             ),
             artifacts=Artifacts(access, artifacts),
             review=Review(access, ledger),
+            schedules=Schedules(
+                access, schedule_store, starter, saved, clock, scheduler
+            ),
+            scheduler=scheduler,
             starter=starter,
             runner=runner,
             bus=bus,
@@ -282,6 +319,8 @@ async def open_services(
                 services.sockets,
                 settings.agent_key_recheck_s,
             )
+            if scheduler is not None:
+                await tg.start(scheduler.run)
             try:
                 yield services
             finally:

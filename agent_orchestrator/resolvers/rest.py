@@ -253,6 +253,7 @@ def rest_routes() -> list[Route]:
     # They build on this module's helpers.
     from .copilot_rest import copilot_routes
     from .review_rest import review_routes
+    from .schedules_rest import schedule_routes
 
     return [
         Route(f"{PREFIX}/agents", list_agents, methods=["GET"]),
@@ -270,4 +271,5 @@ def rest_routes() -> list[Route]:
         ),
         *copilot_routes(),
         *review_routes(),
+        *schedule_routes(),
     ]

@@ -41,6 +41,7 @@ from .executions import ExecutionMutation, ExecutionQuery, ExecutionSubscription
 from .limits import document_refusal
 from .metrics import MetricsQuery, MetricsSubscription
 from .review import ReviewMutation, ReviewQuery
+from .schedules import ScheduleMutation, ScheduleQuery
 from .security import SecurityMutation, SecurityQuery
 from .workflows import WorkflowMutation, WorkflowQuery
 
@@ -62,6 +63,7 @@ class Query(
     CopilotQuery,
     ArtifactQuery,
     ReviewQuery,
+    ScheduleQuery,
 ):
     """Everything readable."""
 
@@ -73,6 +75,7 @@ class Mutation(
     SecurityMutation,
     CopilotMutation,
     ReviewMutation,
+    ScheduleMutation,
 ):
     """Everything that changes state."""
 

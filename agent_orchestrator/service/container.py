@@ -22,6 +22,8 @@ from .executions import Executions
 from .files import Files
 from .metrics import Metrics
 from .review import Review
+from .schedules import Schedules
+from .scheduling import Scheduler
 from .starting import ExecutionStarter
 from .stores import ExecutionReader
 from .workflows import SavedWorkflows
@@ -63,6 +65,8 @@ class Services(AdminServices):
         files: Store uploaded documents.
         artifacts: Files agents made.
         review: Documents held for review: correct and book them.
+        schedules: Create, list, pause, resume and delete schedules.
+        scheduler: This process's scheduler (None unless it runs workflows).
         starter: Validates and submits executions (the use cases' building block;
             it checks no rights and writes no audit entry of its own).
         runner: The process's runner (started only when the service is enabled).
@@ -80,6 +84,8 @@ class Services(AdminServices):
     files: Files
     artifacts: Artifacts
     review: Review
+    schedules: Schedules
+    scheduler: Scheduler | None
     starter: ExecutionStarter
     runner: Runner
     bus: EventBus

@@ -5,7 +5,9 @@ it in the tab's ``sessionStorage``, subscribes to ``metricsUpdates`` over
 ``graphql-transport-ws`` (the key in the ``connection_init`` payload) and lists recent
 executions over ``POST /graphql`` (the key in ``X-API-Key``), and the documents held for
 review ("Tarkistettavat"), each with a small form that corrects its total and VAT
-line (``correctDocument``) and books it (``bookDocument``). No CDN, no build step.
+line (``correctDocument``) and books it (``bookDocument``), and the schedules
+("Ajastukset") with their next and last runs and a button that pauses or resumes each
+(``pauseSchedule`` / ``resumeSchedule``). No CDN, no build step.
 """
 
 from __future__ import annotations
@@ -106,6 +108,20 @@ def dashboard_html(
           <th>Korjaa ja kirjaa <small lang="en">Correct and book</small></th>
         </tr></thead>
         <tbody id="review"><tr><td colspan="5">–</td></tr></tbody>
+      </table>
+    </section>
+    <section aria-labelledby="schedules-title">
+      <h2 id="schedules-title">Ajastukset <small lang="en">Schedules</small></h2>
+      <p id="schedules-status" role="status" aria-live="polite"></p>
+      <table>
+        <thead><tr>
+          <th>Nimi <small lang="en">Name</small></th>
+          <th>Ajastus <small lang="en">Cron</small></th>
+          <th>Seuraava ajo <small lang="en">Next run</small></th>
+          <th>Edellinen ajo <small lang="en">Last run</small></th>
+          <th>Tila <small lang="en">State</small></th>
+        </tr></thead>
+        <tbody id="schedules"><tr><td colspan="5">–</td></tr></tbody>
       </table>
     </section>
   </main>

@@ -370,6 +370,11 @@ def valid_values(api: Api) -> dict[str, Any]:
     key = data(
         'mutation { createApiKey(name: "fuzz", role: VIEWER) { apiKey { id } } }'
     )["createApiKey"]["apiKey"]["id"]
+    schedule_input = {"name": "fuzz", "cron": "0 8 1 * *", "graph": ECHO}
+    schedule = data(
+        "mutation($i: CreateScheduleInput!) { createSchedule(input: $i) { id } }",
+        {"i": schedule_input},
+    )["createSchedule"]["id"]
     return {
         "execution.id": execution,
         "cancelExecution.id": execution,
@@ -390,6 +395,13 @@ def valid_values(api: Api) -> dict[str, Any]:
         "saveWorkflow.input": {"name": "fuzz", "graph": ECHO},
         "SaveWorkflowInput.name": "fuzz",
         "SaveWorkflowInput.graph": ECHO,
+        "schedule.id": schedule,
+        "pauseSchedule.id": schedule,
+        "resumeSchedule.id": schedule,
+        "deleteSchedule.id": schedule,
+        "createSchedule.input": schedule_input,
+        "CreateScheduleInput.name": "fuzz",
+        "CreateScheduleInput.cron": "0 8 1 * *",
     }
 
 

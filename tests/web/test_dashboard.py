@@ -110,3 +110,19 @@ def test_the_key_travels_only_in_connection_init_and_the_header() -> None:
     # sessionStorage only: the key is gone when the tab closes.
     assert "sessionStorage" in script and "localStorage" not in script
     assert "searchParams" not in script and "?key" not in script
+
+
+@pytest.mark.parametrize("name", ["SCHEDULES", "PAUSE", "RESUME"])
+def test_the_schedule_operations_are_valid_against_the_real_schema(name: str) -> None:
+    schema = build_schema(create_schema().as_str())
+
+    assert validate(schema, parse(_operation(name))) == []
+
+
+def test_the_schedules_section_is_finnish_first() -> None:
+    html = dashboard_html()
+
+    assert 'Ajastukset <small lang="en">Schedules</small>' in html
+    assert 'Seuraava ajo <small lang="en">Next run</small>' in html
+    assert '<tbody id="schedules">' in html
+    assert "Keskeytä · Pause" in SCRIPT.read_text()
