@@ -1,7 +1,7 @@
 """Schedules: a template, saved workflow or graph fired on a cron expression in a time
 zone (``agent_schedules``).
 
-Revision ID: 0007
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-02 16:00:00.000000
 """
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-revision: str = "0007"
+revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
