@@ -41,7 +41,9 @@ from tests.support.gql import ws_connect
 if TYPE_CHECKING:
     from tests.api.conftest import Api
 
-pytestmark = pytest.mark.slow
+# Thousands of requests a database: on a busy machine more than the suite's default
+# two minutes; the guard is against a hang, not a time goal.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 OUR_CODES = {
     "VALIDATION_FAILED",
     "NOT_FOUND",
