@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent_orchestrator.agents.builtin import create_agent_registry  # noqa: E402
-from agent_orchestrator.app import load_checked_templates  # noqa: E402
+from agent_orchestrator.wiring.services import load_checked_templates  # noqa: E402
 from agent_orchestrator.config import ModelSettings, load_settings  # noqa: E402
 from agent_orchestrator.core.enums import Role  # noqa: E402
 from agent_orchestrator.core.errors import PlanningFailed  # noqa: E402

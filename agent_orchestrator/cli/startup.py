@@ -85,7 +85,7 @@ async def ready_database(
 async def open_admin_services(settings: Settings) -> AsyncIterator[AdminServices]:
     """The use cases that need only the database (API keys, audit log, metrics), once
     the database is checked."""
-    from ..app import open_admin_services as open_admin
+    from ..wiring.admin import open_admin_services as open_admin
 
     await ready_database(settings)
     async with open_admin(settings) as services:
@@ -98,7 +98,7 @@ async def open_checked_services(
 ) -> AsyncIterator[Services]:
     """Every service (database, registry, planner, runner), once the database is
     checked."""
-    from ..app import open_services
+    from ..wiring.services import open_services
 
     await ready_database(settings)
     async with open_services(settings, resume=resume) as services:

@@ -15,7 +15,7 @@ import pypdf
 import pytest
 
 from agent_orchestrator.agents.builtin import create_agent_registry
-from agent_orchestrator.app import load_checked_templates
+from agent_orchestrator.wiring.services import load_checked_templates
 from agent_orchestrator.config import Settings
 from agent_orchestrator.core.bookkeeping import EntryKind, NewLedgerEntry, VatLine
 from agent_orchestrator.core.enums import ExecutionStatus, StepStatus

@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from agent_orchestrator.agents.builtin import create_agent_registry
-from agent_orchestrator.app import load_checked_templates
+from agent_orchestrator.wiring.services import load_checked_templates
 from agent_orchestrator.config import Settings
 from agent_orchestrator.core.enums import ExecutionStatus
 from agent_orchestrator.engine.bus import EventBus

@@ -6,7 +6,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+import pytest
+
 from .process import cli
+
+# A dozen CLI processes a database, one after another: on a busy machine more than the
+# suite's default two minutes; the guard is against a hang, not a time goal.
+pytestmark = pytest.mark.timeout(600)
 
 if TYPE_CHECKING:
     from pathlib import Path

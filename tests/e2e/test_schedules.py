@@ -16,7 +16,7 @@ import anyio
 import pytest
 from sqlalchemy import text
 
-from agent_orchestrator.app import open_services
+from agent_orchestrator.wiring.services import open_services
 from agent_orchestrator.config import load_settings
 from agent_orchestrator.core.clocks import ScaledClock
 from agent_orchestrator.service.caller import Caller

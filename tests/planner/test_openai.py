@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from agent_orchestrator.agents.builtin import create_agent_registry
-from agent_orchestrator.app import load_checked_templates
+from agent_orchestrator.wiring.services import load_checked_templates
 from agent_orchestrator.config import ModelSettings, load_settings
 from agent_orchestrator.core.enums import Role
 from agent_orchestrator.core.errors import PlanningFailed

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import text
 
-from agent_orchestrator.app import open_services
+from agent_orchestrator.wiring.services import open_services
 from agent_orchestrator.config import load_settings
 
 if TYPE_CHECKING:

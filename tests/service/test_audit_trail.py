@@ -14,7 +14,7 @@ import anyio
 import pytest
 from sqlalchemy import text
 
-from agent_orchestrator.app import open_admin_services
+from agent_orchestrator.wiring.admin import open_admin_services
 from agent_orchestrator.config import load_settings
 from agent_orchestrator.core.auth import Principal
 from agent_orchestrator.core.enums import ExecutionStatus, Role

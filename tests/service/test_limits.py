@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent_orchestrator.app import open_services
+from agent_orchestrator.wiring.services import open_services
 from agent_orchestrator.config import load_settings
 from agent_orchestrator.core.errors import QuotaExceeded, ValidationFailed
 from agent_orchestrator.service.caller import Caller

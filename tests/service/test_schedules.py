@@ -18,7 +18,7 @@ import anyio
 import pytest
 from sqlalchemy import text
 
-from agent_orchestrator.app import open_services
+from agent_orchestrator.wiring.services import open_services
 from agent_orchestrator.config import load_settings
 from agent_orchestrator.core.auth import Principal
 from agent_orchestrator.core.enums import Role

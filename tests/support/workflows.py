@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from agent_orchestrator.agents.builtin import create_agent_registry
-from agent_orchestrator.app import load_checked_templates
+from agent_orchestrator.wiring.services import load_checked_templates
 from agent_orchestrator.config import Settings
 from agent_orchestrator.engine.bus import EventBus
 from agent_orchestrator.engine.runner import Runner
