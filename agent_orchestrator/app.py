@@ -101,6 +101,8 @@ def engine_settings(settings: Settings, *, resume: bool = True) -> EngineSetting
         lease_s=settings.agent_lease_seconds,
         max_concurrent_executions=settings.agent_max_concurrent_executions,
         resume=resume,
+        max_foreach_items=settings.agent_max_foreach_items,
+        max_step_runs=settings.agent_max_steps * settings.agent_max_foreach_items,
     )
 
 

@@ -46,6 +46,7 @@ from ..core.protocols import (
     WriteBatch,
 )
 from ..core.text import clean_text, storable_json
+from .expand import Expansion
 from .settings import Backoff, EngineSettings
 
 if TYPE_CHECKING:
@@ -132,6 +133,8 @@ class ExecutionRun:
         self.conditions: dict[str, Condition] = {
             s.id: parse_condition(s.when) for s in self.graph.steps if s.when
         }
+        # For-each elements and sub-workflow steps, added as their steps start.
+        self.expansion = Expansion(self, record.steps)
 
     # --- control from outside ----------------------------------------------------
 
@@ -210,7 +213,7 @@ class ExecutionRun:
     def _count_resume(self, batch: WriteBatch) -> None:
         """Count this resume; fail the execution when it is the one too many in a row
         without a step ending since the one before."""
-        ended = sum(1 for status in self.status.values() if status.is_final)
+        ended = self.expansion.progress()  # for-each elements and inner steps too
         resumes = 1 if ended > self.record.resume_progress else self.record.resumes + 1
         batch.executions.append(
             ExecutionUpdate(self.id, {"resumes": resumes, "resume_progress": ended})
@@ -228,6 +231,8 @@ class ExecutionRun:
     def _used_up(self, step_id: str) -> bool:
         """Whether a step found RUNNING at a resume has had all its attempts."""
         step = self.steps[step_id]
+        if self.expansion.is_composite(step):
+            return False  # it runs no agent; its children count their own attempts
         allowed = Backoff.for_step(step.retry, self.settings).max_retries + 1
         return self.attempts[step_id] >= allowed
 
@@ -252,7 +257,8 @@ class ExecutionRun:
             if self.status[step_id] is not StepStatus.PENDING or self.waiting[step_id]:
                 continue
             condition = self.conditions.get(step_id)
-            if condition is not None and not condition.evaluate(self.scope):
+            scope = self.expansion.scope_of(step_id)
+            if condition is not None and not condition.evaluate(scope):
                 self.status[step_id] = StepStatus.SKIPPED
                 batch.steps.append(
                     StepUpdate(
@@ -268,6 +274,10 @@ class ExecutionRun:
                     data={"when": self.steps[step_id].when},
                 )
                 self._unblock(step_id, queue)
+                self.expansion.settle(step_id, batch, now, queue)
+                continue
+            if self.expansion.is_composite(self.steps[step_id]):
+                self.expansion.start(step_id, batch, now, queue)
                 continue
             self._start_attempt(step_id, batch, now)
             launch.append(step_id)
@@ -321,7 +331,7 @@ class ExecutionRun:
 
     async def _run_step_attempts(self, step: StepSpec) -> str | None:
         step_id = step.id
-        agent = self.catalogue.get(step.agent)
+        agent = self.catalogue.get(step.agent or "")
         backoff = Backoff.for_step(step.retry, self.settings)
         while True:
             with log_fields(attempt=self.attempts[step_id]):
@@ -374,7 +384,8 @@ class ExecutionRun:
                 f"agent '{step.agent}' of step '{step.id}' is not registered here"
             )
         try:
-            inputs = agent.input_model.model_validate(self.scope.resolve(step.inputs))
+            scope = self.expansion.scope_of(step.id)
+            inputs = agent.input_model.model_validate(scope.resolve(step.inputs))
         except ValidationError as exc:
             return None, NonRetryableAgentError(
                 f"inputs of step '{step.id}' do not fit agent '{agent.id}': "
@@ -483,6 +494,7 @@ class ExecutionRun:
         )
         queue: deque[str] = deque()
         self._unblock(step_id, queue)
+        self.expansion.settle(step_id, batch, now, queue)
         launch = self._ready(queue, batch)
         if self._all_final():
             self._complete(batch)
@@ -559,6 +571,7 @@ class ExecutionRun:
             attempt=self.attempts[step_id],
             data=data,
         )
+        self.expansion.fail_parents(step_id, batch, now)
         if self.failure is None:
             self.failure = (step_id, message)
 
@@ -588,7 +601,7 @@ class ExecutionRun:
         if self.graph.outputs:
             return dict(self.scope.resolve(self.graph.outputs))
         # Without declared outputs, the result is what the last steps produced.
-        sinks = [s for s, deps in self.dependents.items() if not deps]
+        sinks = [s.id for s in self.graph.steps if not self.dependents[s.id]]
         return {s: self.scope.outputs.get(s) for s in sinks}
 
     async def _finalise(self) -> None:

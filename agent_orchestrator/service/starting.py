@@ -167,7 +167,7 @@ class ExecutionStarter:
             tenant_id=request.tenant_id,
             graph=frozen,
             variables=variables,
-            steps=[(step.id, step.agent) for step in graph.steps],
+            steps=[(step.id, step.agent or "") for step in graph.steps],
             template_id=request.template_id or request.made_from_template,
             workflow_id=request.workflow_id,
             workflow_version=request.workflow_version,
