@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from . import __version__
 from .agents.builtin import create_agent_registry
 from .core.errors import Forbidden, Problem, ValidationFailed
+from .core.subworkflows import Found, RefKey, resolver
 from .core.templates import WorkflowTemplate, load_templates
 from .core.validation import validate_workflow
 from .engine.bus import EventBus, Fanout
@@ -114,9 +115,17 @@ def load_checked_templates(registry: AgentRegistry) -> dict[str, WorkflowTemplat
     """
     templates = load_templates()
     problems: list[Problem] = []
+    found: dict[RefKey, Found] = {
+        (t.id, None, None): (t.graph, None) for t in templates.values()
+    }
     for template in templates.values():
         try:
-            validate_workflow(template.graph, registry)
+            validate_workflow(
+                template.graph,
+                registry,
+                resolve=resolver(found),
+                origin=f"template:{template.id}",
+            )
         except ValidationFailed as exc:
             problems.extend(
                 Problem(f"templates/{template.id}.json: {p.path}", p.message, p.code)
@@ -239,14 +248,16 @@ async def open_services(
         )
         admin = _admin_parts(settings, database)
         access = admin.access
+        saved = WorkflowStore(database)
         starter = ExecutionStarter(
             runner,
             registry,
             templates,
             enabled=enabled,
             max_steps=settings.agent_max_steps,
+            max_foreach_items=settings.agent_max_foreach_items,
+            workflows=saved,
         )
-        saved = WorkflowStore(database)
         services = Services(
             settings=settings,
             database=database,
@@ -259,7 +270,11 @@ async def open_services(
                 access, starter, runner, runs, ExecutionQueries(database), saved
             ),
             saved_workflows=SavedWorkflows(
-                access, saved, registry, max_steps=settings.agent_max_steps
+                access,
+                saved,
+                registry,
+                max_steps=settings.agent_max_steps,
+                templates=templates,
             ),
             copilot=Copilot(access, planner, starter, enabled=enabled),
             files=Files(

@@ -408,14 +408,18 @@ class _GraphChecker:
                 "too_deep",
             )
             return
+        # A template or saved workflow is checked as it is now (a `graph` stored
+        # beside its name is the pinned copy an execution keeps); an inline graph as
+        # given.
         graph: WorkflowGraph | str
-        if ref.graph is not None:
-            graph, inner = ref.graph, f"{path}.graph"
-        elif self.nesting.resolve is None:
-            graph = f"{ref.describe()} cannot be looked up here"
-            inner = path
+        inner = path
+        if ref.key is not None and self.nesting.resolve is not None:
+            graph = self.nesting.resolve(ref)
+        elif ref.graph is not None:
+            graph = ref.graph
+            inner = path if ref.key is not None else f"{path}.graph"
         else:
-            graph, inner = self.nesting.resolve(ref), path
+            graph = f"{ref.describe()} cannot be looked up here"
         if isinstance(graph, str):
             yield Problem(path, f"step '{step.id}': {graph}", "unknown_workflow")
             return
@@ -431,7 +435,7 @@ class _GraphChecker:
             stack=stack,
             id_room=room,
         )
-        where = "" if ref.graph is not None else f"in {ref.describe()}: "
+        where = "" if ref.key is None else f"in {ref.describe()}: "
         for problem in sub.problems():
             if problem.code == "too_many_steps":
                 yield problem

@@ -16,15 +16,24 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.enums import Role
 from ..core.errors import NotFound, Problem, ValidationFailed
+from ..core.graph import WorkflowGraph, parse_graph
 from ..core.ids import new_id
 from ..core.protocols import AgentCatalogue, ExecutionRecord, NewExecution
 from ..core.records import AuditEntry
-from ..core.validation import MAX_STEPS, resolve_variables, validate_workflow
+from ..core.subworkflows import pin, resolver
+from ..core.validation import (
+    MAX_FOREACH_ITEMS,
+    MAX_STEPS,
+    resolve_variables,
+    validate_workflow,
+)
+from .subworkflows import SubworkflowSource
 from .switch import ensure_enabled
 
 if TYPE_CHECKING:
     from ..core.templates import WorkflowTemplate
     from ..engine.runner import Runner
+    from .stores import WorkflowRepository
 
 MAX_IDEMPOTENCY_KEY = 200
 
@@ -97,6 +106,8 @@ class ExecutionStarter:
         templates: The shipped templates by id.
         enabled: ``AGENT_ORCHESTRATOR_ENABLED``; switched off, nothing starts.
         max_steps: ``AGENT_MAX_STEPS``; graphs with more steps are refused.
+        max_foreach_items: ``AGENT_MAX_FOREACH_ITEMS``.
+        workflows: The saved workflows sub-workflow steps may name.
     """
 
     def __init__(
@@ -107,12 +118,16 @@ class ExecutionStarter:
         *,
         enabled: bool = True,
         max_steps: int = MAX_STEPS,
+        max_foreach_items: int = MAX_FOREACH_ITEMS,
+        workflows: WorkflowRepository | None = None,
     ) -> None:
         self.runner = runner
         self.catalogue = catalogue
         self.templates = templates
         self.enabled = enabled
         self.max_steps = max_steps
+        self.max_foreach_items = max_foreach_items
+        self.subworkflows = SubworkflowSource(templates, workflows)
 
     def template(self, template_id: str) -> WorkflowTemplate:
         """The shipped template with this id.
@@ -121,6 +136,35 @@ class ExecutionStarter:
             NotFound: With the ids that exist.
         """
         return find_template(self.templates, template_id)
+
+    async def validate(
+        self,
+        document: Any,
+        tenant_id: str,
+        *,
+        role: Role | None,
+        variables: Mapping[str, Any] | None = None,
+        origin: str | None = None,
+    ) -> WorkflowGraph:
+        """Validate a graph with the templates and saved workflows it runs as
+        sub-workflows, and pin those (see `core.subworkflows.pin`).
+
+        Raises:
+            ValidationFailed: Every problem, sub-workflows' included.
+        """
+        parsed = parse_graph(document)
+        found = await self.subworkflows.collect(parsed, tenant_id)
+        graph = validate_workflow(
+            parsed,
+            self.catalogue,
+            role=role,
+            variables=variables,
+            max_steps=self.max_steps,
+            resolve=resolver(found),
+            origin=origin,
+            max_foreach_items=self.max_foreach_items,
+        )
+        return pin(graph, found)
 
     async def execute(self, request: ExecuteRequest) -> tuple[ExecutionRecord, bool]:
         """Validate and start an execution of `request.graph`, or of the template
@@ -145,12 +189,12 @@ class ExecutionStarter:
             document: Any = request.graph
         else:
             document = self.template(request.template_id or "").graph
-        graph = validate_workflow(
+        graph = await self.validate(
             document,
-            self.catalogue,
+            request.tenant_id,
             role=request.role,
             variables=request.variables,
-            max_steps=self.max_steps,
+            origin=f"workflow:{request.workflow_id}" if request.workflow_id else None,
         )
         variables = resolve_variables(graph, request.variables)
         frozen = graph.to_document()

@@ -511,8 +511,9 @@ class PostgresBatches:
                 await self._check_out()
             try:
                 if batch.new_steps:
-                    # Rows the batch then updates: a statement of their own first, as
-                    # the CTEs of the batch statement would not see rows inserted beside them.
+                    # Rows the batch then updates: a statement of their own first,
+                    # as the batch statement's CTEs would not see rows inserted
+                    # beside them.
                     async with self._driver.transaction():
                         await self._driver.execute(
                             _PG_NEW_STEPS, *_new_step_columns(batch.new_steps)
