@@ -454,7 +454,9 @@ class _GraphChecker:
         item: JsonSchema | None = None
         if isinstance(value, list):
             kinds = {_json_type(v) for v in value}
-            item = {"type": sorted(kinds)} if kinds else None
+            # Scalars are typed; objects' fields are checked when the element runs.
+            if len(kinds) == 1 and not kinds & {"object", "array", "null"}:
+                item = {"type": kinds.pop()}
         else:
             assert isinstance(value, str)
             try:

@@ -195,7 +195,7 @@ class ExecutionRun:
         if not self.cancel_requested and self.failure is None:
             ready = [s for s in self.steps if not self.waiting[s]]
             launch = self._ready(ready, batch)
-            if self._all_final():
+            if self.failure is None and self._all_final():
                 self._complete(batch)
         await self.writer.commit(batch)
         if self.final_status is not None:
@@ -496,7 +496,7 @@ class ExecutionRun:
         self._unblock(step_id, queue)
         self.expansion.settle(step_id, batch, now, queue)
         launch = self._ready(queue, batch)
-        if self._all_final():
+        if self.failure is None and self._all_final():
             self._complete(batch)
         try:
             await self.writer.commit(batch)
@@ -507,6 +507,10 @@ class ExecutionRun:
             await self._fail(
                 step_id, OutputNotStorable(f"the step's output cannot be stored: {exc}")
             )
+            return []
+        if self.failure is not None and self._scope is not None:
+            # A step this success started failed at once (a for-each's list).
+            self._scope.cancel()
             return []
         return launch
 
