@@ -181,6 +181,20 @@ StepSpec.model_rebuild()
 WorkflowGraph.model_rebuild()
 
 
+def parent_step(step_id: str) -> tuple[str | None, int | None]:
+    """The step run a step run belongs to, and its element index: ``each[3].ocr`` is
+    in ``each[3]`` (no index), which is element 3 of ``each``; a graph's own step is
+    in none. Step ids contain neither ``.`` nor ``[``, so the last one tells."""
+    if step_id.endswith("]"):
+        cut = step_id.rfind("[")
+        if cut > 0 and step_id[cut + 1 : -1].isdigit():
+            return step_id[:cut], int(step_id[cut + 1 : -1])
+    cut = step_id.rfind(".")
+    if cut > 0:
+        return step_id[:cut], None
+    return None, None
+
+
 def parse_graph(document: WorkflowGraph | Mapping[str, Any]) -> WorkflowGraph:
     """Read a workflow document, reporting every structural problem with its path.
 

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..core.errors import AgentOrchestratorError, Problem, ValidationFailed
+from ..core.graph import parent_step
 from ..core.protocols import Agent, ExecutionRecord
 from ..schema.types.agent import json_schema
 from ..security.permissions import Permission
@@ -186,6 +187,9 @@ def _status_json(record: ExecutionRecord) -> dict[str, Any]:
         "steps": [
             {
                 "step_id": s.step_id,
+                # Elements and sub-workflow steps name the step they belong to.
+                "parent_step_id": parent_step(s.step_id)[0],
+                "index": parent_step(s.step_id)[1],
                 "agent_id": s.agent_id,
                 "status": s.status.value,
                 "attempts": s.attempts,
