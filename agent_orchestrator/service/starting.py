@@ -211,7 +211,11 @@ class ExecutionStarter:
             tenant_id=request.tenant_id,
             graph=frozen,
             variables=variables,
-            steps=[(step.id, step.agent or "") for step in graph.steps],
+            # A for-each or sub-workflow step runs no agent itself (its elements do).
+            steps=[
+                (step.id, "" if step.for_each is not None else step.agent or "")
+                for step in graph.steps
+            ],
             template_id=request.template_id or request.made_from_template,
             workflow_id=request.workflow_id,
             workflow_version=request.workflow_version,
