@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import pytest
 
+from tests.support.gql import ws_connect
+
 from .test_graphql import EXECUTE, wait_final
+from .test_subscriptions import EVENTS
 
 if TYPE_CHECKING:
     from .conftest import Api
@@ -112,3 +116,74 @@ async def test_for_each_type_errors_come_back_with_their_paths(api: Api) -> None
     assert error["extensions"]["code"] == "VALIDATION_FAILED"
     paths = {p["path"] for p in error["extensions"]["problems"]}
     assert paths == {"steps[1].inputs.document", "steps[2].inputs.receipt_file"}
+
+
+async def test_the_subscription_names_elements_live(api: Api) -> None:
+    client = api.client("operator")
+    graph = {
+        "steps": [
+            {
+                "id": "each",
+                "for_each": [0.2, 0.2, 0.2],
+                "max_concurrency": 3,
+                "workflow": {
+                    "graph": {
+                        "variables": {"s": {"type": "number", "required": True}},
+                        "steps": [
+                            {
+                                "id": "ocr",
+                                "agent": "wait_agent",
+                                "inputs": {"seconds": "${vars.s}"},
+                            }
+                        ],
+                    }
+                },
+                "inputs": {"s": "${item}"},
+            }
+        ]
+    }
+    started = await client.data(EXECUTE, {"input": {"graph": graph}})
+    run_id = started["executeWorkflow"]["id"]
+    async with ws_connect(api.url, api.keys["viewer"]) as ws:
+        op = await ws.start(EVENTS, {"id": run_id})
+        with anyio.fail_after(30):
+            events = [m["data"]["executionEvents"] async for m in ws.messages(op)]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert events[-1]["type"] == "EXECUTION_SUCCEEDED"
+    ended = [
+        (e["stepId"], e["agentId"]) for e in events if e["type"] == "STEP_SUCCEEDED"
+    ]
+    assert ("each[3].ocr", "wait_agent") not in ended
+    assert {("each[2].ocr", "wait_agent"), ("each[2]", None), ("each", None)} <= set(
+        ended
+    )
+
+
+async def test_a_saved_workflow_cannot_run_itself(api: Api) -> None:
+    client = api.client("operator")
+    first = (await client.data(SAVE, {"input": {"name": "ok", "graph": element("")}}))[
+        "saveWorkflow"
+    ]
+    looping = {
+        "steps": [
+            {
+                "id": "again",
+                "workflow": {"workflow_id": first["id"]},
+                "inputs": {"file": "x"},
+            }
+        ]
+    }
+    answer = await client(
+        SAVE, {"input": {"id": first["id"], "name": "loop", "graph": looping}}
+    )
+    error = answer["errors"][0]
+    assert error["extensions"]["code"] == "VALIDATION_FAILED"
+    [problem] = error["extensions"]["problems"]
+    assert problem["path"] == "steps[0].workflow"
+    assert f"workflow:{first['id']} -> workflow:{first['id']}" in problem["message"]
+    # Another tenant's saved workflow is not found, not run.
+    other = api.client("other")
+    answer = await other(EXECUTE, {"input": {"graph": looping}})
+    error = answer["errors"][0]
+    assert error["extensions"]["code"] == "VALIDATION_FAILED"
+    assert "not found" in error["extensions"]["problems"][0]["message"]
