@@ -180,6 +180,8 @@ class Expansion:
             if isinstance(spec.for_each, str)
             else list(spec.for_each or [])
         )
+        if items is None:
+            items = []  # the list's step was skipped, or gave no list: nothing to do
         if not isinstance(items, list):
             raise NonRetryableAgentError(
                 f"for_each of step '{step_id}' gave {type(items).__name__}, not a "

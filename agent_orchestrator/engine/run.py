@@ -96,6 +96,7 @@ class ExecutionRun:
         self._tg: TaskGroup | None = None
 
         self.steps = {step.id: step for step in self.graph.steps}
+        self.record_steps = frozenset(self.steps)  # the graph's own, not expanded
         self.status: dict[str, StepStatus] = {s: StepStatus.PENDING for s in self.steps}
         self.attempts = dict.fromkeys(self.steps, 0)
         self.failures = dict.fromkeys(self.steps, 0)
@@ -635,7 +636,14 @@ class ExecutionRun:
             status, kind = ExecutionStatus.CANCELLED, EventType.EXECUTION_CANCELLED
             error = "cancelled on request"
             data = {}
-        data.update(cancelled_steps=cancelled, duration_ms=duration)
+        # The graph's own steps by id; for-each elements and sub-workflow steps by
+        # number (a for-each may have a thousand).
+        top = [s for s in cancelled if s in self.record_steps]
+        data.update(
+            cancelled_steps=top,
+            cancelled_step_runs=len(cancelled),
+            duration_ms=duration,
+        )
         batch.executions.append(
             ExecutionUpdate(
                 self.id,

@@ -188,3 +188,56 @@ async def test_cancel_stops_every_running_element_within_a_second(
     assert status["each[9]"] is StepStatus.CANCELLED
     events = await events_of(engine, final.id)
     assert events[-1].type is EventType.EXECUTION_CANCELLED
+    # The event names the graph's steps and counts the runs under them.
+    assert events[-1].data["cancelled_steps"] == ["each"]
+    assert events[-1].data["cancelled_step_runs"] == 1 + 10 + 4
+
+
+async def test_conditions_inside_sub_workflows_and_skipped_lists(
+    engine: Engine,
+) -> None:
+    inner = {
+        "variables": {"n": {"type": "integer", "required": True}},
+        "steps": [
+            {
+                "id": "big",
+                "agent": "echo_agent",
+                "inputs": {"text": "big ${vars.n}"},
+                "when": "${vars.n} > 1",
+            },
+            {"id": "all", "agent": "echo_agent", "inputs": {"value": "${vars.n}"}},
+        ],
+        "outputs": {"big": "${steps.big.text}", "n": "${steps.all.value}"},
+    }
+    graph = {
+        "steps": [
+            {
+                "id": "never",
+                "agent": "echo_agent",
+                "inputs": {"value": [1]},
+                "when": "1 > 2",
+            },
+            {
+                "id": "none",
+                "agent": "echo_agent",
+                "for_each": "${steps.never.value}",
+                "inputs": {"value": "${item}"},
+            },
+            {
+                "id": "each",
+                "for_each": [1, 2],
+                "workflow": {"graph": inner},
+                "inputs": {"n": "${item}"},
+            },
+        ],
+        "outputs": {"none": "${steps.none.items}", "each": "${steps.each.items}"},
+    }
+    final = await run(engine, graph)
+    assert final.status is ExecutionStatus.SUCCEEDED, final.error_message
+    assert final.result == {
+        "none": [],
+        "each": [{"big": None, "n": 1}, {"big": "big 2", "n": 2}],
+    }
+    status = {s.step_id: s.status for s in final.steps}
+    assert status["each[0].big"] is StepStatus.SKIPPED
+    assert status["each[1].big"] is StepStatus.SUCCEEDED
