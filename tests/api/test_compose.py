@@ -13,6 +13,7 @@ import pytest
 from tests.support.gql import ws_connect
 
 from .test_graphql import EXECUTE, wait_final
+from .test_rest import BASE, http
 from .test_subscriptions import EVENTS
 
 if TYPE_CHECKING:
@@ -187,3 +188,41 @@ async def test_a_saved_workflow_cannot_run_itself(api: Api) -> None:
     error = answer["errors"][0]
     assert error["extensions"]["code"] == "VALIDATION_FAILED"
     assert "not found" in error["extensions"]["problems"][0]["message"]
+
+
+async def test_rest_runs_a_graph_with_a_for_each(api: Api) -> None:
+    graph = {
+        "steps": [
+            {
+                "id": "each",
+                "for_each": ["a", "b"],
+                "workflow": {"graph": element("+")},
+                "inputs": {"file": "${item}"},
+            }
+        ],
+        "outputs": {"texts": "${steps.each.items}"},
+    }
+    async with http(api) as client:
+        started = await client.post(f"{BASE}/workflows/execute", json={"graph": graph})
+        assert started.status_code == 202, started.text
+        execution_id = started.json()["execution_id"]
+        with anyio.fail_after(30):
+            while True:
+                status = (
+                    await client.get(f"{BASE}/workflows/{execution_id}/status")
+                ).json()
+                if status["status"] != "RUNNING" and status["status"] != "PENDING":
+                    break
+                await anyio.sleep(0.05)
+        result = (await client.get(f"{BASE}/workflows/{execution_id}/result")).json()
+        both = await client.post(
+            f"{BASE}/workflows/execute", json={"graph": graph, "template_id": "x"}
+        )
+    assert status["status"] == "SUCCEEDED", status
+    assert result["result"] == {"texts": [{"text": "a+"}, {"text": "b+"}]}
+    rows = {s["step_id"]: (s["parent_step_id"], s["index"]) for s in status["steps"]}
+    assert rows["each"] == (None, None)
+    assert rows["each[1]"] == ("each", 1)
+    assert rows["each[1].echo"] == ("each[1]", None)
+    assert both.status_code == 422
+    assert [p["path"] for p in both.json()["error"]["problems"]] == ["template_id"]
