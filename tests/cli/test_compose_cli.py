@@ -4,7 +4,7 @@ sub-workflow per file, and refuses an ill-typed one with the problem's path."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tests.cli.process import cli
 
@@ -28,6 +28,12 @@ def test_a_for_each_over_files_runs_from_a_graph_file(
     folder.mkdir(parents=True)
     for name in ("2.jpg", "1.jpg"):
         (folder / name).write_bytes(b"x")
+    each: dict[str, Any] = {
+        "id": "each",
+        "for_each": "${steps.files.files}",
+        "workflow": {"graph": ELEMENT},
+        "inputs": {"file": "${item}"},
+    }
     graph = {
         "steps": [
             {
@@ -35,12 +41,7 @@ def test_a_for_each_over_files_runs_from_a_graph_file(
                 "agent": "files_agent",
                 "inputs": {"folder": "kuitit", "pattern": "*.jpg"},
             },
-            {
-                "id": "each",
-                "for_each": "${steps.files.files}",
-                "workflow": {"graph": ELEMENT},
-                "inputs": {"file": "${item}"},
-            },
+            each,
         ],
         "outputs": {"texts": "${steps.each.items}"},
     }
@@ -58,7 +59,7 @@ def test_a_for_each_over_files_runs_from_a_graph_file(
     result = json.loads(ran.stdout[ran.stdout.index("{") :])
     assert result == {"texts": [{"text": "kuitit/1.jpg"}, {"text": "kuitit/2.jpg"}]}
 
-    graph["steps"][1]["inputs"] = {"file": "${index}"}
+    each["inputs"] = {"file": "${index}"}
     path.write_text(json.dumps(graph), encoding="utf-8")
     refused = cli("execute-workflow", "--graph", str(path), "--tenant", "acme", env=env)
     assert refused.returncode != 0
