@@ -142,7 +142,19 @@ class Settings(BaseSettings):
     agent_max_retries: int = Field(3, ge=0, le=20)
     # Amplification limits: what one request may make the service do or keep.
     agent_max_steps: int = Field(
-        200, ge=1, le=10_000, description="Steps one workflow graph may have."
+        200,
+        ge=1,
+        le=10_000,
+        description="Steps one workflow graph may have, its sub-workflows' steps "
+        "counted once per use; an execution's step runs (for-each elements and "
+        "their steps included) are bounded by this times AGENT_MAX_FOREACH_ITEMS.",
+    )
+    agent_max_foreach_items: int = Field(
+        1_000,
+        ge=1,
+        le=100_000,
+        description="Elements one for-each step may run; a longer list fails the "
+        "step with an error saying so.",
     )
     agent_upload_quota_bytes_per_day: int = Field(
         1024**3,

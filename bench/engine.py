@@ -9,6 +9,11 @@ loading the final record.
     python bench/engine.py --shape chain --n 1000 --persist postgres --repeat 3 \
         --warmup 1
 
+``--shape foreach`` compares two runs of our engine instead: a for-each over N
+elements, each a one-step sub-workflow (``each[i]`` and ``each[i].s``, at most 100 at
+a time), against the plain fan-out of N steps; ``ratio`` is the for-each's time per
+element over the fan-out's time per step.
+
 One JSON line per timed run:
 ``{"peer", "shape", "n", "persist", "total_s", "per_step_us", "steps"}``
 (``per_step_us`` = total time / steps run; fan-out runs N parallel steps plus a start
@@ -76,6 +81,18 @@ class NoopAgent(BaseAgent[NoInput, NoOutput]):
 
 
 def make_graph(shape: str, n: int) -> dict[str, Any]:
+    if shape == "foreach":
+        element = {"steps": [{"id": "s", "agent": "noop_agent"}]}
+        return {
+            "steps": [
+                {
+                    "id": "each",
+                    "for_each": list(range(n)),
+                    "max_concurrency": 100,
+                    "workflow": {"graph": element},
+                }
+            ]
+        }
     if shape == "chain":
         steps = [
             {
@@ -109,7 +126,9 @@ async def engine_once(store: RunStore, shape: str, n: int) -> float:
     # BaseAgent declares the protocol's attributes as class variables, which mypy
     # does not take for the protocol's instance attributes.
     registry = AgentRegistry([cast("Agent", NoopAgent())])
-    settings = EngineSettings(max_concurrent_executions=10, lease_s=60)
+    settings = EngineSettings(
+        max_concurrent_executions=10, lease_s=60, max_foreach_items=max(n, 1)
+    )
     graph = make_graph(shape, n)
     async with Runner(store, registry, EventBus(), settings) as runner:
         # Graphs larger than AGENT_MAX_STEPS' default are what this measures.
@@ -253,9 +272,20 @@ async def main(args: argparse.Namespace) -> None:
                 return await floor_once_postgres(url, args.shape, args.n)
             return await floor_once_memory(args.shape, args.n)
 
+        async def fanout() -> float:
+            if not url:
+                return await engine_once(MemoryRunStore(), "fanout", args.n)
+            async with create_database(url) as db:
+                return await engine_once(SqlRunStore(db), "fanout", args.n)
+
         count = steps_run(args.shape, args.n)
+        peers = (("floor", floor), ("agent_orchestrator", ours))
+        if args.shape == "foreach":
+            # Per element against per step of the plain fan-out (the "floor" here).
+            count = args.n
+            peers = (("floor", fanout), ("agent_orchestrator", ours))
         per_step: dict[str, list[float]] = {}
-        for peer, measure in (("floor", floor), ("agent_orchestrator", ours)):
+        for peer, measure in peers:
             for _ in range(args.warmup):
                 await measure()
             for _ in range(args.repeat):
@@ -289,7 +319,9 @@ async def main(args: argparse.Namespace) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shape", choices=["chain", "fanout"], default="chain")
+    parser.add_argument(
+        "--shape", choices=["chain", "fanout", "foreach"], default="chain"
+    )
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument(
         "--persist", choices=["none", "sqlite", "postgres"], default="sqlite"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .categorizer import CategorizerAgent
+from .files import FilesAgent
 from .invoices import InvoiceParserAgent
 from .ledger import LedgerAgent
 from .llm import LlmAgent
@@ -37,6 +38,7 @@ def create_builtin_agents(resources: AgentResources) -> list[Agent]:
         VatAgent(resources),
         LlmAgent(resources),
         NotificationAgent(resources),
+        FilesAgent(resources),
     ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections import Counter
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from rich.progress import (
 )
 
 from ..core.enums import EventType, ExecutionStatus
+from ..core.graph import parent_step
 from .output import console, err
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from ..core.graph import WorkflowGraph
+    from ..core.graph import StepSpec, WorkflowGraph
     from ..core.protocols import ExecutionRecord
     from ..service.caller import Caller
     from ..service.container import Services
@@ -71,10 +73,11 @@ async def follow(
     ):
         tasks = {
             s.id: progress.add_task(
-                f"{s.id} [dim]({s.agent})[/dim]", total=1, state="waiting"
+                f"{s.id} [dim]({_what(s)})[/dim]", total=1, state="waiting"
             )
             for s in graph.steps
         }
+        elements: Counter[str] = Counter()
         async with anyio.create_task_group() as tg:
             tg.start_soon(_cancel_on_interrupt, services, caller, record.id)
             # The stored events from the first, then the live ones, up to the final
@@ -89,6 +92,7 @@ async def follow(
                         event.data,
                         event.attempt,
                     )
+                    _on_element(progress, tasks, elements, event.type, event.step_id)
             final = await services.executions.wait_finished(caller, record.id)
             tg.cancel_scope.cancel()
     colour = {"SUCCEEDED": "green", "FAILED": "red"}.get(final.status.value, "yellow")
@@ -149,6 +153,39 @@ def _is_terminal(stream: object) -> bool:
         return bool(isatty()) if callable(isatty) else False
     except (OSError, ValueError):  # a closed stream
         return False
+
+
+_FINAL_EVENTS = frozenset({"STEP_SUCCEEDED", "STEP_FAILED", "STEP_SKIPPED"})
+
+
+def _what(step: StepSpec) -> str:
+    kind = step.agent or "sub-workflow"
+    return f"for each: {kind}" if step.for_each is not None else kind
+
+
+def _on_element(
+    progress: Progress,
+    tasks: dict[str, TaskID],
+    elements: Counter[str],
+    kind: EventType,
+    step_id: str | None,
+) -> None:
+    """An element of a for-each (``each[3]``) that ended counts on its step's line;
+    the steps inside elements get no lines of their own (a for-each may have
+    hundreds)."""
+    if step_id in tasks and elements[step_id] and kind.value in _FINAL_EVENTS:
+        # The for-each's own end keeps the count on its line.
+        state = kind.value.removeprefix("STEP_").lower()
+        progress.update(
+            tasks[step_id], state=f"{state}, {elements[step_id]} elements done"
+        )
+        return
+    parent, index = parent_step(step_id or "")
+    if parent is None or index is None or parent not in tasks:
+        return
+    if kind in (EventType.STEP_SUCCEEDED, EventType.STEP_SKIPPED):
+        elements[parent] += 1
+        progress.update(tasks[parent], state=f"{elements[parent]} elements done")
 
 
 def _show(

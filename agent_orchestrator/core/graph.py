@@ -25,7 +25,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from .errors import Problem, ValidationFailed
 
@@ -58,20 +65,89 @@ class RetryPolicy(BaseModel):
     max_delay_ms: int | None = Field(default=None, ge=0, le=3_600_000)
 
 
+class WorkflowRef(BaseModel):
+    """What a sub-workflow step runs: a shipped template, a saved workflow (a pinned
+    `version`, or the latest when it is left out) or an inline `graph`.
+
+    Exactly one of `template`, `workflow_id` and `graph` names the source. The service
+    pins a reference when an execution starts: it stores the resolved `graph` beside the
+    `template` or `workflow_id` (and the `version` it resolved to), so that a resumed
+    execution runs exactly the graph it started with; the engine reads only `graph`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    template: str | None = Field(default=None, min_length=1, max_length=128)
+    workflow_id: str | None = Field(default=None, min_length=1, max_length=64)
+    version: int | None = Field(default=None, ge=1)
+    graph: WorkflowGraph | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> WorkflowRef:
+        named = (self.template is not None) + (self.workflow_id is not None)
+        if named > 1 or (named == 0 and self.graph is None):
+            raise ValueError("give exactly one of template, workflow_id or graph")
+        if self.version is not None and self.workflow_id is None:
+            raise ValueError("version goes with workflow_id")
+        return self
+
+    @property
+    def key(self) -> str | None:
+        """``template:<id>`` or ``workflow:<id>`` (None for an inline graph): what a
+        workflow may not include inside itself."""
+        if self.template is not None:
+            return f"template:{self.template}"
+        if self.workflow_id is not None:
+            return f"workflow:{self.workflow_id}"
+        return None
+
+    def describe(self) -> str:
+        """The source in words, for messages."""
+        if self.template is not None:
+            return f"template '{self.template}'"
+        if self.workflow_id is not None:
+            version = "latest" if self.version is None else f"version {self.version}"
+            return f"saved workflow '{self.workflow_id}' ({version})"
+        return "the inline graph"
+
+
+#: Default of a for-each step's `max_concurrency`.
+DEFAULT_MAX_CONCURRENCY = 4
+
+
 class StepSpec(BaseModel):
-    """One step: which agent runs, with which inputs, after what, and on what
-    condition."""
+    """One step: which agent (or sub-workflow) runs, with which inputs, after what, on
+    what condition, and (with `for_each`) once per element of which list."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: Identifier
-    agent: str = Field(min_length=1, max_length=128)
+    agent: str | None = Field(default=None, min_length=1, max_length=128)
+    workflow: WorkflowRef | None = None
     inputs: dict[str, Any] = Field(default_factory=dict)
     depends_on: list[str] = Field(default_factory=list)
     when: str | None = Field(default=None, max_length=2_000)
+    for_each: str | list[Any] | None = None
+    max_concurrency: int | None = Field(default=None, ge=1, le=100)
     retry: RetryPolicy | None = None
     timeout_ms: int | None = Field(default=None, ge=1, le=86_400_000)
     description: str = ""
+
+    @model_validator(mode="after")
+    def _agent_or_workflow(self) -> StepSpec:
+        if (self.agent is None) == (self.workflow is None):
+            raise ValueError(
+                f"step '{self.id}' needs exactly one of agent or workflow (a "
+                "sub-workflow: {template}, {workflow_id, version} or {graph})"
+            )
+        if self.max_concurrency is not None and self.for_each is None:
+            raise ValueError("max_concurrency goes with for_each")
+        return self
+
+    @property
+    def concurrency(self) -> int:
+        """How many elements of a for-each run at a time."""
+        return self.max_concurrency or DEFAULT_MAX_CONCURRENCY
 
 
 class WorkflowGraph(BaseModel):
@@ -98,6 +174,25 @@ class WorkflowGraph(BaseModel):
     def to_document(self) -> dict[str, Any]:
         """The graph as a JSON-ready dict, without unset optional fields."""
         return self.model_dump(mode="json", exclude_defaults=True)
+
+
+WorkflowRef.model_rebuild()
+StepSpec.model_rebuild()
+WorkflowGraph.model_rebuild()
+
+
+def parent_step(step_id: str) -> tuple[str | None, int | None]:
+    """The step run a step run belongs to, and its element index: ``each[3].ocr`` is
+    in ``each[3]`` (no index), which is element 3 of ``each``; a graph's own step is
+    in none. Step ids contain neither ``.`` nor ``[``, so the last one tells."""
+    if step_id.endswith("]"):
+        cut = step_id.rfind("[")
+        if cut > 0 and step_id[cut + 1 : -1].isdigit():
+            return step_id[:cut], int(step_id[cut + 1 : -1])
+    cut = step_id.rfind(".")
+    if cut > 0:
+        return step_id[:cut], None
+    return None, None
 
 
 def parse_graph(document: WorkflowGraph | Mapping[str, Any]) -> WorkflowGraph:
@@ -152,15 +247,18 @@ _SEGMENT = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_-]*|\d+)$")
 
 @dataclass(frozen=True, slots=True)
 class Reference:
-    """A parsed ``${vars.name...}`` or ``${steps.id.field...}``."""
+    """A parsed ``${vars.name...}``, ``${steps.id.field...}``, ``${item...}`` or
+    ``${index}`` (the last two inside a for-each step: its element and position)."""
 
-    root: Literal["vars", "steps"]
+    root: Literal["vars", "steps", "item", "index"]
     name: str
     path: tuple[str, ...]
 
     @property
     def text(self) -> str:
         """The reference as written, normalised."""
+        if self.root in ("item", "index"):
+            return "${" + ".".join((self.root, *self.path)) + "}"
         return "${" + ".".join((self.root, self.name, *self.path)) + "}"
 
 
@@ -172,13 +270,27 @@ def parse_reference(body: str) -> Reference:
     """Parse the inside of ``${...}``.
 
     Raises:
-        ReferenceSyntaxError: It is not ``vars.<name>`` or ``steps.<id>.<field path>``.
+        ReferenceSyntaxError: It is not ``vars.<name>``, ``steps.<id>.<field path>``,
+            ``item[.<field path>]`` or ``index``.
     """
     parts = [p.strip() for p in body.strip().split(".")]
+    if parts[0] == "item":
+        if not all(_SEGMENT.match(p) for p in parts[1:]):
+            raise ReferenceSyntaxError(
+                f"'${{{body}}}' has an empty or invalid path segment"
+            )
+        return Reference("item", "", tuple(parts[1:]))
+    if parts[0] == "index":
+        if len(parts) > 1:
+            raise ReferenceSyntaxError(
+                f"'${{{body}}}': ${{index}} is a number and has no fields"
+            )
+        return Reference("index", "", ())
     if len(parts) < 2 or parts[0] not in ("vars", "steps"):
         raise ReferenceSyntaxError(
-            f"'${{{body}}}' is not a reference; write ${{vars.<name>}} or "
-            "${steps.<step id>.<output field>}"
+            f"'${{{body}}}' is not a reference; write ${{vars.<name>}}, "
+            "${steps.<step id>.<output field>}, or inside a for_each step ${item}, "
+            "${item.<field>} or ${index}"
         )
     if not all(_SEGMENT.match(p) for p in parts[1:]):
         raise ReferenceSyntaxError(
@@ -234,7 +346,7 @@ def step_dependencies(step: StepSpec) -> frozenset[str]:
     """
     deps = set(step.depends_on)
     try:
-        for _, _, ref in iter_references(step.inputs):
+        for _, _, ref in iter_references([step.inputs, step.for_each]):
             if ref.root == "steps":
                 deps.add(ref.name)
         if step.when:
@@ -246,25 +358,41 @@ def step_dependencies(step: StepSpec) -> frozenset[str]:
     return frozenset(deps)
 
 
-class Scope:
-    """Values references resolve against: the variables and finished steps' outputs."""
+_NO_ITEM: Any = object()
 
-    __slots__ = ("outputs", "variables")
+
+class Scope:
+    """Values references resolve against: the variables, finished steps' outputs and,
+    inside a for-each element, the element and its index."""
+
+    __slots__ = ("index", "item", "outputs", "variables")
 
     def __init__(
         self,
         variables: Mapping[str, Any],
         outputs: Mapping[str, Mapping[str, Any] | None],
+        item: Any = _NO_ITEM,
+        index: int | None = None,
     ) -> None:
         self.variables = variables
         self.outputs = outputs
+        self.item = item
+        self.index = index
+
+    def element(self, item: Any, index: int) -> Scope:
+        """The same scope with `${item}` and `${index}` bound to one element."""
+        return Scope(self.variables, self.outputs, item, index)
 
     def lookup(self, ref: Reference) -> Any:
         """The referenced value; None where a path runs into a missing or null value."""
         if ref.root == "vars":
             value: Any = self.variables.get(ref.name)
-        else:
+        elif ref.root == "steps":
             value = self.outputs.get(ref.name)
+        elif ref.root == "index":
+            return self.index
+        else:
+            value = None if self.item is _NO_ITEM else self.item
         for segment in ref.path:
             if isinstance(value, Mapping):
                 value = value.get(segment)

@@ -279,6 +279,24 @@ class ExecutionUpdate:
     values: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class NewStepRun:
+    """A step run an execution adds while it runs: a for-each's element
+    (``book[3]``) or a sub-workflow's step (``each[3].ocr``). Stored PENDING unless it
+    exists already (a resume adds the same ones again), before the batch's updates.
+
+    Attributes:
+        agent_id: The agent, or ``""`` for a sub-workflow (it runs no agent itself).
+        position: Orders the execution's steps (after the graph's own).
+    """
+
+    execution_id: str
+    tenant_id: str
+    step_id: str
+    agent_id: str
+    position: int
+
+
 @dataclass(slots=True)
 class WriteBatch:
     """State changes and the events announcing them, written in one transaction."""
@@ -286,15 +304,17 @@ class WriteBatch:
     steps: list[StepUpdate] = field(default_factory=list)
     executions: list[ExecutionUpdate] = field(default_factory=list)
     events: list[ExecutionEvent] = field(default_factory=list)
+    new_steps: list[NewStepRun] = field(default_factory=list)
 
     def extend(self, other: WriteBatch) -> None:
         """Append another batch's writes, keeping their order."""
+        self.new_steps.extend(other.new_steps)
         self.steps.extend(other.steps)
         self.executions.extend(other.executions)
         self.events.extend(other.events)
 
     def __bool__(self) -> bool:
-        return bool(self.steps or self.executions or self.events)
+        return bool(self.steps or self.executions or self.events or self.new_steps)
 
 
 class RunStore(Protocol):

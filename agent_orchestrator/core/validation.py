@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -29,6 +30,7 @@ from .graph import (
     StepSpec,
     VariableSpec,
     WorkflowGraph,
+    WorkflowRef,
     iter_references,
     parse_condition,
     parse_graph,
@@ -43,6 +45,14 @@ if TYPE_CHECKING:
 JsonSchema = Mapping[str, Any]
 #: The default of ``AGENT_MAX_STEPS``: steps one graph may have.
 MAX_STEPS = 200
+#: The default of ``AGENT_MAX_FOREACH_ITEMS``: elements one for-each may run.
+MAX_FOREACH_ITEMS = 1000
+#: How deep sub-workflows may nest (a top-level graph is depth 0).
+MAX_DEPTH = 3
+#: The longest step id a step run may have (the stored column's width).
+MAX_STEP_RUN_ID = 64
+#: Gives a template's or saved workflow's graph, or a message saying why it cannot.
+SubworkflowResolver = Callable[[WorkflowRef], "WorkflowGraph | str"]
 _ANY: frozenset[str] | None = None  # "could be anything": fits everywhere
 
 _VARIABLE_JSON_TYPES: dict[str, frozenset[str]] = {
@@ -63,6 +73,9 @@ def validate_workflow(
     role: Role | None = None,
     variables: Mapping[str, Any] | None = None,
     max_steps: int = MAX_STEPS,
+    resolve: SubworkflowResolver | None = None,
+    origin: str | None = None,
+    max_foreach_items: int = MAX_FOREACH_ITEMS,
 ) -> WorkflowGraph:
     """Check a workflow before anything runs.
 
@@ -73,7 +86,15 @@ def validate_workflow(
         variables: When given, the values an execution starts with: required ones must
             be present and every value must fit its declared type.
         max_steps: ``AGENT_MAX_STEPS``; a graph with more steps is refused with that
-            one problem.
+            one problem. Steps of sub-workflows count too, once per place they are
+            used (a for-each's elements are bounded by `max_foreach_items` instead).
+        resolve: Gives the graph of a template or saved workflow a sub-workflow step
+            names (or a message saying why not); without it only inline graphs can be
+            checked.
+        origin: The `WorkflowRef.key` of the workflow being checked (a saved
+            workflow's own id when it is saved): including it is refused.
+        max_foreach_items: ``AGENT_MAX_FOREACH_ITEMS``; bounds the index digits of
+            element step ids.
 
     Returns:
         The parsed graph.
@@ -93,7 +114,14 @@ def validate_workflow(
                 )
             ]
         )
-    problems = list(_GraphChecker(graph, catalogue, role).problems())
+    checker = _GraphChecker(
+        graph,
+        catalogue,
+        role,
+        _Nesting(resolve, max_steps, max_foreach_items),
+        stack=(origin,) if origin else (),
+    )
+    problems = list(checker.problems())
     if variables is not None:
         try:
             resolve_variables(graph, variables)
@@ -197,19 +225,56 @@ def _coerce_variable(spec: VariableSpec, value: Any) -> tuple[bool, Any]:
     return isinstance(value, dict), value
 
 
+@dataclass
+class _Nesting:
+    """What all the graphs of one validation share: the resolver and the budget."""
+
+    resolve: SubworkflowResolver | None
+    max_steps: int
+    max_items: int
+    steps: int = 0  # counted so far, over every graph
+    over: bool = False  # the step budget's problem was reported
+
+
 class _GraphChecker:
     def __init__(
-        self, graph: WorkflowGraph, catalogue: AgentCatalogue, role: Role | None
+        self,
+        graph: WorkflowGraph,
+        catalogue: AgentCatalogue,
+        role: Role | None,
+        nesting: _Nesting,
+        *,
+        depth: int = 0,
+        stack: tuple[str, ...] = (),
+        id_room: int = MAX_STEP_RUN_ID,
     ):
         self.graph = graph
         self.catalogue = catalogue
         self.role = role
+        self.nesting = nesting
+        self.depth = depth
+        self.stack = stack
+        self.id_room = id_room  # characters left for this graph's step run ids
         self.index = {step.id: i for i, step in enumerate(graph.steps)}
         self.agents: dict[str, Agent] = {}  # by step id, first step with the id
         self.step_agents: list[Agent | None] = [None] * len(graph.steps)
+        # by step id: the schema of the step's output (None: unknown, anything)
+        self.outputs: dict[str, JsonSchema | None] = {}
+        self.sub_graphs: dict[int, _GraphChecker] = {}
+        self.items: dict[int, JsonSchema | None] = {}  # for-each element schemas
 
     def problems(self) -> Iterable[Problem]:
         yield from self._variables()
+        self.nesting.steps += len(self.graph.steps)
+        if self.nesting.steps > self.nesting.max_steps and not self.nesting.over:
+            self.nesting.over = True
+            yield Problem(
+                "steps",
+                f"the graph and its sub-workflows have {self.nesting.steps} steps or "
+                f"more; at most {self.nesting.max_steps} are allowed (AGENT_MAX_STEPS);"
+                " split the work into several workflows",
+                "too_many_steps",
+            )
         seen: dict[str, int] = {}
         for i, step in enumerate(self.graph.steps):
             if step.id in seen:
@@ -221,7 +286,11 @@ class _GraphChecker:
                 )
             else:
                 seen[step.id] = i
-            agent = self.catalogue.get(step.agent)
+            yield from self._id_length(i, step)
+            if step.workflow is not None:
+                yield from self._sub_workflow(i, step, step.workflow)
+                continue
+            agent = self.catalogue.get(step.agent or "")
             if agent is None:
                 known = ", ".join(a.id for a in self.catalogue)
                 yield Problem(
@@ -233,6 +302,7 @@ class _GraphChecker:
             else:
                 self.agents.setdefault(step.id, agent)
                 self.step_agents[i] = agent
+                self.outputs.setdefault(step.id, _inlined(agent.output_model))
                 if self.role is not None and not self.role.includes(agent.min_role):
                     yield Problem(
                         f"steps[{i}].agent",
@@ -240,11 +310,193 @@ class _GraphChecker:
                         f"{agent.min_role.value}; the caller has {self.role.value}",
                         "forbidden_agent",
                     )
+        # Element types come from the steps the lists come from, so for-each steps
+        # are typed in order of their dependencies.
+        for i in self._dependency_order():
+            step = self.graph.steps[i]
+            if step.for_each is not None:
+                yield from self._for_each(i, step)
         for i, step in enumerate(self.graph.steps):
             yield from self._step(i, step)
         yield from self._cycles()
         for name, value in self.graph.outputs.items():
             yield from self._references(f"outputs.{name}", value, None)
+
+    def output_schema(self) -> JsonSchema:
+        """The schema of what this graph gives as a sub-workflow: its `outputs`, or
+        without them the outputs of its last steps by step id."""
+        properties: dict[str, Any] = {}
+        if self.graph.outputs:
+            for name, value in self.graph.outputs.items():
+                properties[name] = self._value_schema(value) or {}
+        else:
+            deps = self.graph.dependencies()
+            used = {d for edges in deps.values() for d in edges}
+            for step in self.graph.steps:
+                if step.id not in used:
+                    properties[step.id] = self.outputs.get(step.id) or {}
+        return {"type": "object", "properties": properties}
+
+    def _value_schema(self, value: Any) -> JsonSchema | None:
+        if not isinstance(value, str):
+            return None
+        try:
+            refs = list(iter_references(value))
+        except ReferenceSyntaxError:
+            return None
+        if len(refs) != 1 or refs[0][1] != "whole":
+            return {"type": "string"} if refs else None
+        problems = self._reference("", refs[0][2], None)
+        try:
+            while True:
+                next(problems)
+        except StopIteration as done:
+            return cast("JsonSchema | None", done.value)
+
+    def _dependency_order(self) -> list[int]:
+        deps = self.graph.dependencies()
+        order: list[int] = []
+        state: dict[str, int] = {}
+        for start in self.graph.steps:
+            work = [(start.id, False)]
+            while work:
+                node, leaving = work.pop()
+                if leaving:
+                    state[node] = 2
+                    order.append(self.index[node])
+                    continue
+                if state.get(node) is not None or node not in self.index:
+                    continue
+                state[node] = 1
+                work.append((node, True))
+                work.extend((d, False) for d in sorted(deps.get(node, ())))
+        return order
+
+    def _id_length(self, i: int, step: StepSpec) -> Iterable[Problem]:
+        longest = len(step.id) + (
+            len(str(max(self.nesting.max_items - 1, 0))) + 2 if step.for_each else 0
+        )
+        if longest > self.id_room:
+            used = MAX_STEP_RUN_ID - self.id_room
+            yield Problem(
+                f"steps[{i}].id",
+                f"step '{step.id}' would run as ids of up to {longest + used} "
+                f"characters inside its sub-workflows and for-each elements (like "
+                f"'each[3].ocr'); at most {MAX_STEP_RUN_ID} fit: shorten the ids",
+                "id_too_long",
+            )
+
+    def _sub_workflow(
+        self, i: int, step: StepSpec, ref: WorkflowRef
+    ) -> Iterable[Problem]:
+        path = f"steps[{i}].workflow"
+        self.outputs[step.id] = None
+        if ref.key is not None and ref.key in self.stack:
+            chain = " -> ".join((*self.stack[self.stack.index(ref.key) :], ref.key))
+            yield Problem(
+                path,
+                f"step '{step.id}' runs {ref.describe()}, which includes itself "
+                f"({chain}); a workflow cannot run itself as a sub-workflow",
+                "self_inclusion",
+            )
+            return
+        if self.depth + 1 > MAX_DEPTH:
+            yield Problem(
+                path,
+                f"step '{step.id}' nests sub-workflows {self.depth + 1} deep; at most "
+                f"{MAX_DEPTH} levels are allowed: flatten the inner workflows",
+                "too_deep",
+            )
+            return
+        # A template or saved workflow is checked as it is now (a `graph` stored
+        # beside its name is the pinned copy an execution keeps); an inline graph as
+        # given.
+        graph: WorkflowGraph | str
+        inner = path
+        if ref.key is not None and self.nesting.resolve is not None:
+            graph = self.nesting.resolve(ref)
+        elif ref.graph is not None:
+            graph = ref.graph
+            inner = path if ref.key is not None else f"{path}.graph"
+        else:
+            graph = f"{ref.describe()} cannot be looked up here"
+        if isinstance(graph, str):
+            yield Problem(path, f"step '{step.id}': {graph}", "unknown_workflow")
+            return
+        stack = (*self.stack, ref.key) if ref.key else self.stack
+        width = len(str(max(self.nesting.max_items - 1, 0))) + 2
+        room = self.id_room - len(step.id) - 1 - (width if step.for_each else 0)
+        sub = _GraphChecker(
+            graph,
+            self.catalogue,
+            self.role,
+            self.nesting,
+            depth=self.depth + 1,
+            stack=stack,
+            id_room=room,
+        )
+        where = "" if ref.key is None else f"in {ref.describe()}: "
+        for problem in sub.problems():
+            if problem.code == "too_many_steps":
+                yield problem
+                continue
+            yield Problem(
+                f"{inner}.{problem.path}" if problem.path else inner,
+                where + problem.message,
+                problem.code,
+            )
+        self.sub_graphs[i] = sub
+        self.outputs[step.id] = sub.output_schema()
+
+    def _for_each(self, i: int, step: StepSpec) -> Iterable[Problem]:
+        path = f"steps[{i}].for_each"
+        value = step.for_each
+        item: JsonSchema | None = None
+        if isinstance(value, list):
+            kinds = {_json_type(v) for v in value}
+            # Scalars are typed; objects' fields are checked when the element runs.
+            if len(kinds) == 1 and not kinds & {"object", "array", "null"}:
+                item = {"type": kinds.pop()}
+        else:
+            assert isinstance(value, str)
+            try:
+                refs = list(iter_references(value))
+            except ReferenceSyntaxError as exc:
+                yield Problem(path, str(exc), "bad_reference")
+                refs = []
+            if len(refs) != 1 or refs[0][1] != "whole":
+                yield Problem(
+                    path,
+                    f"for_each of step '{step.id}' must be one reference to a list, "
+                    "e.g. ${steps.files.files}, or a JSON list",
+                    "bad_for_each",
+                )
+            else:
+                ref = refs[0][2]
+                if ref.root in ("item", "index"):
+                    yield Problem(
+                        path,
+                        f"{ref.text} is the element of the for-each itself; name the "
+                        "list with ${steps.<id>.<field>} or ${vars.<name>}",
+                        "bad_for_each",
+                    )
+                else:
+                    source = yield from self._reference(path, ref, step)
+                    given = _types(source)
+                    if given is not None and not given & {"array"}:
+                        yield Problem(
+                            path,
+                            f"{ref.text} gives {_describe_schema(source or {})}; "
+                            f"for_each of step '{step.id}' needs a list",
+                            "type_mismatch",
+                        )
+                    item = _element_schema(source)
+        self.items[i] = item
+        element = self.outputs.get(step.id)
+        self.outputs[step.id] = {
+            "type": "object",
+            "properties": {"items": {"type": "array", "items": element or {}}},
+        }
 
     def _variables(self) -> Iterable[Problem]:
         for name, spec in self.graph.variables.items():
@@ -270,7 +522,18 @@ class _GraphChecker:
                 yield Problem(f"steps[{i}].when", str(exc), "bad_condition")
             else:
                 for ref in condition.references():
+                    if ref.root in ("item", "index"):
+                        yield Problem(
+                            f"steps[{i}].when",
+                            f"{ref.text} cannot be used in `when`: the condition "
+                            "decides for the whole step, before its elements run",
+                            "bad_reference",
+                        )
+                        continue
                     yield from self._reference(f"steps[{i}].when", ref, step)
+        if step.workflow is not None:
+            yield from self._sub_inputs(i, step)
+            return
         agent = self.step_agents[i]
         fields = agent.input_model.model_fields if agent else {}
         schema = _schema(agent.input_model) if agent else {}
@@ -299,6 +562,44 @@ class _GraphChecker:
                         "missing_input",
                     )
 
+    def _sub_inputs(self, i: int, step: StepSpec) -> Iterable[Problem]:
+        """A sub-workflow step's inputs are the sub-workflow's variables."""
+        sub = self.sub_graphs.get(i)
+        for name, value in step.inputs.items():
+            path = f"steps[{i}].inputs.{name}"
+            spec = sub.graph.variables.get(name) if sub else None
+            if sub is not None and spec is None:
+                known = ", ".join(sorted(sub.graph.variables)) or "none"
+                yield Problem(
+                    path,
+                    f"the sub-workflow of step '{step.id}' has no variable '{name}'; "
+                    f"its variables are: {known}",
+                    "unknown_input",
+                )
+                continue
+            target = _variable_schema(spec) if spec else None
+            yield from self._references(
+                path, value, step, target, None, f"the sub-workflow of '{step.id}'"
+            )
+            if spec is not None and not _contains_reference(value):
+                if value is not None and not _coerce_variable(spec, value)[0]:
+                    yield Problem(
+                        path,
+                        f"variable '{name}' of the sub-workflow of step '{step.id}' "
+                        f"must be {_describe_type(spec.type)}, got {value!r}",
+                        "invalid_input",
+                    )
+        if sub is not None:
+            for name, spec in sub.graph.variables.items():
+                if spec.required and spec.default is None and name not in step.inputs:
+                    yield Problem(
+                        f"steps[{i}].inputs.{name}",
+                        f"step '{step.id}' lacks required variable '{name}' of its "
+                        "sub-workflow"
+                        + (f" ({spec.description})" if spec.description else ""),
+                        "missing_input",
+                    )
+
     def _references(
         self,
         path: str,
@@ -306,6 +607,7 @@ class _GraphChecker:
         step: StepSpec | None,
         target: JsonSchema | None = None,
         agent: Agent | None = None,
+        receiver: str | None = None,
     ) -> Iterable[Problem]:
         try:
             refs = list(iter_references(value))
@@ -322,11 +624,11 @@ class _GraphChecker:
                 and source is not None
             ):
                 if not _fits(source, target):
+                    who = receiver or f"agent '{agent.id if agent else '?'}'"
                     yield Problem(
                         where,
                         f"{ref.text} gives {_describe_schema(source)} but input "
-                        f"'{path.rsplit('.', 1)[-1]}' of agent "
-                        f"'{agent.id if agent else '?'}' needs "
+                        f"'{path.rsplit('.', 1)[-1]}' of {who} needs "
                         f"{_describe_schema(target)}",
                         "type_mismatch",
                     )
@@ -334,6 +636,23 @@ class _GraphChecker:
     def _reference(
         self, path: str, ref: Reference, step: StepSpec | None
     ) -> Any:  # a generator that yields problems and returns the source schema
+        if ref.root in ("item", "index"):
+            if step is None or step.for_each is None:
+                where = f"step '{step.id}'" if step else "the workflow's outputs"
+                yield Problem(
+                    path,
+                    f"{ref.text} is only defined in a step with for_each; "
+                    f"{where} has none",
+                    "unknown_variable",
+                )
+                return None
+            if ref.root == "index":
+                return {"type": "integer"}
+            return (
+                yield from self._walk(
+                    path, ref, self.items.get(self.index[step.id]), "the element"
+                )
+            )
         if ref.root == "vars":
             spec = self.graph.variables.get(ref.name)
             if spec is None:
@@ -347,12 +666,7 @@ class _GraphChecker:
                 return None
             if ref.path:
                 return None
-            kind = spec.type
-            return (
-                {"type": "string", "format": "date"}
-                if kind == "date"
-                else {"type": kind}
-            )
+            return _variable_schema(spec)
         if ref.name not in self.index:
             yield Problem(
                 path, f"{ref.text} names unknown step '{ref.name}'", "unknown_step"
@@ -361,10 +675,16 @@ class _GraphChecker:
         if step is not None and ref.name == step.id:
             yield Problem(path, f"step '{step.id}' refers to its own output", "cycle")
             return None
+        schema = self.outputs.get(ref.name)
         agent = self.agents.get(ref.name)
-        if agent is None:
+        what = f"step '{ref.name}'" + (f" (agent '{agent.id}')" if agent else "")
+        return (yield from self._walk(path, ref, schema, what))
+
+    def _walk(
+        self, path: str, ref: Reference, schema: JsonSchema | None, what: str
+    ) -> Any:  # a generator that yields problems and returns the schema found
+        if schema is None:
             return None
-        schema = _schema(agent.output_model)
         current: JsonSchema | None = schema
         walked: list[str] = []
         for segment in ref.path:
@@ -374,8 +694,8 @@ class _GraphChecker:
                 where = ".".join(walked) or "its output"
                 yield Problem(
                     path,
-                    f"{ref.text}: step '{ref.name}' (agent '{agent.id}') has no output "
-                    f"field '{segment}' in {where}; available: {fields}",
+                    f"{ref.text}: {what} has no output field '{segment}' in {where}; "
+                    f"available: {fields}",
                     "unknown_output",
                 )
                 return None
@@ -454,6 +774,43 @@ def _strongly_connected(edges: Mapping[str, list[str]]) -> list[list[str]]:
                 parent = work[-1][0]
                 low[parent] = min(low[parent], low[node])
     return components
+
+
+def _variable_schema(spec: VariableSpec) -> JsonSchema:
+    kind = spec.type
+    return {"type": "string", "format": "date"} if kind == "date" else {"type": kind}
+
+
+def _element_schema(source: JsonSchema | None) -> JsonSchema | None:
+    """The schema of one element of a list `source` describes (None: unknown)."""
+    for branch in _branches(source or {}, source):
+        if branch.get("type") == "array" or "items" in branch:
+            items = branch.get("items")
+            return dict(items) if isinstance(items, Mapping) else None
+    return None
+
+
+@functools.cache
+def _inlined(model: type[BaseModel]) -> JsonSchema:
+    """The model's JSON schema with every ``$ref`` replaced by its definition, so that
+    parts of it can be moved into other schemas (a sub-workflow's outputs, a for-each's
+    items); a definition that refers to itself is cut to "anything" below 8 levels."""
+    root = _schema(model)
+    defs = root.get("$defs", {})
+
+    def inline(node: Any, depth: int) -> Any:
+        if isinstance(node, Mapping):
+            if "$ref" in node:
+                if depth > 8:
+                    return {}
+                name = str(node["$ref"]).rsplit("/", 1)[-1]
+                return inline(defs.get(name, {}), depth + 1)
+            return {k: inline(v, depth) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [inline(v, depth) for v in node]
+        return node
+
+    return cast("JsonSchema", inline(root, 0))
 
 
 def _contains_reference(value: Any) -> bool:

@@ -46,6 +46,7 @@ from ..core.protocols import (
     WriteBatch,
 )
 from ..core.text import clean_text, storable_json
+from .expand import Expansion
 from .settings import Backoff, EngineSettings
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class ExecutionRun:
         self._tg: TaskGroup | None = None
 
         self.steps = {step.id: step for step in self.graph.steps}
+        self.record_steps = frozenset(self.steps)  # the graph's own, not expanded
         self.status: dict[str, StepStatus] = {s: StepStatus.PENDING for s in self.steps}
         self.attempts = dict.fromkeys(self.steps, 0)
         self.failures = dict.fromkeys(self.steps, 0)
@@ -132,6 +134,8 @@ class ExecutionRun:
         self.conditions: dict[str, Condition] = {
             s.id: parse_condition(s.when) for s in self.graph.steps if s.when
         }
+        # For-each elements and sub-workflow steps, added as their steps start.
+        self.expansion = Expansion(self, record.steps)
 
     # --- control from outside ----------------------------------------------------
 
@@ -192,7 +196,7 @@ class ExecutionRun:
         if not self.cancel_requested and self.failure is None:
             ready = [s for s in self.steps if not self.waiting[s]]
             launch = self._ready(ready, batch)
-            if self._all_final():
+            if self.failure is None and self._all_final():
                 self._complete(batch)
         await self.writer.commit(batch)
         if self.final_status is not None:
@@ -210,7 +214,7 @@ class ExecutionRun:
     def _count_resume(self, batch: WriteBatch) -> None:
         """Count this resume; fail the execution when it is the one too many in a row
         without a step ending since the one before."""
-        ended = sum(1 for status in self.status.values() if status.is_final)
+        ended = self.expansion.progress()  # for-each elements and inner steps too
         resumes = 1 if ended > self.record.resume_progress else self.record.resumes + 1
         batch.executions.append(
             ExecutionUpdate(self.id, {"resumes": resumes, "resume_progress": ended})
@@ -228,6 +232,8 @@ class ExecutionRun:
     def _used_up(self, step_id: str) -> bool:
         """Whether a step found RUNNING at a resume has had all its attempts."""
         step = self.steps[step_id]
+        if self.expansion.is_composite(step):
+            return False  # it runs no agent; its children count their own attempts
         allowed = Backoff.for_step(step.retry, self.settings).max_retries + 1
         return self.attempts[step_id] >= allowed
 
@@ -252,7 +258,8 @@ class ExecutionRun:
             if self.status[step_id] is not StepStatus.PENDING or self.waiting[step_id]:
                 continue
             condition = self.conditions.get(step_id)
-            if condition is not None and not condition.evaluate(self.scope):
+            scope = self.expansion.scope_of(step_id)
+            if condition is not None and not condition.evaluate(scope):
                 self.status[step_id] = StepStatus.SKIPPED
                 batch.steps.append(
                     StepUpdate(
@@ -268,6 +275,10 @@ class ExecutionRun:
                     data={"when": self.steps[step_id].when},
                 )
                 self._unblock(step_id, queue)
+                self.expansion.settle(step_id, batch, now, queue)
+                continue
+            if self.expansion.is_composite(self.steps[step_id]):
+                self.expansion.start(step_id, batch, now, queue)
                 continue
             self._start_attempt(step_id, batch, now)
             launch.append(step_id)
@@ -321,7 +332,7 @@ class ExecutionRun:
 
     async def _run_step_attempts(self, step: StepSpec) -> str | None:
         step_id = step.id
-        agent = self.catalogue.get(step.agent)
+        agent = self.catalogue.get(step.agent or "")
         backoff = Backoff.for_step(step.retry, self.settings)
         while True:
             with log_fields(attempt=self.attempts[step_id]):
@@ -374,7 +385,8 @@ class ExecutionRun:
                 f"agent '{step.agent}' of step '{step.id}' is not registered here"
             )
         try:
-            inputs = agent.input_model.model_validate(self.scope.resolve(step.inputs))
+            scope = self.expansion.scope_of(step.id)
+            inputs = agent.input_model.model_validate(scope.resolve(step.inputs))
         except ValidationError as exc:
             return None, NonRetryableAgentError(
                 f"inputs of step '{step.id}' do not fit agent '{agent.id}': "
@@ -483,8 +495,9 @@ class ExecutionRun:
         )
         queue: deque[str] = deque()
         self._unblock(step_id, queue)
+        self.expansion.settle(step_id, batch, now, queue)
         launch = self._ready(queue, batch)
-        if self._all_final():
+        if self.failure is None and self._all_final():
             self._complete(batch)
         try:
             await self.writer.commit(batch)
@@ -495,6 +508,10 @@ class ExecutionRun:
             await self._fail(
                 step_id, OutputNotStorable(f"the step's output cannot be stored: {exc}")
             )
+            return []
+        if self.failure is not None and self._scope is not None:
+            # A step this success started failed at once (a for-each's list).
+            self._scope.cancel()
             return []
         return launch
 
@@ -559,6 +576,7 @@ class ExecutionRun:
             attempt=self.attempts[step_id],
             data=data,
         )
+        self.expansion.fail_parents(step_id, batch, now)
         if self.failure is None:
             self.failure = (step_id, message)
 
@@ -588,7 +606,7 @@ class ExecutionRun:
         if self.graph.outputs:
             return dict(self.scope.resolve(self.graph.outputs))
         # Without declared outputs, the result is what the last steps produced.
-        sinks = [s for s, deps in self.dependents.items() if not deps]
+        sinks = [s.id for s in self.graph.steps if not self.dependents[s.id]]
         return {s: self.scope.outputs.get(s) for s in sinks}
 
     async def _finalise(self) -> None:
@@ -618,7 +636,14 @@ class ExecutionRun:
             status, kind = ExecutionStatus.CANCELLED, EventType.EXECUTION_CANCELLED
             error = "cancelled on request"
             data = {}
-        data.update(cancelled_steps=cancelled, duration_ms=duration)
+        # The graph's own steps by id; for-each elements and sub-workflow steps by
+        # number (a for-each may have a thousand).
+        top = [s for s in cancelled if s in self.record_steps]
+        data.update(
+            cancelled_steps=top,
+            cancelled_step_runs=len(cancelled),
+            duration_ms=duration,
+        )
         batch.executions.append(
             ExecutionUpdate(
                 self.id,

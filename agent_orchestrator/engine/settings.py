@@ -22,6 +22,11 @@ class EngineSettings:
         lease_s: How long a worker's claim on an execution lasts without renewal.
         max_concurrent_executions: Executions one runner drives at once.
         resume: Whether the runner takes over unfinished executions nobody holds.
+        max_foreach_items: Elements one for-each may run
+            (``AGENT_MAX_FOREACH_ITEMS``).
+        max_step_runs: Step runs one execution may expand to, for-each elements
+            and sub-workflow steps included (``AGENT_MAX_STEPS`` times
+            ``AGENT_MAX_FOREACH_ITEMS``).
     """
 
     max_retries: int = 3
@@ -32,6 +37,8 @@ class EngineSettings:
     lease_s: float = 30.0
     max_concurrent_executions: int = 100
     resume: bool = True
+    max_foreach_items: int = 1_000
+    max_step_runs: int = 200_000
 
 
 @dataclass(frozen=True, slots=True)

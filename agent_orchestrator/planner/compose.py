@@ -227,7 +227,7 @@ def _allowed(
     """The values an agent input fed by ``${vars.<name>}`` accepts (its JSON enum)."""
     reference = f"${{vars.{name}}}"
     for step in template.graph.steps:
-        agent = catalogue.get(step.agent)
+        agent = catalogue.get(step.agent or "")
         if agent is None:
             continue
         for field, value in step.inputs.items():

@@ -295,7 +295,7 @@ class OpenAIPlanner:
         template = self.templates.get(draft.template_id or "")
         if role is None or template is None:
             return
-        agents = [step.agent for step in template.graph.steps]
+        agents = [step.agent for step in template.graph.steps if step.agent]
         if draft.recipients:
             agents.append(NOTIFY_AGENT)
         needed = [

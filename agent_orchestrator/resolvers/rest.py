@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..core.errors import AgentOrchestratorError, Problem, ValidationFailed
+from ..core.graph import parent_step
 from ..core.protocols import Agent, ExecutionRecord
 from ..schema.types.agent import json_schema
 from ..security.permissions import Permission
@@ -142,10 +143,31 @@ async def execute(request: Request, services: Services, caller: Caller) -> JSONR
     )
     body = await json_body(request)
     problems = []
+    # One of a template, a saved workflow or a graph (with sub-workflows and
+    # for-each steps like any other), as executeWorkflow takes them.
     template_id = body.get("template_id")
-    if not isinstance(template_id, str) or not template_id:
+    workflow_id = body.get("workflow_id")
+    version = body.get("workflow_version")
+    graph = body.get("graph")
+    given = [x for x in (template_id, workflow_id, graph) if x is not None]
+    if len(given) != 1:
         problems.append(
-            Problem("template_id", "required: the id of a template, e.g. vat_report")
+            Problem(
+                "template_id",
+                "required: the id of a template, e.g. vat_report (or instead "
+                "workflow_id of a saved workflow, or a graph)",
+            )
+        )
+    for name, value in (("template_id", template_id), ("workflow_id", workflow_id)):
+        if value is not None and (not isinstance(value, str) or not value):
+            problems.append(Problem(name, "must be a non-empty string"))
+    if graph is not None and not isinstance(graph, dict):
+        problems.append(Problem("graph", "must be a JSON object (a workflow graph)"))
+    if version is not None and (
+        workflow_id is None or not isinstance(version, int) or isinstance(version, bool)
+    ):
+        problems.append(
+            Problem("workflow_version", "an integer, given with workflow_id")
         )
     variables = body.get("initial_variables", {})
     if not isinstance(variables, dict):
@@ -153,7 +175,14 @@ async def execute(request: Request, services: Services, caller: Caller) -> JSONR
     key = body.get("idempotency_key")
     if key is not None and not isinstance(key, str):
         problems.append(Problem("idempotency_key", "must be a string"))
-    unknown = set(body) - {"template_id", "initial_variables", "idempotency_key"}
+    unknown = set(body) - {
+        "template_id",
+        "workflow_id",
+        "workflow_version",
+        "graph",
+        "initial_variables",
+        "idempotency_key",
+    }
     problems.extend(
         Problem(name, "unknown field; remove it") for name in sorted(unknown)
     )
@@ -162,7 +191,12 @@ async def execute(request: Request, services: Services, caller: Caller) -> JSONR
     record, created = await services.executions.start(
         caller,
         StartExecution(
-            template_id=template_id, variables=variables, idempotency_key=key
+            template_id=template_id,
+            workflow_id=workflow_id,
+            workflow_version=version,
+            graph=graph,
+            variables=variables,
+            idempotency_key=key,
         ),
     )
     return JSONResponse(
@@ -186,6 +220,9 @@ def _status_json(record: ExecutionRecord) -> dict[str, Any]:
         "steps": [
             {
                 "step_id": s.step_id,
+                # Elements and sub-workflow steps name the step they belong to.
+                "parent_step_id": parent_step(s.step_id)[0],
+                "index": parent_step(s.step_id)[1],
                 "agent_id": s.agent_id,
                 "status": s.status.value,
                 "attempts": s.attempts,

@@ -186,7 +186,7 @@ class Schedules:
             variables = dict(request.variables or {})
             role = self.access.role(caller)
             # Validated as a slot would run today (period references resolved).
-            self.starter.validate(
+            await self.starter.validate_request(
                 ExecuteRequest(
                     tenant_id=caller.tenant_id,
                     template_id=request.template_id,

@@ -16,16 +16,25 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.enums import Role
 from ..core.errors import NotFound, Problem, ValidationFailed
+from ..core.graph import WorkflowGraph, parse_graph
 from ..core.ids import new_id
 from ..core.protocols import AgentCatalogue, ExecutionRecord, NewExecution
 from ..core.records import AuditEntry
-from ..core.validation import MAX_STEPS, resolve_variables, validate_workflow
+from ..core.subworkflows import pin, resolver
+from ..core.validation import (
+    MAX_FOREACH_ITEMS,
+    MAX_STEPS,
+    resolve_variables,
+    validate_workflow,
+)
+from .subworkflows import SubworkflowSource
 from .switch import ensure_enabled
 
 if TYPE_CHECKING:
     from ..core.graph import WorkflowGraph
     from ..core.templates import WorkflowTemplate
     from ..engine.runner import Runner
+    from .stores import WorkflowRepository
 
 MAX_IDEMPOTENCY_KEY = 200
 
@@ -98,6 +107,8 @@ class ExecutionStarter:
         templates: The shipped templates by id.
         enabled: ``AGENT_ORCHESTRATOR_ENABLED``; switched off, nothing starts.
         max_steps: ``AGENT_MAX_STEPS``; graphs with more steps are refused.
+        max_foreach_items: ``AGENT_MAX_FOREACH_ITEMS``.
+        workflows: The saved workflows sub-workflow steps may name.
     """
 
     def __init__(
@@ -108,12 +119,16 @@ class ExecutionStarter:
         *,
         enabled: bool = True,
         max_steps: int = MAX_STEPS,
+        max_foreach_items: int = MAX_FOREACH_ITEMS,
+        workflows: WorkflowRepository | None = None,
     ) -> None:
         self.runner = runner
         self.catalogue = catalogue
         self.templates = templates
         self.enabled = enabled
         self.max_steps = max_steps
+        self.max_foreach_items = max_foreach_items
+        self.subworkflows = SubworkflowSource(templates, workflows)
 
     def template(self, template_id: str) -> WorkflowTemplate:
         """The shipped template with this id.
@@ -123,24 +138,54 @@ class ExecutionStarter:
         """
         return find_template(self.templates, template_id)
 
-    def validate(self, request: ExecuteRequest) -> WorkflowGraph:
+    async def validate(
+        self,
+        document: Any,
+        tenant_id: str,
+        *,
+        role: Role | None,
+        variables: Mapping[str, Any] | None = None,
+        origin: str | None = None,
+    ) -> WorkflowGraph:
+        """Validate a graph with the templates and saved workflows it runs as
+        sub-workflows, and pin those (see `core.subworkflows.pin`).
+
+        Raises:
+            ValidationFailed: Every problem, sub-workflows' included.
+        """
+        parsed = parse_graph(document)
+        found = await self.subworkflows.collect(parsed, tenant_id)
+        graph = validate_workflow(
+            parsed,
+            self.catalogue,
+            role=role,
+            variables=variables,
+            max_steps=self.max_steps,
+            resolve=resolver(found),
+            origin=origin,
+            max_foreach_items=self.max_foreach_items,
+        )
+        return pin(graph, found)
+
+    async def validate_request(self, request: ExecuteRequest) -> WorkflowGraph:
         """Validate what `request` would run, as `execute` does, without starting it
         (a schedule is checked this way when it is made).
 
         Raises:
-            ValidationFailed: Every problem of the graph and variables.
+            ValidationFailed: Every problem of the graph, its sub-workflows and the
+                variables.
             NotFound: Unknown template.
         """
         if request.graph is not None:
             document: Any = request.graph
         else:
             document = self.template(request.template_id or "").graph
-        return validate_workflow(
+        return await self.validate(
             document,
-            self.catalogue,
+            request.tenant_id,
             role=request.role,
             variables=request.variables,
-            max_steps=self.max_steps,
+            origin=f"workflow:{request.workflow_id}" if request.workflow_id else None,
         )
 
     async def execute(self, request: ExecuteRequest) -> tuple[ExecutionRecord, bool]:
@@ -162,7 +207,7 @@ class ExecutionStarter:
         problems = idempotency_key_problems(key, "idempotencyKey")
         if problems:
             raise ValidationFailed(problems)
-        graph = self.validate(request)
+        graph = await self.validate_request(request)
         variables = resolve_variables(graph, request.variables)
         frozen = graph.to_document()
         request_hash = _hash(
@@ -178,7 +223,11 @@ class ExecutionStarter:
             tenant_id=request.tenant_id,
             graph=frozen,
             variables=variables,
-            steps=[(step.id, step.agent) for step in graph.steps],
+            # A for-each or sub-workflow step runs no agent itself (its elements do).
+            steps=[
+                (step.id, "" if step.for_each is not None else step.agent or "")
+                for step in graph.steps
+            ],
             template_id=request.template_id or request.made_from_template,
             workflow_id=request.workflow_id,
             workflow_version=request.workflow_version,

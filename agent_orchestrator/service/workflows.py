@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import Problem, ValidationFailed
+from ..core.graph import parse_graph
+from ..core.subworkflows import resolver
 from ..core.validation import MAX_STEPS, validate_workflow
 from ..security.permissions import Permission
+from .subworkflows import SubworkflowSource
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from ..core.protocols import AgentCatalogue
     from ..core.records import Page, WorkflowRecord
+    from ..core.templates import WorkflowTemplate
     from .access import Access
     from .caller import Caller
     from .stores import WorkflowRepository
@@ -26,6 +32,7 @@ class SavedWorkflows:
         repository: Where workflows and their versions are kept.
         catalogue: The agents graphs are validated against.
         max_steps: ``AGENT_MAX_STEPS``; graphs with more steps are refused.
+        templates: The shipped templates sub-workflow steps may name.
     """
 
     def __init__(
@@ -35,11 +42,13 @@ class SavedWorkflows:
         catalogue: AgentCatalogue,
         *,
         max_steps: int = MAX_STEPS,
+        templates: Mapping[str, WorkflowTemplate] | None = None,
     ) -> None:
         self.access = access
         self.repository = repository
         self.catalogue = catalogue
         self.max_steps = max_steps
+        self.subworkflows = SubworkflowSource(templates or {}, repository)
 
     async def save(
         self,
@@ -88,11 +97,17 @@ class SavedWorkflows:
             )
         if not isinstance(graph, dict):
             raise ValidationFailed([Problem("input.graph", "must be a JSON object")])
+        parsed = parse_graph(graph)
+        found = await self.subworkflows.collect(parsed, caller.tenant_id)
+        # Saved with its sub-workflows by name: one without a version runs the
+        # latest saved version of that workflow each time.
         valid = validate_workflow(
-            graph,
+            parsed,
             self.catalogue,
             role=self.access.role(caller),
             max_steps=self.max_steps,
+            resolve=resolver(found),
+            origin=f"workflow:{workflow_id}" if workflow_id else None,
         )
         async with self.access.owned(caller, action, "workflow", workflow_id):
             return await self.repository.save(

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 import anyio
 from sqlalchemy import bindparam, insert, null, update
 
-from ..core.enums import ExecutionStatus
+from ..core.enums import ExecutionStatus, StepStatus
 from ..core.errors import NotStorable
 from .models import (
     ExecutionEventRow,
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from sqlalchemy.sql.compiler import SQLCompiler
     from sqlalchemy.sql.expression import ClauseElement
 
-    from ..core.protocols import ExecutionEvent, WriteBatch
+    from ..core.protocols import ExecutionEvent, NewStepRun, WriteBatch
     from .database import WriterConnection
 
 steps = table_of(StepRunRow)
@@ -77,6 +77,33 @@ EVENT_COLUMNS = tuple(c for c in events.columns if not c.primary_key)
 #: Events stored on PostgreSQL are announced here as ``<execution id>:<last seq>``
 #: (NOTIFY is transactional: listeners hear of them only once they are committed).
 NOTIFY_CHANNEL = "agent_orchestrator_events"
+
+#: The columns a new step run (`core.protocols.NewStepRun`) is inserted with.
+NEW_STEP_SQL_COLUMNS = (
+    "execution_id, tenant_id, step_id, agent_id, position, status, attempts"
+)
+_PG_NEW_STEPS = f"""
+INSERT INTO {steps.name} ({NEW_STEP_SQL_COLUMNS})
+SELECT v.*, 0 FROM unnest($1::varchar[], $2::varchar[], $3::varchar[],
+  $4::varchar[], $5::integer[], $6::varchar[]) AS v
+ON CONFLICT (execution_id, step_id) DO NOTHING
+"""
+
+
+def _new_step_row(new: NewStepRun) -> list[Any]:
+    return [
+        new.execution_id,
+        new.tenant_id,
+        new.step_id,
+        new.agent_id,
+        new.position,
+        StepStatus.PENDING.value,
+    ]
+
+
+def _new_step_columns(news: Sequence[NewStepRun]) -> list[list[Any]]:
+    return [list(column) for column in zip(*map(_new_step_row, news), strict=True)]
+
 
 Row: TypeAlias = "Mapping[str, Any]"
 Key = tuple[str, ...]
@@ -262,7 +289,16 @@ class SqliteBatches:
     def plan(self, batch: WriteBatch) -> list[tuple[str, list[list[Any]]]]:
         """The statements of a batch with their rows of parameters, in order."""
         step_rows, execution_rows = _fold_batch(batch)
-        planned = self._grouped(steps, STEP_KEY, step_rows)
+        planned: list[tuple[str, list[list[Any]]]] = []
+        if batch.new_steps:
+            planned.append(
+                (
+                    f"INSERT OR IGNORE INTO {steps.name} ({NEW_STEP_SQL_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 0)",
+                    [_new_step_row(n) for n in batch.new_steps],
+                )
+            )
+        planned += self._grouped(steps, STEP_KEY, step_rows)
         planned += self._grouped(executions, EXECUTION_KEY, execution_rows, True)
         if batch.events:
             event_row = self._convert.event_row
@@ -474,7 +510,17 @@ class PostgresBatches:
             if self._conn is None:
                 await self._check_out()
             try:
-                await self._driver.fetchrow(self.statement, *arguments)
+                if batch.new_steps:
+                    # Rows the batch then updates: a statement of their own first,
+                    # as the batch statement's CTEs would not see rows inserted
+                    # beside them.
+                    async with self._driver.transaction():
+                        await self._driver.execute(
+                            _PG_NEW_STEPS, *_new_step_columns(batch.new_steps)
+                        )
+                        await self._driver.fetchrow(self.statement, *arguments)
+                else:
+                    await self._driver.fetchrow(self.statement, *arguments)
             except asyncpg.DataError as exc:
                 raise refused(exc) from exc  # the connection is fine
             except asyncpg.PostgresError:

@@ -120,6 +120,10 @@ class MemoryRunStore:
                     f"{expected + 1}"
                 )
             last_seq[event.execution_id] = event.seq
+        for new in batch.new_steps:
+            self._steps[new.execution_id].setdefault(
+                new.step_id, StepRecord(new.step_id, new.agent_id, StepStatus.PENDING)
+            )
         for step in batch.steps:
             current = self._steps[step.execution_id][step.step_id]
             values = {k: _copy(v) for k, v in step.values.items()}

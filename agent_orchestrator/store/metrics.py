@@ -106,7 +106,12 @@ class MetricsQueries:
                     .select_from(
                         steps.join(executions, steps.c.execution_id == executions.c.id)
                     )
-                    .where(window, steps.c.status.not_in([StepStatus.PENDING.value]))
+                    .where(
+                        window,
+                        steps.c.status.not_in([StepStatus.PENDING.value]),
+                        # For-each and sub-workflow steps run no agent themselves.
+                        steps.c.agent_id != "",
+                    )
                     .group_by(steps.c.agent_id)
                     .order_by(steps.c.agent_id)
                 )

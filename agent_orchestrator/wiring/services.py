@@ -12,6 +12,7 @@ import anyio
 from ..agents.builtin import create_agent_registry
 from ..core.clocks import ScaledClock, SchedulerClock, SystemClock
 from ..core.errors import Problem, ValidationFailed
+from ..core.subworkflows import Found, RefKey, resolver
 from ..core.templates import WorkflowTemplate, load_templates
 from ..core.validation import validate_workflow
 from ..engine.bus import EventBus, Fanout
@@ -64,6 +65,8 @@ def engine_settings(settings: Settings, *, resume: bool = True) -> EngineSetting
         lease_s=settings.agent_lease_seconds,
         max_concurrent_executions=settings.agent_max_concurrent_executions,
         resume=resume,
+        max_foreach_items=settings.agent_max_foreach_items,
+        max_step_runs=settings.agent_max_steps * settings.agent_max_foreach_items,
     )
 
 
@@ -75,9 +78,17 @@ def load_checked_templates(registry: AgentRegistry) -> dict[str, WorkflowTemplat
     """
     templates = load_templates()
     problems: list[Problem] = []
+    found: dict[RefKey, Found] = {
+        (t.id, None, None): (t.graph, None) for t in templates.values()
+    }
     for template in templates.values():
         try:
-            validate_workflow(template.graph, registry)
+            validate_workflow(
+                template.graph,
+                registry,
+                resolve=resolver(found),
+                origin=f"template:{template.id}",
+            )
         except ValidationFailed as exc:
             problems.extend(
                 Problem(f"templates/{template.id}.json: {p.path}", p.message, p.code)
@@ -161,14 +172,16 @@ async def open_services(
         )
         admin = admin_parts(settings, database)
         access = admin.access
+        saved = WorkflowStore(database)
         starter = ExecutionStarter(
             runner,
             registry,
             templates,
             enabled=enabled,
             max_steps=settings.agent_max_steps,
+            max_foreach_items=settings.agent_max_foreach_items,
+            workflows=saved,
         )
-        saved = WorkflowStore(database)
         schedule_store = ScheduleStore(database)
         clock = scheduler_clock(settings)
         # Schedules fire in the processes that run workflows (serve with workers,
@@ -197,7 +210,11 @@ async def open_services(
                 access, starter, runner, runs, ExecutionQueries(database), saved
             ),
             saved_workflows=SavedWorkflows(
-                access, saved, registry, max_steps=settings.agent_max_steps
+                access,
+                saved,
+                registry,
+                max_steps=settings.agent_max_steps,
+                templates=templates,
             ),
             copilot=Copilot(access, planner, starter, enabled=enabled),
             files=Files(

@@ -80,7 +80,7 @@ async def test_killed_server_resumes_without_rerunning_finished_steps(
                 tenant_id="t1",
                 graph=document,
                 variables={},
-                steps=[(s.id, s.agent) for s in parse_graph(document).steps],
+                steps=[(s.id, s.agent or "") for s in parse_graph(document).steps],
             )
         )
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import strawberry
 
+from ...core.graph import parent_step
 from ...core.protocols import ExecutionEvent as Event
 from ...core.protocols import ExecutionRecord, StepRecord
 from ..context import Info  # noqa: TC001 (Strawberry reads annotations at run time)
@@ -15,7 +16,8 @@ from ..scalars import JSON
 
 @strawberry.type
 class StepRun:
-    """One step of an execution."""
+    """One step of an execution: a graph's step, a for-each's element (``book[3]``,
+    `index` 3) or a step of a sub-workflow (``each[3].ocr``)."""
 
     step_id: str
     agent_id: str
@@ -26,11 +28,25 @@ class StepRun:
     duration_ms: int | None
     error: str | None
     output: JSON | None
+    parent_step_id: str | None = strawberry.field(
+        default=None,
+        description="The for-each or sub-workflow step this one runs inside.",
+    )
+    index: int | None = strawberry.field(
+        default=None, description="The element's position in its for-each's list."
+    )
+    children: list[StepRun] = strawberry.field(
+        default_factory=list,
+        description="Its elements (a for-each) or steps (a sub-workflow), in order.",
+    )
 
     @classmethod
     def of(cls, step: StepRecord) -> StepRun:
         """The GraphQL view of a step."""
+        parent, index = parent_step(step.step_id)
         return cls(
+            parent_step_id=parent,
+            index=index,
             step_id=step.step_id,
             agent_id=step.agent_id,
             status=step.status,
@@ -93,12 +109,27 @@ class Execution:
 
     # Strawberry types its decorators called with arguments as returning Any (one
     # overload also serves `x: int = strawberry.field(...)`), hence these ignores.
-    @strawberry.field(description="The steps, in graph order.")  # type: ignore[untyped-decorator]
-    async def steps(self, info: Info) -> list[StepRun]:
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The graph's steps in graph order, each for-each's elements and "
+        "each sub-workflow's steps grouped under it (`children`); with `flat: true`, "
+        "every step run in one list."
+    )
+    async def steps(self, info: Info, flat: bool = False) -> list[StepRun]:
         records = self._steps
         if records is None:
             records = tuple(await info.context.loaders.steps.load(str(self.id)))
-        return [StepRun.of(s) for s in records]
+        runs = [StepRun.of(s) for s in records]
+        if flat:
+            return runs
+        by_id = {run.step_id: run for run in runs}
+        top = []
+        for run in runs:
+            parent = by_id.get(run.parent_step_id or "")
+            if parent is None:
+                top.append(run)
+            else:
+                parent.children.append(run)
+        return top
 
     @strawberry.field(description="Stored events after `afterSeq`, in order.")  # type: ignore[untyped-decorator]
     async def events(self, info: Info, after_seq: int = 0) -> list[ExecutionEvent]:
