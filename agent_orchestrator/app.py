@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from . import __version__
 from .agents.builtin import create_agent_registry
+from .agents.smtp import SmtpServer
 from .core.errors import Forbidden, Problem, ValidationFailed
 from .core.templates import WorkflowTemplate, load_templates
 from .core.validation import validate_workflow
@@ -47,6 +48,7 @@ from .security.ratelimit import AuthFailures, RateLimiter
 from .security.sockets import KeySockets
 from .service.access import Access
 from .service.api_keys import ApiKeys
+from .service.approvals import Approvals
 from .service.artifacts import Artifacts
 from .service.audit import AuditLog
 from .service.catalogue import Catalogue
@@ -60,6 +62,7 @@ from .service.starting import ExecutionStarter
 from .service.switch import DISABLED_MESSAGE
 from .service.workflows import SavedWorkflows
 from .store.api_keys import ApiKeyStore
+from .store.approvals import SqlApprovalStore
 from .store.artifacts import SqlArtifactStore
 from .store.audit import AuditStore
 from .store.database import Database, create_database
@@ -243,6 +246,7 @@ async def open_services(
             templates,
             enabled=enabled,
             max_steps=settings.agent_max_steps,
+            require_approval_for=settings.agent_require_approval_for,
         )
         saved = WorkflowStore(database)
         services = Services(
@@ -257,7 +261,11 @@ async def open_services(
                 access, starter, runner, runs, ExecutionQueries(database), saved
             ),
             saved_workflows=SavedWorkflows(
-                access, saved, registry, max_steps=settings.agent_max_steps
+                access,
+                saved,
+                registry,
+                max_steps=settings.agent_max_steps,
+                require_approval_for=settings.agent_require_approval_for,
             ),
             copilot=Copilot(access, planner, starter, enabled=enabled),
             files=Files(
@@ -267,6 +275,14 @@ async def open_services(
             ),
             artifacts=Artifacts(access, artifacts),
             review=Review(access, ledger),
+            approvals=Approvals(
+                access,
+                SqlApprovalStore(database),
+                runner,
+                enabled=enabled,
+                mail=SmtpServer.from_settings(settings.mail),
+                recipients=settings.agent_approval_recipients,
+            ),
             starter=starter,
             runner=runner,
             bus=bus,
@@ -282,6 +298,10 @@ async def open_services(
                 services.sockets,
                 settings.agent_key_recheck_s,
             )
+            if enabled:
+                await tg.start(
+                    services.approvals.watch, settings.agent_approval_check_s
+                )
             try:
                 yield services
             finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .approval import ApprovalAgent
 from .categorizer import CategorizerAgent
 from .invoices import InvoiceParserAgent
 from .ledger import LedgerAgent
@@ -37,6 +38,7 @@ def create_builtin_agents(resources: AgentResources) -> list[Agent]:
         VatAgent(resources),
         LlmAgent(resources),
         NotificationAgent(resources),
+        ApprovalAgent(),
     ]
 
 

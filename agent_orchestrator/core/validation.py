@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from .approvals import APPROVAL_AGENT, approval_gaps
 from .errors import Problem, ValidationFailed
 from .graph import (
     ConditionSyntaxError,
@@ -63,6 +64,7 @@ def validate_workflow(
     role: Role | None = None,
     variables: Mapping[str, Any] | None = None,
     max_steps: int = MAX_STEPS,
+    require_approval_for: Collection[str] = (),
 ) -> WorkflowGraph:
     """Check a workflow before anything runs.
 
@@ -74,6 +76,8 @@ def validate_workflow(
             be present and every value must fit its declared type.
         max_steps: ``AGENT_MAX_STEPS``; a graph with more steps is refused with that
             one problem.
+        require_approval_for: ``AGENT_REQUIRE_APPROVAL_FOR``: agents that must have
+            an ``approval_agent`` step before them on every path from the start.
 
     Returns:
         The parsed graph.
@@ -94,6 +98,7 @@ def validate_workflow(
             ]
         )
     problems = list(_GraphChecker(graph, catalogue, role).problems())
+    problems.extend(_approval_problems(graph, require_approval_for))
     if variables is not None:
         try:
             resolve_variables(graph, variables)
@@ -195,6 +200,24 @@ def _coerce_variable(spec: VariableSpec, value: Any) -> tuple[bool, Any]:
     if kind == "array":
         return isinstance(value, list), value
     return isinstance(value, dict), value
+
+
+def _approval_problems(graph: WorkflowGraph, guarded: Collection[str]) -> list[Problem]:
+    """A problem for each step that runs a `guarded` agent without an approval
+    before it on every path (DESIGN.md "Engine semantics", Approval)."""
+    dependencies = graph.dependencies()
+    index = {step.id: i for i, step in enumerate(graph.steps)}
+    steps = {step.id: (step.agent, dependencies[step.id]) for step in graph.steps}
+    return [
+        Problem(
+            f"steps[{index[step_id]}]",
+            f"step '{step_id}' runs agent '{agent}', which AGENT_REQUIRE_APPROVAL_FOR "
+            f"lists: put an '{APPROVAL_AGENT}' step before it on every path from the "
+            f"start (add it to depends_on of '{step_id}' or of the steps before it)",
+            "approval_required",
+        )
+        for step_id, agent in approval_gaps(steps, guarded)
+    ]
 
 
 class _GraphChecker:

@@ -14,6 +14,7 @@ from ..security.sockets import KeySockets
 from ..store.database import Database
 from .access import Access
 from .api_keys import ApiKeys
+from .approvals import Approvals
 from .artifacts import Artifacts
 from .audit import AuditLog
 from .catalogue import Catalogue
@@ -63,6 +64,7 @@ class Services(AdminServices):
         files: Store uploaded documents.
         artifacts: Files agents made.
         review: Documents held for review: correct and book them.
+        approvals: Approval requests: list and decide them.
         starter: Validates and submits executions (the use cases' building block;
             it checks no rights and writes no audit entry of its own).
         runner: The process's runner (started only when the service is enabled).
@@ -80,6 +82,7 @@ class Services(AdminServices):
     files: Files
     artifacts: Artifacts
     review: Review
+    approvals: Approvals
     starter: ExecutionStarter
     runner: Runner
     bus: EventBus

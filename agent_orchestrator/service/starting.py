@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -107,12 +107,15 @@ class ExecutionStarter:
         *,
         enabled: bool = True,
         max_steps: int = MAX_STEPS,
+        require_approval_for: Collection[str] = (),
     ) -> None:
         self.runner = runner
         self.catalogue = catalogue
         self.templates = templates
         self.enabled = enabled
         self.max_steps = max_steps
+        #: ``AGENT_REQUIRE_APPROVAL_FOR``: whatever the graph's source.
+        self.require_approval_for = frozenset(require_approval_for)
 
     def template(self, template_id: str) -> WorkflowTemplate:
         """The shipped template with this id.
@@ -151,6 +154,7 @@ class ExecutionStarter:
             role=request.role,
             variables=request.variables,
             max_steps=self.max_steps,
+            require_approval_for=self.require_approval_for,
         )
         variables = resolve_variables(graph, request.variables)
         frozen = graph.to_document()

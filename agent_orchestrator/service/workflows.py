@@ -9,6 +9,8 @@ from ..core.validation import MAX_STEPS, validate_workflow
 from ..security.permissions import Permission
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from ..core.protocols import AgentCatalogue
     from ..core.records import Page, WorkflowRecord
     from .access import Access
@@ -26,6 +28,7 @@ class SavedWorkflows:
         repository: Where workflows and their versions are kept.
         catalogue: The agents graphs are validated against.
         max_steps: ``AGENT_MAX_STEPS``; graphs with more steps are refused.
+        require_approval_for: ``AGENT_REQUIRE_APPROVAL_FOR``.
     """
 
     def __init__(
@@ -35,11 +38,13 @@ class SavedWorkflows:
         catalogue: AgentCatalogue,
         *,
         max_steps: int = MAX_STEPS,
+        require_approval_for: Collection[str] = (),
     ) -> None:
         self.access = access
         self.repository = repository
         self.catalogue = catalogue
         self.max_steps = max_steps
+        self.require_approval_for = frozenset(require_approval_for)
 
     async def save(
         self,
@@ -93,6 +98,7 @@ class SavedWorkflows:
             self.catalogue,
             role=self.access.role(caller),
             max_steps=self.max_steps,
+            require_approval_for=self.require_approval_for,
         )
         async with self.access.owned(caller, action, "workflow", workflow_id):
             return await self.repository.save(
