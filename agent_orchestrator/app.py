@@ -298,7 +298,9 @@ async def open_services(
                 services.sockets,
                 settings.agent_key_recheck_s,
             )
-            if enabled:
+            if enabled and resume:
+                # Expiry, decisions no runner took, e-mail to approvers: the work of
+                # long-lived processes (servers and workers), not of the CLI's.
                 await tg.start(
                     services.approvals.watch, settings.agent_approval_check_s
                 )

@@ -34,6 +34,7 @@ from strawberry.types.scalar import ScalarDefinition
 
 from ..schema.scalars import SCALAR_MAP
 from .agents import AgentQuery
+from .approvals import ApprovalMutation, ApprovalQuery
 from .artifacts import ArtifactQuery
 from .copilot import CopilotMutation, CopilotQuery
 from .errors import error_code, translate_errors
@@ -62,6 +63,7 @@ class Query(
     CopilotQuery,
     ArtifactQuery,
     ReviewQuery,
+    ApprovalQuery,
 ):
     """Everything readable."""
 
@@ -73,6 +75,7 @@ class Mutation(
     SecurityMutation,
     CopilotMutation,
     ReviewMutation,
+    ApprovalMutation,
 ):
     """Everything that changes state."""
 

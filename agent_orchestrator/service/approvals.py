@@ -137,8 +137,12 @@ class Approvals:
         *,
         approve: bool,
         comment: str | None = None,
+        continue_here: bool = True,
     ) -> ApprovalRecord:
         """Approve or reject a waiting approval (``approval.decide``, audited).
+
+        With `continue_here`, this process's runner takes the decided execution at
+        once (a short-lived process, the CLI, leaves it to servers and workers).
 
         Raises:
             Forbidden: The caller started the execution (four eyes), or its role is
@@ -202,7 +206,7 @@ class Approvals:
                     details={"approved": approve, "comment": comment},
                 ),
             )
-        if reopened:
+        if reopened and continue_here:
             await self._continue(execution_id)
         return record
 
