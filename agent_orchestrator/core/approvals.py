@@ -159,13 +159,20 @@ class ApprovalRecord:
 
 
 def approval_gaps(
-    steps: Mapping[str, tuple[str, Collection[str]]], guarded: Collection[str]
+    steps: Mapping[str, tuple[str, Collection[str], bool]],
+    guarded: Collection[str],
 ) -> list[tuple[str, str]]:
-    """The steps that run a `guarded` agent with no approval step before them on
+    """The steps that run a `guarded` agent without an approval step before them on
     every path from the start.
 
+    Paths run along dependencies, once those implied by longer ones are left out (the
+    transitive reduction): a notification that depends on a report and on an
+    approval that itself depends on the report is reached only through the approval.
+    An approval with a `when` condition does not count (it may be skipped, and a
+    skipped step lets its dependents run).
+
     Args:
-        steps: Step id -> (agent id, the ids it depends on).
+        steps: Step id -> (agent id, the ids it depends on, whether it has `when`).
         guarded: Agent ids that need an approval first (``AGENT_REQUIRE_APPROVAL_FOR``).
 
     Returns:
@@ -173,30 +180,49 @@ def approval_gaps(
     """
     if not guarded:
         return []
+    ancestors: dict[str, frozenset[str]] = {}
+
+    def ancestors_of(step_id: str, trail: frozenset[str]) -> frozenset[str]:
+        found = ancestors.get(step_id)
+        if found is None:
+            deps = [d for d in steps[step_id][1] if d in steps and d not in trail]
+            found = frozenset(deps).union(
+                *(ancestors_of(d, trail | {step_id}) for d in deps)
+            )
+            ancestors[step_id] = found
+        return found
+
+    def direct(step_id: str) -> list[str]:
+        # The dependencies no other dependency already leads through.
+        deps = [d for d in steps[step_id][1] if d in steps and d != step_id]
+        return [
+            d
+            for d in deps
+            if not any(d in ancestors_of(o, frozenset()) for o in deps if o != d)
+        ]
+
     covered: dict[str, bool] = {}
 
     def is_covered(step_id: str, trail: frozenset[str]) -> bool:
-        # A step is covered when it is an approval or every one of its dependencies
-        # is covered; a step without dependencies that is no approval is a start of
-        # a path that has none. (Cycles are the validator's other problem.)
+        # Every path from the start into this step has passed an approval: it is one
+        # (unconditional), or each of its direct dependencies is covered; a step
+        # without dependencies starts a path that has none.
         if step_id in covered:
             return covered[step_id]
-        agent, deps = steps[step_id]
-        if agent == APPROVAL_AGENT:
+        agent, _, conditional = steps[step_id]
+        if agent == APPROVAL_AGENT and not conditional:
             result = True
         else:
-            known = [d for d in deps if d in steps and d not in trail]
-            result = bool(known) and all(
-                is_covered(d, trail | {step_id}) for d in known
-            )
+            deps = [d for d in direct(step_id) if d not in trail]
+            result = bool(deps) and all(is_covered(d, trail | {step_id}) for d in deps)
         covered[step_id] = result
         return result
 
     gaps = []
-    for step_id, (agent, deps) in steps.items():
+    for step_id, (agent, _, _) in steps.items():
         if agent not in guarded:
             continue
-        known = [d for d in deps if d in steps]
-        if not known or not all(is_covered(d, frozenset({step_id})) for d in known):
+        deps = direct(step_id)
+        if not deps or not all(is_covered(d, frozenset({step_id})) for d in deps):
             gaps.append((step_id, agent))
     return gaps

@@ -207,13 +207,17 @@ def _approval_problems(graph: WorkflowGraph, guarded: Collection[str]) -> list[P
     before it on every path (DESIGN.md "Engine semantics", Approval)."""
     dependencies = graph.dependencies()
     index = {step.id: i for i, step in enumerate(graph.steps)}
-    steps = {step.id: (step.agent, dependencies[step.id]) for step in graph.steps}
+    steps = {
+        step.id: (step.agent, dependencies[step.id], bool(step.when))
+        for step in graph.steps
+    }
     return [
         Problem(
             f"steps[{index[step_id]}]",
             f"step '{step_id}' runs agent '{agent}', which AGENT_REQUIRE_APPROVAL_FOR "
             f"lists: put an '{APPROVAL_AGENT}' step before it on every path from the "
-            f"start (add it to depends_on of '{step_id}' or of the steps before it)",
+            f"start (make '{step_id}' depend on it, and the approval on what it "
+            "approves; an approval with a `when` condition does not count)",
             "approval_required",
         )
         for step_id, agent in approval_gaps(steps, guarded)

@@ -18,7 +18,12 @@ from agent_orchestrator.config import load_settings
 from agent_orchestrator.core.approvals import ApprovalStatus
 from agent_orchestrator.core.auth import Principal
 from agent_orchestrator.core.enums import ExecutionStatus, Role, StepStatus
-from agent_orchestrator.core.errors import Conflict, Forbidden, NotFound
+from agent_orchestrator.core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
 from agent_orchestrator.service.caller import Caller, Transport
 from agent_orchestrator.service.executions import StartExecution
 
@@ -280,3 +285,58 @@ async def test_cancel_a_waiting_execution(services: Services) -> None:
     assert approval.status is ApprovalStatus.CANCELLED
     with pytest.raises(Conflict, match="ended"):
         await services.approvals.decide(BOSS, execution_id, "approve", approve=True)
+
+
+@pytest.fixture
+async def guarded(database_url: str, tmp_path: Path) -> AsyncIterator[Services]:
+    settings = load_settings(
+        database_url=database_url,
+        agent_files_dir=tmp_path,
+        agent_require_approval_for=["notification_agent", "ledger_agent"],
+    )
+    async with open_services(settings) as opened:
+        yield opened
+
+
+async def test_the_policy_applies_to_every_source(guarded: Services) -> None:
+    send = {
+        "id": "send",
+        "agent": "notification_agent",
+        "inputs": {"recipients": ["a@b.fi"], "subject": "s", "body": "b"},
+    }
+    bare = {"steps": [send]}
+
+    def codes(exc: pytest.ExceptionInfo[ValidationFailed]) -> list[str]:
+        return [f"{p.path} {p.code}" for p in exc.value.problems]
+
+    with pytest.raises(ValidationFailed) as refused:
+        await guarded.executions.start(STARTER, StartExecution(graph=bare))
+    assert codes(refused) == ["steps[0] approval_required"]
+    assert "notification_agent" in refused.value.problems[0].message
+    with pytest.raises(ValidationFailed) as refused:
+        await guarded.saved_workflows.save(STARTER, name="lähetä", graph=bare)
+    assert codes(refused) == ["steps[0] approval_required"]
+    # A template that books without an approval (ledger_agent is listed).
+    with pytest.raises(ValidationFailed) as refused:
+        await guarded.executions.start(
+            STARTER,
+            StartExecution(
+                template_id="receipt_processing",
+                variables={"receipt_file": "kuitti.jpg"},
+            ),
+        )
+    assert [p.code for p in refused.value.problems] == ["approval_required"]
+    approved = {
+        "steps": [
+            {"id": "ok", "agent": "approval_agent", "inputs": {"title": "Lähetä?"}},
+            {**send, "depends_on": ["ok"]},
+        ]
+    }
+    record, _ = await guarded.executions.start(STARTER, StartExecution(graph=approved))
+    await wait_status(guarded, record.id, ExecutionStatus.WAITING_APPROVAL)
+    # A planned graph gets its approval from the planner.
+    plan = await guarded.copilot.plan(
+        STARTER, "Tee ALV-raportti viime kuulta ja lähetä se osoitteeseen a@tili.fi"
+    )
+    agents = [s["agent"] for s in plan.graph["steps"]]
+    assert agents.index("approval_agent") < agents.index("notification_agent")
