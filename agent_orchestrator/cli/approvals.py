@@ -77,7 +77,7 @@ def list_approvals(
 
     async def main() -> list[ApprovalRecord]:
         async with open_checked_services(settings, resume=False) as services:
-            return await services.approvals.list(Caller.cli(tenant), status=wanted)
+            return await services.approvals.find(Caller.cli(tenant), status=wanted)
 
     rows = [_row(r) for r in run(main, settings.database_url)]
     if as_json:

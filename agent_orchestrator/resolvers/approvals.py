@@ -25,7 +25,7 @@ class ApprovalQuery:
         execution_id: strawberry.ID | None = None,
         first: int = 100,
     ) -> list[Approval]:
-        records = await info.context.services.approvals.list(
+        records = await info.context.services.approvals.find(
             info.context.caller,
             status=status,
             execution_id=str(execution_id) if execution_id is not None else None,

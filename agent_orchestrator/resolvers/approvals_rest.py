@@ -53,7 +53,7 @@ async def list_approvals(
             raise ValidationFailed(
                 [Problem("status", f"unknown status {raw!r}; use one of {allowed}")]
             ) from None
-    records = await services.approvals.list(caller, status=status)
+    records = await services.approvals.find(caller, status=status)
     return JSONResponse({"approvals": [approval_json(r) for r in records]})
 
 

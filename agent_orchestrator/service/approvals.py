@@ -42,7 +42,7 @@ MAX_COMMENT = 2_000
 class ApprovalRepository(Protocol):
     """Where approval requests and decisions are kept (`store.approvals`)."""
 
-    async def list(
+    async def find(
         self,
         tenant_id: str,
         *,
@@ -109,7 +109,7 @@ class Approvals:
         self.mail = mail
         self.recipients = tuple(recipients)
 
-    async def list(
+    async def find(
         self,
         caller: Caller,
         *,
@@ -125,7 +125,7 @@ class Approvals:
         if not 1 <= first <= 100:
             raise ValidationFailed([Problem("first", "must be 1 to 100")])
         await self.expire_due()
-        return await self.store.list(
+        return await self.store.find(
             caller.tenant_id, status=status, execution_id=execution_id, limit=first
         )
 

@@ -95,7 +95,7 @@ class SqlApprovalStore:
     def __init__(self, database: Database) -> None:
         self.db = database
 
-    async def list(
+    async def find(
         self,
         tenant_id: str,
         *,

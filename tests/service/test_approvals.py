@@ -126,7 +126,7 @@ async def test_parks_without_a_lease_then_approval_continues(
     # Nothing held: no lease, no task in the runner.
     assert await lease_of(services, execution_id) is None
     assert execution_id not in services.runner.active
-    pending = await services.approvals.list(BOSS, status=ApprovalStatus.PENDING)
+    pending = await services.approvals.find(BOSS, status=ApprovalStatus.PENDING)
     assert [(a.request.execution_id, a.request.step_id) for a in pending] == [
         (execution_id, "approve")
     ]
@@ -160,7 +160,7 @@ async def test_parks_without_a_lease_then_approval_continues(
     assert [e.seq for e in await services.executions.events_after(execution_id)] == (
         list(range(1, len(events) + 1))
     )
-    assert await services.approvals.list(BOSS, status=ApprovalStatus.PENDING) == []
+    assert await services.approvals.find(BOSS, status=ApprovalStatus.PENDING) == []
     rows = [r for r in await audit_rows(services) if r["action"] == "approval.decide"]
     assert len(rows) == 1
     assert rows[0]["user_id"] == "boss"
@@ -205,11 +205,11 @@ async def test_four_eyes_role_tenant_and_twice(services: Services) -> None:
             "approve",
             approve=True,
         )
-    assert await services.approvals.list(caller("x", tenant="globex")) == []
+    assert await services.approvals.find(caller("x", tenant="globex")) == []
     with pytest.raises(NotFound):
         await services.approvals.decide(BOSS, execution_id, "nope", approve=True)
     # Nothing of the refusals changed it.
-    pending = await services.approvals.list(BOSS, status=ApprovalStatus.PENDING)
+    pending = await services.approvals.find(BOSS, status=ApprovalStatus.PENDING)
     assert len(pending) == 1
 
     # Two deciders at once: one decides, the other is told.
@@ -254,7 +254,7 @@ async def test_expiry_fails_the_step(services: Services) -> None:
     final = await wait_status(services, execution_id, ExecutionStatus.FAILED)
     assert final.error_message is not None
     assert "expired" in final.error_message
-    [approval] = await services.approvals.list(BOSS, execution_id=execution_id)
+    [approval] = await services.approvals.find(BOSS, execution_id=execution_id)
     assert approval.status is ApprovalStatus.EXPIRED
     with pytest.raises(Conflict, match="expired"):
         await services.approvals.decide(BOSS, execution_id, "approve", approve=True)
@@ -281,7 +281,7 @@ async def test_cancel_a_waiting_execution(services: Services) -> None:
     assert {s.step_id: s.status for s in final.steps}["approve"] is (
         StepStatus.CANCELLED
     )
-    [approval] = await services.approvals.list(BOSS, execution_id=execution_id)
+    [approval] = await services.approvals.find(BOSS, execution_id=execution_id)
     assert approval.status is ApprovalStatus.CANCELLED
     with pytest.raises(Conflict, match="ended"):
         await services.approvals.decide(BOSS, execution_id, "approve", approve=True)
