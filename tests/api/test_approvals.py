@@ -8,6 +8,7 @@ another one, which ends FAILED naming who and why."""
 from __future__ import annotations
 
 import email
+import json
 import os
 import subprocess
 import sys
@@ -87,6 +88,19 @@ async def reach(client: GraphQLClient, execution_id: str, status: str) -> Any:
         return found if found["status"] == status else None
 
     return await wait_for(check, 60, f"execution {execution_id} to be {status}")
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``agent-orchestrator ARGS`` against the server's database."""
+    return subprocess.run(
+        [sys.executable, "-m", "agent_orchestrator", *args],
+        cwd=ROOT,
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def error_code(body: dict[str, Any]) -> str:
@@ -223,26 +237,21 @@ async def test_approvals_survive_a_kill_and_are_decided_once(
         started = await operator.data(START, {"g": GRAPH})
         rejected_id = started["executeWorkflow"]["id"]
         await reach(operator, rejected_id, "WAITING_APPROVAL")
-        done_cli = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "agent_orchestrator",
-                "approvals",
-                "reject",
-                rejected_id,
-                "approve",
-                "--tenant",
-                "acme",
-                "--comment",
-                "Luvut eivät täsmää",
-            ],
-            cwd=ROOT,
-            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        listed_cli = cli(env, "approvals", "list", "--tenant", "acme", "--json")
+        assert listed_cli.returncode == 0, listed_cli.stderr
+        assert [
+            (a["execution_id"], a["status"]) for a in json.loads(listed_cli.stdout)
+        ] == [(rejected_id, "PENDING")]
+        done_cli = cli(
+            env,
+            "approvals",
+            "reject",
+            rejected_id,
+            "approve",
+            "--tenant",
+            "acme",
+            "--comment",
+            "Luvut eivät täsmää",
         )
         assert done_cli.returncode == 0, done_cli.stderr
         assert "Hylätty / rejected" in done_cli.stdout
