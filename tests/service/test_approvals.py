@@ -340,3 +340,53 @@ async def test_the_policy_applies_to_every_source(guarded: Services) -> None:
     )
     agents = [s["agent"] for s in plan.graph["steps"]]
     assert agents.index("approval_agent") < agents.index("notification_agent")
+
+
+async def test_a_decision_while_another_branch_runs(services: Services) -> None:
+    # The approval waits while a parallel step still runs: the execution is RUNNING,
+    # then parks once that step ends, and the decision made in between is not lost.
+    graph = {
+        "steps": [
+            {"id": "slow", "agent": "wait_agent", "inputs": {"seconds": 1.5}},
+            {"id": "approve", "agent": "approval_agent", "inputs": {"title": "OK?"}},
+            {
+                "id": "after",
+                "agent": "wait_agent",
+                "inputs": {"seconds": 0},
+                "depends_on": ["approve", "slow"],
+            },
+        ]
+    }
+    execution_id = await start(services, graph)
+    with anyio.fail_after(20):
+        while not await services.approvals.find(BOSS, status=ApprovalStatus.PENDING):
+            await anyio.sleep(0.02)
+    running = await services.executions.get(STARTER, execution_id)
+    assert running.status is ExecutionStatus.RUNNING
+    await services.approvals.decide(BOSS, execution_id, "approve", approve=True)
+    final = await wait_status(
+        services, execution_id, ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED
+    )
+    assert final.status is ExecutionStatus.SUCCEEDED, final.error_message
+    assert {s.step_id: s.attempts for s in final.steps} == {
+        "slow": 1,
+        "approve": 1,
+        "after": 1,
+    }
+
+
+async def test_the_upkeep_loop_expires_approvals(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        database_url=database_url,
+        agent_files_dir=tmp_path,
+        agent_approval_check_s=0.1,
+    )
+    async with open_services(settings) as quick:
+        # 0.0002 hours: 0.72 s.
+        execution_id = await start(quick, approval_graph(expires_in_hours=0.0002))
+        final = await wait_status(quick, execution_id, ExecutionStatus.FAILED)
+    assert final.error_message is not None
+    assert "vanheni" in final.error_message
+    assert "expired" in final.error_message
