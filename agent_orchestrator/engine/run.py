@@ -316,6 +316,8 @@ class ExecutionRun:
                 now,
             )
         except AgentError as exc:
+            started = {"attempts": self.attempts[step_id], "started_at": now}
+            batch.steps.append(StepUpdate(self.id, step_id, started))
             self._fail_in(batch, step_id, exc, now)
             return
         self.status[step_id] = StepStatus.WAITING_APPROVAL

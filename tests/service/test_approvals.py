@@ -390,3 +390,18 @@ async def test_the_upkeep_loop_expires_approvals(
     assert final.error_message is not None
     assert "vanheni" in final.error_message
     assert "expired" in final.error_message
+
+
+async def test_inputs_that_do_not_fit_fail_the_step_at_once(
+    services: Services,
+) -> None:
+    graph = approval_graph(approver_role="${vars.role}")
+    graph["variables"] = {"role": {"type": "string", "default": "BOSS"}}
+    execution_id = await start(services, graph)
+    final = await wait_status(services, execution_id, ExecutionStatus.FAILED)
+    steps = {s.step_id: s for s in final.steps}
+    assert steps["approve"].status is StepStatus.FAILED
+    assert steps["approve"].attempts == 1
+    assert "approver_role" in (steps["approve"].error or "")
+    assert steps["send"].status is StepStatus.CANCELLED
+    assert await services.approvals.find(BOSS, execution_id=execution_id) == []
