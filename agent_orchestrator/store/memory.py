@@ -190,8 +190,14 @@ class MemoryRunStore:
         """See `RunStore.request_cancel`."""
         record = await self.load_execution(execution_id, tenant_id)
         if not record.status.is_final:
+            # A parked execution goes back to the runners, which close it.
+            status = (
+                ExecutionStatus.PENDING
+                if record.status is ExecutionStatus.WAITING_APPROVAL
+                else record.status
+            )
             self._executions[execution_id] = dataclasses.replace(
-                self._executions[execution_id], cancel_requested=True
+                self._executions[execution_id], cancel_requested=True, status=status
             )
         return await self.load_execution(execution_id, tenant_id)
 
