@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from . import __version__
 from .agents.builtin import create_agent_registry
 from .agents.smtp import SmtpServer
+from .core.clocks import ScaledClock, SchedulerClock, SystemClock
 from .core.errors import Forbidden, Problem, ValidationFailed
 from .core.templates import WorkflowTemplate, load_templates
 from .core.validation import validate_workflow
@@ -58,6 +59,8 @@ from .service.executions import Executions
 from .service.files import Files
 from .service.metrics import Metrics
 from .service.review import Review
+from .service.schedules import Schedules
+from .service.scheduling import Scheduler
 from .service.starting import ExecutionStarter
 from .service.switch import DISABLED_MESSAGE
 from .service.workflows import SavedWorkflows
@@ -72,6 +75,7 @@ from .store.metrics import MetricsQueries
 from .store.notify import listen_for_events
 from .store.outbox import SqlOutbox
 from .store.runs import SqlRunStore
+from .store.schedules import ScheduleStore
 from .store.workflows import WorkflowStore
 
 if TYPE_CHECKING:
@@ -126,6 +130,19 @@ def load_checked_templates(registry: AgentRegistry) -> dict[str, WorkflowTemplat
     if problems:
         raise ValidationFailed(problems)
     return templates
+
+
+def scheduler_clock(settings: Settings) -> SchedulerClock:
+    """The clock schedules are counted with: the wall clock, or ``AGENT_TEST_CLOCK``'s
+    (tests only)."""
+    if settings.agent_test_clock:
+        log.warning(
+            "AGENT_TEST_CLOCK is set: schedules fire by a test clock (%s), not by the "
+            "wall clock; unset it outside tests",
+            settings.agent_test_clock,
+        )
+        return ScaledClock.parse(settings.agent_test_clock)
+    return SystemClock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +266,22 @@ async def open_services(
             require_approval_for=settings.agent_require_approval_for,
         )
         saved = WorkflowStore(database)
+        schedule_store = ScheduleStore(database)
+        clock = scheduler_clock(settings)
+        # Schedules fire in the processes that run workflows (serve with workers,
+        # and `worker`); every slot once however many there are.
+        scheduler = (
+            Scheduler(
+                schedule_store,
+                starter,
+                saved,
+                clock=clock,
+                rescan_s=settings.agent_schedule_rescan_s,
+                audit_enabled=settings.agent_audit_enabled,
+            )
+            if enabled and resume
+            else None
+        )
         services = Services(
             settings=settings,
             database=database,
@@ -283,6 +316,10 @@ async def open_services(
                 mail=SmtpServer.from_settings(settings.mail),
                 recipients=settings.agent_approval_recipients,
             ),
+            schedules=Schedules(
+                access, schedule_store, starter, saved, clock, scheduler
+            ),
+            scheduler=scheduler,
             starter=starter,
             runner=runner,
             bus=bus,
@@ -304,6 +341,8 @@ async def open_services(
                 await tg.start(
                     services.approvals.watch, settings.agent_approval_check_s
                 )
+            if scheduler is not None:
+                await tg.start(scheduler.run)
             try:
                 yield services
             finally:

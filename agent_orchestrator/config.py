@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .core.clocks import ScaledClock
 from .core.errors import ConfigurationError
 from .core.hosts import parse_allowed
 
@@ -175,6 +176,11 @@ class Settings(BaseSettings):
     agent_lease_seconds: float = Field(30.0, gt=0, le=3_600)
     agent_max_concurrent_executions: int = Field(100, ge=1, le=10_000)
     agent_worker_enabled: bool = True
+    # Schedules: the longest wait between looks for schedules other processes made.
+    agent_schedule_rescan_s: float = Field(30.0, gt=0, le=3_600)
+    # For tests only: `<ISO time>[,<Unix time>[,<speed>]]` makes schedules see a
+    # clock that showed that time at that Unix time and runs `speed` times faster.
+    agent_test_clock: str | None = None
     agent_plugins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     agent_allow_insecure_bind: bool = False
     agent_key_recheck_s: float = Field(30.0, gt=0, le=60)
@@ -271,6 +277,13 @@ class Settings(BaseSettings):
     def _hosts(cls, value: list[str]) -> list[str]:
         parse_allowed(value)
         return value
+
+    @field_validator("agent_test_clock")
+    @classmethod
+    def _test_clock(cls, value: str | None) -> str | None:
+        if value:
+            ScaledClock.parse(value)
+        return value or None
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ from ..core.enums import Role
 from ..core.errors import AgentOrchestratorError
 from ..core.ids import DEFAULT_TENANT
 from .output import console, err, fail, run, warn
+from .schedules import schedules_app
 from .startup import (
     agent_registry,
     load_settings,
@@ -38,6 +39,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(schedules_app)
 
 DatabaseOption = Annotated[
     str | None,
@@ -613,6 +615,10 @@ def worker(database_url: DatabaseOption = None) -> None:
 
         import anyio
 
+        from ..observability.sentry import configure_sentry
+
+        # A worker fires schedules too: a slot that cannot start goes to Sentry.
+        configure_sentry(settings.sentry_dsn, environment=settings.agent_default_region)
         async with open_checked_services(settings, resume=True) as services:
             console.print(f"Worker {services.runner.owner} running; Ctrl-C stops it.")
             with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:

@@ -27,3 +27,18 @@ def configure_sentry(dsn: str | None, *, environment: str | None = None) -> bool
         traces_sample_rate=0.0,
     )
     return True
+
+
+def report_problem(message: str, *, tags: dict[str, str] | None = None) -> None:
+    """Send a problem that is no exception (e.g. a schedule that could not fire) to
+    Sentry as an error event; nothing when Sentry is not configured."""
+    import sys
+
+    # Only when the SDK was started (`configure_sentry`): importing it costs time.
+    sentry_sdk = sys.modules.get("sentry_sdk")
+    if sentry_sdk is None or not sentry_sdk.is_initialized():
+        return
+    with sentry_sdk.new_scope() as scope:
+        for key, value in (tags or {}).items():
+            scope.set_tag(key, value)
+        sentry_sdk.capture_message(message, level="error")

@@ -254,6 +254,7 @@ def rest_routes() -> list[Route]:
     from .approvals_rest import approval_routes
     from .copilot_rest import copilot_routes
     from .review_rest import review_routes
+    from .schedules_rest import schedule_routes
 
     return [
         Route(f"{PREFIX}/agents", list_agents, methods=["GET"]),
@@ -272,4 +273,5 @@ def rest_routes() -> list[Route]:
         *copilot_routes(),
         *review_routes(),
         *approval_routes(),
+        *schedule_routes(),
     ]

@@ -42,6 +42,7 @@ from .executions import ExecutionMutation, ExecutionQuery, ExecutionSubscription
 from .limits import document_refusal
 from .metrics import MetricsQuery, MetricsSubscription
 from .review import ReviewMutation, ReviewQuery
+from .schedules import ScheduleMutation, ScheduleQuery
 from .security import SecurityMutation, SecurityQuery
 from .workflows import WorkflowMutation, WorkflowQuery
 
@@ -64,6 +65,7 @@ class Query(
     ArtifactQuery,
     ReviewQuery,
     ApprovalQuery,
+    ScheduleQuery,
 ):
     """Everything readable."""
 
@@ -76,6 +78,7 @@ class Mutation(
     CopilotMutation,
     ReviewMutation,
     ApprovalMutation,
+    ScheduleMutation,
 ):
     """Everything that changes state."""
 

@@ -23,6 +23,7 @@ from ..security.permissions import Permission, effective_role, require
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
+    from contextlib import AbstractAsyncContextManager
 
     from ..core.enums import Role
     from .caller import Caller
@@ -123,43 +124,44 @@ class Access:
             )
             raise
 
-    @asynccontextmanager
-    async def owned(
+    def owned(
         self,
         caller: Caller,
         action: str,
         resource_type: str,
         resource_id: str | None,
-    ) -> AsyncIterator[None]:
+    ) -> AbstractAsyncContextManager[None]:
         """Around a lookup of one of the tenant's objects by id: `NotFound` (an
         unknown id or another tenant's, which are told apart for nobody) is a refusal
         and gets its ``denied`` entry before it propagates."""
-        try:
-            yield
-        except NotFound as exc:
-            await self.refused(
-                caller,
-                action,
-                exc,
-                resource_type=resource_type,
-                resource_id=resource_id,
-            )
-            raise
+        return self._recording(caller, action, resource_type, resource_id, (NotFound,))
 
-    @asynccontextmanager
-    async def attempt(
+    def attempt(
         self,
         caller: Caller,
         action: str,
         resource_type: str,
         resource_id: str | None = None,
-    ) -> AsyncIterator[None]:
+    ) -> AbstractAsyncContextManager[None]:
         """Around the body of a use case that changes something: a refusal no guard
         inside has recorded (invalid input, a conflicting idempotency key, an
         unknown template) gets its entry before it propagates."""
+        return self._recording(caller, action, resource_type, resource_id, _REFUSALS)
+
+    @asynccontextmanager
+    async def _recording(
+        self,
+        caller: Caller,
+        action: str,
+        resource_type: str,
+        resource_id: str | None,
+        errors: tuple[type[AgentOrchestratorError], ...],
+    ) -> AsyncIterator[None]:
+        """Record `errors` raised in the block as refusals of `action`, then let them
+        propagate."""
         try:
             yield
-        except _REFUSALS as exc:
+        except errors as exc:
             await self.refused(
                 caller,
                 action,

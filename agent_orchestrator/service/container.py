@@ -23,6 +23,8 @@ from .executions import Executions
 from .files import Files
 from .metrics import Metrics
 from .review import Review
+from .schedules import Schedules
+from .scheduling import Scheduler
 from .starting import ExecutionStarter
 from .stores import ExecutionReader
 from .workflows import SavedWorkflows
@@ -65,6 +67,8 @@ class Services(AdminServices):
         artifacts: Files agents made.
         review: Documents held for review: correct and book them.
         approvals: Approval requests: list and decide them.
+        schedules: Create, list, pause, resume and delete schedules.
+        scheduler: This process's scheduler (None unless it runs workflows).
         starter: Validates and submits executions (the use cases' building block;
             it checks no rights and writes no audit entry of its own).
         runner: The process's runner (started only when the service is enabled).
@@ -83,6 +87,8 @@ class Services(AdminServices):
     artifacts: Artifacts
     review: Review
     approvals: Approvals
+    schedules: Schedules
+    scheduler: Scheduler | None
     starter: ExecutionStarter
     runner: Runner
     bus: EventBus

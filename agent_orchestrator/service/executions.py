@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import NotFound, Problem, ValidationFailed
+from ..core.schedules import SCHEDULE_KEY_PREFIX
 from ..security.permissions import Permission
 from .starting import ExecuteRequest, idempotency_key_problems
 from .switch import ensure_enabled
@@ -67,6 +68,18 @@ class StartExecution:
         problems.extend(
             idempotency_key_problems(self.idempotency_key, "idempotencyKey")
         )
+        if self.idempotency_key is not None and self.idempotency_key.startswith(
+            SCHEDULE_KEY_PREFIX
+        ):
+            # A request must not take a schedule's slot (`core.schedules.slot_key`).
+            problems.append(
+                Problem(
+                    "idempotencyKey",
+                    f"keys that start with {SCHEDULE_KEY_PREFIX!r} are the "
+                    "schedules'; choose another key",
+                    "bad_request",
+                )
+            )
         return problems
 
 

@@ -23,7 +23,7 @@ from ..core.records import Page
 from ..security.permissions import Permission
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from .access import Access
     from .caller import Caller
@@ -150,17 +150,7 @@ class Review:
                 ),
             )
 
-        async with self.access.owned(caller, action, RESOURCE, entry_id):
-            try:
-                draft = await self.repository.change_draft(
-                    entry_id, caller.tenant_id, change
-                )
-            except (ValidationFailed, Conflict) as exc:
-                await self.access.refused(
-                    caller, action, exc, resource_type=RESOURCE, resource_id=entry_id
-                )
-                raise
-        return _item(draft)
+        return await self._change(caller, action, entry_id, change)
 
     async def book(self, caller: Caller, entry_id: str) -> ReviewItem:
         """Book a draft that passes the checks (``document.book``); it then counts in
@@ -227,16 +217,21 @@ class Review:
                 ),
             )
 
-        async with self.access.owned(caller, action, RESOURCE, entry_id):
-            try:
-                draft = await self.repository.change_draft(
-                    entry_id, caller.tenant_id, change
-                )
-            except (ValidationFailed, Conflict) as exc:
-                await self.access.refused(
-                    caller, action, exc, resource_type=RESOURCE, resource_id=entry_id
-                )
-                raise
+        return await self._change(caller, action, entry_id, change)
+
+    async def _change(
+        self,
+        caller: Caller,
+        action: str,
+        entry_id: str,
+        change: Callable[[Draft], DraftChange],
+    ) -> ReviewItem:
+        """Apply `change` to the tenant's draft under the repository's lock; an
+        unknown id, a refused change or a booked draft is recorded as a refusal."""
+        async with self.access.attempt(caller, action, RESOURCE, entry_id):
+            draft = await self.repository.change_draft(
+                entry_id, caller.tenant_id, change
+            )
         return _item(draft)
 
 

@@ -23,6 +23,7 @@ from ..core.validation import MAX_STEPS, resolve_variables, validate_workflow
 from .switch import ensure_enabled
 
 if TYPE_CHECKING:
+    from ..core.graph import WorkflowGraph
     from ..core.templates import WorkflowTemplate
     from ..engine.runner import Runner
 
@@ -97,6 +98,7 @@ class ExecutionStarter:
         templates: The shipped templates by id.
         enabled: ``AGENT_ORCHESTRATOR_ENABLED``; switched off, nothing starts.
         max_steps: ``AGENT_MAX_STEPS``; graphs with more steps are refused.
+        require_approval_for: ``AGENT_REQUIRE_APPROVAL_FOR``.
     """
 
     def __init__(
@@ -125,6 +127,27 @@ class ExecutionStarter:
         """
         return find_template(self.templates, template_id)
 
+    def validate(self, request: ExecuteRequest) -> WorkflowGraph:
+        """Validate what `request` would run, as `execute` does, without starting it
+        (a schedule is checked this way when it is made).
+
+        Raises:
+            ValidationFailed: Every problem of the graph and variables.
+            NotFound: Unknown template.
+        """
+        if request.graph is not None:
+            document: Any = request.graph
+        else:
+            document = self.template(request.template_id or "").graph
+        return validate_workflow(
+            document,
+            self.catalogue,
+            role=request.role,
+            variables=request.variables,
+            max_steps=self.max_steps,
+            require_approval_for=self.require_approval_for,
+        )
+
     async def execute(self, request: ExecuteRequest) -> tuple[ExecutionRecord, bool]:
         """Validate and start an execution of `request.graph`, or of the template
         `request.template_id` when no graph is given.
@@ -144,18 +167,7 @@ class ExecutionStarter:
         problems = idempotency_key_problems(key, "idempotencyKey")
         if problems:
             raise ValidationFailed(problems)
-        if request.graph is not None:
-            document: Any = request.graph
-        else:
-            document = self.template(request.template_id or "").graph
-        graph = validate_workflow(
-            document,
-            self.catalogue,
-            role=request.role,
-            variables=request.variables,
-            max_steps=self.max_steps,
-            require_approval_for=self.require_approval_for,
-        )
+        graph = self.validate(request)
         variables = resolve_variables(graph, request.variables)
         frozen = graph.to_document()
         request_hash = _hash(

@@ -390,3 +390,39 @@ def table_of(model: type[Base]) -> Table:
 def run_state_columns(table: Table) -> tuple[Column[Any], ...]:
     """The columns of `table` the engine changes as an execution runs (table order)."""
     return tuple(c for c in table.columns if c.info.get(RUN_STATE))
+
+
+class ScheduleRow(Base):
+    """A workflow fired on a cron expression (``agent_schedules``).
+
+    `next_run_at` is the next slot to fire (UTC); the process that fires a slot moves it
+    on with a conditional update, so that each slot is taken once however many
+    processes look (the execution's idempotency key ``schedule:<id>:<slot>`` guards the
+    same slot once more).
+    """
+
+    __tablename__ = "agent_schedules"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(TENANT_LENGTH))
+    name: Mapped[str] = mapped_column(String(200))
+    cron: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    template_id: Mapped[str | None] = mapped_column(String(64))
+    workflow_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    graph: Mapped[dict[str, Any] | None] = mapped_column(JsonColumn)
+    variables: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    last_execution_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+
+    __table_args__ = (
+        Index("ix_agent_schedules_tenant_created", "tenant_id", "created_at"),
+        Index("ix_agent_schedules_due", "enabled", "next_run_at"),
+    )

@@ -5,9 +5,11 @@ it in the tab's ``sessionStorage``, subscribes to ``metricsUpdates`` over
 ``graphql-transport-ws`` (the key in the ``connection_init`` payload) and lists recent
 executions over ``POST /graphql`` (the key in ``X-API-Key``), and the documents held for
 review ("Tarkistettavat"), each with a small form that corrects its total and VAT
-line (``correctDocument``) and books it (``bookDocument``), and the approvals that wait
+line (``correctDocument``) and books it (``bookDocument``), the approvals that wait
 ("Odottaa hyväksyntää", ``approvals(status: PENDING)``), each with an optional comment
-and Approve / Reject buttons (``decideApproval``). No CDN, no build step.
+and Approve / Reject buttons (``decideApproval``), and the schedules ("Ajastukset") with
+their next and last runs and a button that pauses or resumes each (``pauseSchedule`` /
+``resumeSchedule``). No CDN, no build step.
 """
 
 from __future__ import annotations
@@ -123,6 +125,20 @@ def dashboard_html(
           <th>Korjaa ja kirjaa <small lang="en">Correct and book</small></th>
         </tr></thead>
         <tbody id="review"><tr><td colspan="5">–</td></tr></tbody>
+      </table>
+    </section>
+    <section aria-labelledby="schedules-title">
+      <h2 id="schedules-title">Ajastukset <small lang="en">Schedules</small></h2>
+      <p id="schedules-status" role="status" aria-live="polite"></p>
+      <table>
+        <thead><tr>
+          <th>Nimi <small lang="en">Name</small></th>
+          <th>Ajastus <small lang="en">Cron</small></th>
+          <th>Seuraava ajo <small lang="en">Next run</small></th>
+          <th>Edellinen ajo <small lang="en">Last run</small></th>
+          <th>Tila <small lang="en">State</small></th>
+        </tr></thead>
+        <tbody id="schedules"><tr><td colspan="5">–</td></tr></tbody>
       </table>
     </section>
   </main>

@@ -2,7 +2,7 @@
 person's decision, and the decision (or expiry) once made.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-02 16:00:00.000000
 """
 
@@ -18,8 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 revision: str = "0006"
-# The lead re-chains the issue's migrations at merge time.
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

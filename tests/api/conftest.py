@@ -90,11 +90,7 @@ def api(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Api]:
     workdir = tmp_path_factory.mktemp(f"api-{request.param}")
-    url = (
-        database_factory.sqlite(workdir)
-        if request.param == "sqlite"
-        else database_factory.postgres()
-    )
+    url = database_factory.new(request.param, workdir)
     keys = make_keys(
         url,
         {

@@ -82,11 +82,7 @@ def server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[ServerProcess, str]]:
     workdir: Path = tmp_path_factory.mktemp(f"conformance-{request.param}")
-    url = (
-        database_factory.sqlite(workdir)
-        if request.param == "sqlite"
-        else database_factory.postgres()
-    )
+    url = database_factory.new(request.param, workdir)
     key = make_keys(url, {"admin": ("admin", "acme")})["admin"]
     env = {
         "DATABASE_URL": url,

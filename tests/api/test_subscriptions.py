@@ -62,11 +62,7 @@ def api(
 ) -> Iterator[Api]:
     """The API server of tests/api/conftest.py, with `gate_agent` as well."""
     workdir = tmp_path_factory.mktemp(f"subscriptions-{request.param}")
-    url = (
-        database_factory.sqlite(workdir)
-        if request.param == "sqlite"
-        else database_factory.postgres()
-    )
+    url = database_factory.new(request.param, workdir)
     keys = {
         role: make_key(url, role, role, "acme")
         for role in ("admin", "operator", "viewer")

@@ -106,3 +106,39 @@ def test_dashboard_shows_the_servers_live_metrics(server: tuple[str, str]) -> No
         expect(page.locator("#executions")).to_contain_text(
             started["data"]["executeWorkflow"]["id"][:8]
         )
+
+
+def test_dashboard_lists_schedules_and_pauses_one(server: tuple[str, str]) -> None:
+    url, key = server
+    base = "/api/v1/agent-orchestrator/schedules"
+    with httpx.Client(base_url=url, headers={"X-API-Key": key}) as http:
+        made = http.post(
+            base,
+            json={
+                "name": "ALV kuukausittain",
+                "cron": "0 8 1 * *",
+                "template_id": "vat_report",
+                "variables": {
+                    "period_start": "${period.previous_month.start}",
+                    "period_end": "${period.previous_month.end}",
+                },
+            },
+        )
+        assert made.status_code == 201, made.text
+        schedule = made.json()
+        with open_page() as page:
+            page.goto(url + "/workflows/metrics")
+            page.fill("#key", key)
+            page.click("#key-form button[type=submit]")
+            rows = page.locator("#schedules tr")
+            expect(rows).to_have_count(1)
+            expect(rows.first).to_contain_text("ALV kuukausittain")
+            expect(rows.first).to_contain_text("0 8 1 * * (Europe/Helsinki)")
+            expect(rows.first).to_contain_text("Käytössä")
+            rows.first.get_by_role("button").click()
+            expect(page.locator("#schedules-status")).to_have_text(
+                "Keskeytetty · Paused"
+            )
+            expect(rows.first).to_contain_text("Keskeytetty")
+        after = http.get(f"{base}/{schedule['id']}").json()
+    assert after["enabled"] is False and after["next_run_at"] is None

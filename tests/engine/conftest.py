@@ -82,11 +82,7 @@ async def engine(
                 store, runner, bus, ExecutionStarter(runner, registry, {}), registry
             )
         return
-    url = (
-        database_factory.sqlite(tmp_path)
-        if store_kind == "sqlite"
-        else database_factory.postgres()
-    )
+    url = database_factory.new(store_kind, tmp_path)
     try:
         async with create_database(url) as db:
             store = SqlRunStore(db)

@@ -41,7 +41,9 @@ from tests.support.gql import ws_connect
 if TYPE_CHECKING:
     from tests.api.conftest import Api
 
-pytestmark = pytest.mark.slow
+# Thousands of requests a database: on a busy machine more than the suite's default
+# two minutes; the guard is against a hang, not a time goal.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 OUR_CODES = {
     "VALIDATION_FAILED",
     "NOT_FOUND",
@@ -370,6 +372,11 @@ def valid_values(api: Api) -> dict[str, Any]:
     key = data(
         'mutation { createApiKey(name: "fuzz", role: VIEWER) { apiKey { id } } }'
     )["createApiKey"]["apiKey"]["id"]
+    schedule_input = {"name": "fuzz", "cron": "0 8 1 * *", "graph": ECHO}
+    schedule = data(
+        "mutation($i: CreateScheduleInput!) { createSchedule(input: $i) { id } }",
+        {"i": schedule_input},
+    )["createSchedule"]["id"]
     return {
         "execution.id": execution,
         "cancelExecution.id": execution,
@@ -390,6 +397,13 @@ def valid_values(api: Api) -> dict[str, Any]:
         "saveWorkflow.input": {"name": "fuzz", "graph": ECHO},
         "SaveWorkflowInput.name": "fuzz",
         "SaveWorkflowInput.graph": ECHO,
+        "schedule.id": schedule,
+        "pauseSchedule.id": schedule,
+        "resumeSchedule.id": schedule,
+        "deleteSchedule.id": schedule,
+        "createSchedule.input": schedule_input,
+        "CreateScheduleInput.name": "fuzz",
+        "CreateScheduleInput.cron": "0 8 1 * *",
     }
 
 

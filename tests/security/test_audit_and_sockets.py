@@ -41,11 +41,7 @@ class Fresh:
 def fresh(
     request: pytest.FixtureRequest, database_factory: DatabaseFactory, tmp_path: Path
 ) -> Iterator[Fresh]:
-    url = (
-        database_factory.sqlite(tmp_path)
-        if request.param == "sqlite"
-        else database_factory.postgres()
-    )
+    url = database_factory.new(request.param, tmp_path)
     key = make_key(url, "admin", "admin", "acme")
     env = {
         "DATABASE_URL": url,

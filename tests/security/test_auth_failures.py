@@ -48,11 +48,7 @@ class Server:
 def server(
     request: pytest.FixtureRequest, database_factory: DatabaseFactory, tmp_path: Path
 ) -> Iterator[Server]:
-    url = (
-        database_factory.sqlite(tmp_path)
-        if request.param == "sqlite"
-        else database_factory.postgres()
-    )
+    url = database_factory.new(request.param, tmp_path)
     admin = make_keys(url, {"admin": ("admin", "acme")})["admin"]
     env = {
         "DATABASE_URL": url,

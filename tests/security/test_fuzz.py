@@ -20,7 +20,9 @@ from agent_orchestrator.store.database import create_database
 if TYPE_CHECKING:
     from tests.api.conftest import Api
 
-pytestmark = pytest.mark.slow
+# A thousand generated operations a database: on a busy machine more than the
+# suite's default two minutes; the guard is against a hang, not a time goal.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 OPERATIONS = 1_000
 OUR_CODES = {
     "VALIDATION_FAILED",

@@ -126,7 +126,13 @@ def ids(api: Api) -> Iterator[dict[str, str]]:
             '"financial_report", initialVariables: $v}) { id } }',
             {"v": {"period_start": "2026-10-01", "period_end": "2026-10-31"}},
         )
+        schedule = gql(
+            "mutation($g: JSON!) { createSchedule(input: "
+            '{name: "s", cron: "0 8 1 * *", graph: $g}) { id } }',
+            {"g": GRAPH},
+        )
         yield {
+            "schedule": schedule["createSchedule"]["id"],
             "execution": execution["executeWorkflow"]["id"],
             "workflow": workflow["saveWorkflow"]["id"],
             "key": made["createApiKey"]["apiKey"]["id"],
@@ -283,8 +289,46 @@ OPS = [
         "{ plan { templateId } } }",
         lambda ids: {"c": COMMAND},
     ),
+    gql_op("schedules", "query", "viewer", False, "{ schedules { id } }"),
+    gql_op(
+        "schedule",
+        "query",
+        "viewer",
+        True,
+        "query($id: ID!) { schedule(id: $id) { id } }",
+        lambda ids: {"id": ids["schedule"]},
+    ),
+    gql_op(
+        "createSchedule",
+        "mutation",
+        "operator",
+        False,
+        "mutation($g: JSON!) { createSchedule(input: "
+        '{name: "m", cron: "0 8 1 * *", graph: $g}) { id } }',
+        lambda ids: {"g": GRAPH},
+    ),
+    *(
+        gql_op(
+            name,
+            "mutation",
+            "operator",
+            True,
+            f"mutation($id: ID!) {{ {name}(id: $id) {{ id }} }}",
+            lambda ids: {"id": ids["schedule"]},
+        )
+        for name in ("pauseSchedule", "resumeSchedule")
+    ),
+    gql_op(
+        "deleteSchedule",
+        "mutation",
+        "operator",
+        True,
+        "mutation($id: ID!) { deleteSchedule(id: $id) }",
+        lambda ids: {"id": ids["schedule"] + "-missing"},
+    ),
 ]
 BASE = "/api/v1/agent-orchestrator"
+SCHEDULE_BODY = {"name": "r", "cron": "0 8 1 * *", "graph": GRAPH}
 REST = [
     Op("GET agents", "rest", "viewer", False, ("GET", f"{BASE}/agents", None)),
     Op(
@@ -334,6 +378,42 @@ REST = [
         "operator",
         False,
         ("POST", f"{BASE}/copilot/execute", {"command": COMMAND, "dry_run": True}),
+    ),
+    Op("GET schedules", "rest", "viewer", False, ("GET", f"{BASE}/schedules", None)),
+    Op(
+        "POST schedules",
+        "rest",
+        "operator",
+        False,
+        ("POST", f"{BASE}/schedules", SCHEDULE_BODY),
+    ),
+    Op(
+        "GET schedule",
+        "rest",
+        "viewer",
+        True,
+        ("GET", f"{BASE}/schedules/{{schedule}}", None),
+    ),
+    Op(
+        "POST schedule pause",
+        "rest",
+        "operator",
+        True,
+        ("POST", f"{BASE}/schedules/{{schedule}}/pause", None),
+    ),
+    Op(
+        "POST schedule resume",
+        "rest",
+        "operator",
+        True,
+        ("POST", f"{BASE}/schedules/{{schedule}}/resume", None),
+    ),
+    Op(
+        "DELETE schedule",
+        "rest",
+        "operator",
+        True,
+        ("DELETE", f"{BASE}/schedules/{{schedule}}-missing", None),
     ),
 ]
 REST_STATUS = {401: UNAUTH, 403: FORBID, 404: MISSING}
@@ -422,6 +502,7 @@ async def test_every_caller(
     want = {caller: expected(op, caller) for caller in CALLERS}
     if op.name == "POST execute":  # an unknown template is a 404 for whoever may run
         want = {c: (MISSING if w == OK else w) for c, w in want.items()}
-    if op.name == "deleteWorkflow":  # the id does not exist, for anyone allowed
+    if op.name in ("deleteWorkflow", "deleteSchedule", "DELETE schedule"):
+        # The id does not exist, for anyone allowed.
         want = {c: (MISSING if w == OK else w) for c, w in want.items()}
     assert got == want

@@ -73,11 +73,7 @@ def server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp(f"sockets-{request.param}")
-    url = (
-        database_factory.sqlite(workdir)
-        if request.param == "sqlite"
-        else database_factory.postgres()
-    )
+    url = database_factory.new(request.param, workdir)
     admin = make_keys(url, {"admin": ("admin", "acme")})["admin"]
     env = {
         "DATABASE_URL": url,

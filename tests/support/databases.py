@@ -88,6 +88,15 @@ class DatabaseFactory:
         self._made.append(name)
         return postgres_url(name)
 
+    def new(self, kind: str, sqlite_dir: Path) -> str:
+        """A fresh migrated database of `kind` (``sqlite``: a file in `sqlite_dir`;
+        ``postgresql``)."""
+        if kind == "sqlite":
+            return self.sqlite(sqlite_dir)
+        if kind == "postgresql":
+            return self.postgres()
+        raise ValueError(f"unknown database kind {kind!r}")
+
     def drop(self, url: str) -> None:
         """Drop a database made by `postgres` (SQLite files go with tmp_path)."""
         name = make_url(url).database

@@ -119,6 +119,13 @@ def test_the_approval_operations_are_valid_against_the_real_schema(name: str) ->
     assert validate(schema, parse(_operation(name))) == []
 
 
+@pytest.mark.parametrize("name", ["SCHEDULES", "PAUSE", "RESUME"])
+def test_the_schedule_operations_are_valid_against_the_real_schema(name: str) -> None:
+    schema = build_schema(create_schema().as_str())
+
+    assert validate(schema, parse(_operation(name))) == []
+
+
 def test_the_approvals_section_is_finnish_first() -> None:
     html = dashboard_html()
 
@@ -127,3 +134,12 @@ def test_the_approvals_section_is_finnish_first() -> None:
         in (html)
     )
     assert 'id="approvals"' in html
+
+
+def test_the_schedules_section_is_finnish_first() -> None:
+    html = dashboard_html()
+
+    assert 'Ajastukset <small lang="en">Schedules</small>' in html
+    assert 'Seuraava ajo <small lang="en">Next run</small>' in html
+    assert '<tbody id="schedules">' in html
+    assert "Keskeytä · Pause" in SCRIPT.read_text()

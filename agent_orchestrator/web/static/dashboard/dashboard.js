@@ -287,6 +287,53 @@ async function refreshApprovals(conn) {
     if (live === conn) showApprovals(conn, data.approvals);
   } catch (error) {
     if (live === conn) approvalsStatus(error.message, true);
+// --- Schedules ("Ajastukset") -------------------------------------------------------
+
+const SCHEDULES = `{ schedules { id name cron timezone enabled nextRunAt lastRunAt
+  templateId workflowId } }`;
+const PAUSE = `mutation Pause($id: ID!) { pauseSchedule(id: $id) { id enabled } }`;
+const RESUME = `mutation Resume($id: ID!) { resumeSchedule(id: $id) { id enabled } }`;
+
+function schedulesStatus(text, isError = false) {
+  $("schedules-status").textContent = text;
+  $("schedules-status").className = isError ? "error" : "";
+}
+
+function showSchedules(conn, schedules) {
+  const rows = schedules.map((s) => {
+    const toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.textContent = s.enabled ? "Keskeytä · Pause" : "Jatka · Resume";
+    toggle.addEventListener("click", async () => {
+      try {
+        await query(conn.key, s.enabled ? PAUSE : RESUME, { id: s.id });
+        schedulesStatus(s.enabled ? "Keskeytetty · Paused" : "Jatkettu · Resumed");
+      } catch (error) {
+        schedulesStatus(error.message, true);
+      }
+      refreshSchedules(conn);
+    });
+    const state = cell(s.enabled ? "Käytössä " : "Keskeytetty ");
+    const english = document.createElement("small");
+    english.lang = "en";
+    english.textContent = s.enabled ? "Enabled" : "Paused";
+    state.append(english, " ", toggle);
+    const tr = row(cell(s.name), cell(`${s.cron} (${s.timezone})`), cell(time(s.nextRunAt)),
+      cell(time(s.lastRunAt)), state);
+    tr.title = s.templateId || s.workflowId || s.id;
+    return tr;
+  });
+  const none = cell("Ei ajastuksia · No schedules");
+  none.colSpan = 5;
+  $("schedules").replaceChildren(...(rows.length ? rows : [row(none)]));
+}
+
+async function refreshSchedules(conn) {
+  try {
+    const data = await query(conn.key, SCHEDULES);
+    if (live === conn) showSchedules(conn, data.schedules);
+  } catch (error) {
+    if (live === conn) schedulesStatus(error.message, true);
   }
 }
 
@@ -314,6 +361,7 @@ function connect(key, attempt = 0) {
         refreshExecutions(conn);
         refreshReview(conn);
         refreshApprovals(conn);
+        refreshSchedules(conn);
         break;
       case "next":
         if (message.payload.errors) {
