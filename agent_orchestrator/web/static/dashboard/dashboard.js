@@ -287,6 +287,9 @@ async function refreshApprovals(conn) {
     if (live === conn) showApprovals(conn, data.approvals);
   } catch (error) {
     if (live === conn) approvalsStatus(error.message, true);
+  }
+}
+
 // --- Schedules ("Ajastukset") -------------------------------------------------------
 
 const SCHEDULES = `{ schedules { id name cron timezone enabled nextRunAt lastRunAt
