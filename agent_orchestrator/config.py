@@ -196,6 +196,24 @@ class Settings(BaseSettings):
     agent_plugins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     agent_allow_insecure_bind: bool = False
     agent_key_recheck_s: float = Field(30.0, gt=0, le=60)
+    # Approvals: the policy, who is told, and how often expiry is checked.
+    agent_require_approval_for: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Agent ids (comma-separated) that no graph may run without an "
+        "approval_agent step before them on every path.",
+    )
+    agent_approval_recipients: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="E-mail addresses told of every approval request "
+        "(comma-separated; needs AGENT_SMTP_HOST and AGENT_SMTP_SENDER).",
+    )
+    agent_approval_check_s: float = Field(
+        5.0,
+        gt=0,
+        le=3_600,
+        description="Seconds between checks for expired approvals and new requests "
+        "to announce.",
+    )
     # WebSockets: each operation counts against AGENT_RATE_LIMIT like a request; these
     # cap what one key and one socket may hold open.
     agent_ws_max_sockets_per_key: int = Field(
@@ -258,6 +276,8 @@ class Settings(BaseSettings):
         "agent_cors_origins",
         "agent_plugins",
         "agent_webhook_allowed_hosts",
+        "agent_require_approval_for",
+        "agent_approval_recipients",
         mode="before",
     )
     @classmethod

@@ -33,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent_orchestrator.agents.builtin import create_agent_registry  # noqa: E402
-from agent_orchestrator.wiring.services import load_checked_templates  # noqa: E402
 from agent_orchestrator.config import ModelSettings, load_settings  # noqa: E402
 from agent_orchestrator.core.enums import Role  # noqa: E402
 from agent_orchestrator.core.errors import PlanningFailed  # noqa: E402
@@ -41,6 +40,7 @@ from agent_orchestrator.planner.model import Plan, PlanContext, Planner  # noqa:
 from agent_orchestrator.planner.offline import OfflinePlanner  # noqa: E402
 from agent_orchestrator.planner.openai_planner import OpenAIPlanner  # noqa: E402
 from agent_orchestrator.planner.structured import PlanChoice  # noqa: E402
+from agent_orchestrator.wiring.services import load_checked_templates  # noqa: E402
 from tests.support.fake_openai import fake_openai  # noqa: E402
 
 DEV_SET = ROOT / "tests" / "data" / "planner_dev.jsonl"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .approval import ApprovalAgent
 from .categorizer import CategorizerAgent
 from .files import FilesAgent
 from .invoices import InvoiceParserAgent
@@ -39,6 +40,7 @@ def create_builtin_agents(resources: AgentResources) -> list[Agent]:
         LlmAgent(resources),
         NotificationAgent(resources),
         FilesAgent(resources),
+        ApprovalAgent(),
     ]
 
 

@@ -47,6 +47,15 @@ DatabaseOption = Annotated[
 ]
 
 
+def _add_groups() -> None:
+    from .approvals import approvals_app
+
+    app.add_typer(approvals_app)
+
+
+_add_groups()
+
+
 @app.command()
 def migrate(database_url: DatabaseOption = None) -> None:
     """Create or upgrade the database schema to the latest version."""

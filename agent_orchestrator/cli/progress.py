@@ -216,6 +216,20 @@ def _on_event(
         )
     elif kind is EventType.STEP_RETRYING:
         progress.update(tasks[step_id], state=f"retrying in {data.get('delay_ms')} ms")
+    elif kind is EventType.APPROVAL_REQUESTED:
+        progress.update(
+            tasks[step_id], state="odottaa hyväksyntää / waiting for approval"
+        )
+        progress.console.print(
+            f"Vaihe '{step_id}' odottaa hyväksyntää / waits for approval: "
+            f"agent-orchestrator approvals approve|reject <execution> {step_id}",
+            markup=False,
+        )
+    elif kind is EventType.APPROVAL_DECIDED:
+        progress.update(
+            tasks[step_id],
+            state="hyväksytty / approved" if data.get("approved") else "hylätty",
+        )
     elif kind is EventType.STEP_STARTED:
         progress.update(
             tasks[step_id],

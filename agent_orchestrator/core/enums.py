@@ -23,6 +23,12 @@ class ExecutionStatus(enum.StrEnum):
         """True once nothing will change the execution any more."""
         return self in _FINAL_EXECUTION
 
+    @property
+    def is_leased(self) -> bool:
+        """True while a runner holds (or may claim) the execution: a final or parked
+        (`WAITING_APPROVAL`) one holds no lease, task or worker slot."""
+        return self in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+
 
 _FINAL_EXECUTION = frozenset(
     {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}
@@ -35,6 +41,7 @@ class StepStatus(enum.StrEnum):
     PENDING = "PENDING"
     RUNNING = "RUNNING"
     RETRYING = "RETRYING"
+    WAITING_APPROVAL = "WAITING_APPROVAL"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"
@@ -66,6 +73,8 @@ class EventType(enum.StrEnum):
     STEP_SUCCEEDED = "STEP_SUCCEEDED"
     STEP_FAILED = "STEP_FAILED"
     STEP_SKIPPED = "STEP_SKIPPED"
+    APPROVAL_REQUESTED = "APPROVAL_REQUESTED"
+    APPROVAL_DECIDED = "APPROVAL_DECIDED"
     EXECUTION_SUCCEEDED = "EXECUTION_SUCCEEDED"
     EXECUTION_FAILED = "EXECUTION_FAILED"
     EXECUTION_CANCELLED = "EXECUTION_CANCELLED"

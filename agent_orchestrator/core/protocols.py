@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from .approvals import ApprovalRequest
 from .enums import EventType, ExecutionStatus, Role, StepStatus
 
 if TYPE_CHECKING:
@@ -299,12 +300,14 @@ class NewStepRun:
 
 @dataclass(slots=True)
 class WriteBatch:
-    """State changes and the events announcing them, written in one transaction."""
+    """State changes and the events announcing them, written in one transaction
+    (with the approval requests of steps that start to wait)."""
 
     steps: list[StepUpdate] = field(default_factory=list)
     executions: list[ExecutionUpdate] = field(default_factory=list)
     events: list[ExecutionEvent] = field(default_factory=list)
     new_steps: list[NewStepRun] = field(default_factory=list)
+    approvals: list[ApprovalRequest] = field(default_factory=list)
 
     def extend(self, other: WriteBatch) -> None:
         """Append another batch's writes, keeping their order."""
@@ -312,9 +315,16 @@ class WriteBatch:
         self.steps.extend(other.steps)
         self.executions.extend(other.executions)
         self.events.extend(other.events)
+        self.approvals.extend(other.approvals)
 
     def __bool__(self) -> bool:
-        return bool(self.steps or self.executions or self.events or self.new_steps)
+        return bool(
+            self.steps
+            or self.executions
+            or self.events
+            or self.new_steps
+            or self.approvals
+        )
 
 
 class RunStore(Protocol):
@@ -396,6 +406,15 @@ class RunStore(Protocol):
         self, execution_id: str, after_seq: int = 0, limit: int | None = None
     ) -> list[ExecutionEvent]:
         """Stored events with `seq` greater than `after_seq`, in order."""
+        ...
+
+    async def reopen_decided(self, execution_id: str) -> bool:
+        """Return a ``WAITING_APPROVAL`` execution to ``PENDING`` when one of its
+        waiting steps has a decision (one that arrived while it was being parked).
+
+        Returns:
+            True when it was reopened (a runner may claim it).
+        """
         ...
 
     async def last_event(self, execution_id: str) -> ExecutionEvent | None:

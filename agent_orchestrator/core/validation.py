@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from .approvals import APPROVAL_AGENT, approval_gaps
 from .errors import Problem, ValidationFailed
 from .graph import (
     ConditionSyntaxError,
@@ -76,6 +77,7 @@ def validate_workflow(
     resolve: SubworkflowResolver | None = None,
     origin: str | None = None,
     max_foreach_items: int = MAX_FOREACH_ITEMS,
+    require_approval_for: Collection[str] = (),
 ) -> WorkflowGraph:
     """Check a workflow before anything runs.
 
@@ -95,6 +97,9 @@ def validate_workflow(
             workflow's own id when it is saved): including it is refused.
         max_foreach_items: ``AGENT_MAX_FOREACH_ITEMS``; bounds the index digits of
             element step ids.
+        require_approval_for: ``AGENT_REQUIRE_APPROVAL_FOR``: agents that must have
+            an ``approval_agent`` step before them on every path from the start (in
+            the graph's own steps).
 
     Returns:
         The parsed graph.
@@ -122,6 +127,7 @@ def validate_workflow(
         stack=(origin,) if origin else (),
     )
     problems = list(checker.problems())
+    problems.extend(_approval_problems(checker, require_approval_for))
     if variables is not None:
         try:
             resolve_variables(graph, variables)
@@ -236,6 +242,56 @@ class _Nesting:
     over: bool = False  # the step budget's problem was reported
 
 
+def _guarded_agent(
+    checker: _GraphChecker, i: int, guarded: Collection[str]
+) -> str | None:
+    """The first `guarded` agent that step `i` runs, inside its sub-workflows too."""
+    step = checker.graph.steps[i]
+    if step.agent in guarded:
+        return step.agent
+    sub = checker.sub_graphs.get(i)
+    if sub is None:
+        return None
+    for j in range(len(sub.graph.steps)):
+        found = _guarded_agent(sub, j, guarded)
+        if found is not None:
+            return found
+    return None
+
+
+def _approval_problems(
+    checker: _GraphChecker, guarded: Collection[str]
+) -> list[Problem]:
+    """A problem for each step that runs a `guarded` agent without an approval
+    before it on every path (DESIGN.md "Engine semantics", Approval). A step that runs
+    a sub-workflow runs what the sub-workflow runs: a guarded agent inside it needs
+    the approval before the step (approvals inside sub-workflows are refused)."""
+    if not guarded:
+        return []
+    graph = checker.graph
+    dependencies = graph.dependencies()
+    index = {step.id: i for i, step in enumerate(graph.steps)}
+    steps = {
+        step.id: (
+            _guarded_agent(checker, i, guarded) or step.agent or "",
+            dependencies[step.id],
+            bool(step.when),
+        )
+        for i, step in enumerate(graph.steps)
+    }
+    return [
+        Problem(
+            f"steps[{index[step_id]}]",
+            f"step '{step_id}' runs agent '{agent}', which AGENT_REQUIRE_APPROVAL_FOR "
+            f"lists: put an '{APPROVAL_AGENT}' step before it on every path from the "
+            f"start (make '{step_id}' depend on it, and the approval on what it "
+            "approves; an approval with a `when` condition does not count)",
+            "approval_required",
+        )
+        for step_id, agent in approval_gaps(steps, guarded)
+    ]
+
+
 class _GraphChecker:
     def __init__(
         self,
@@ -290,6 +346,17 @@ class _GraphChecker:
             if step.workflow is not None:
                 yield from self._sub_workflow(i, step, step.workflow)
                 continue
+            if step.agent == APPROVAL_AGENT and (self.depth or step.for_each):
+                # A decision reopens the execution at its own steps; elements and
+                # sub-workflows are made as they run.
+                yield Problem(
+                    f"steps[{i}].agent",
+                    f"step '{step.id}' asks for an approval inside "
+                    + ("a sub-workflow" if self.depth else "a for-each")
+                    + f"; put the '{APPROVAL_AGENT}' step in the top-level graph, "
+                    "before the step that runs the sub-workflow or for-each",
+                    "approval_not_top_level",
+                )
             agent = self.catalogue.get(step.agent or "")
             if agent is None:
                 known = ", ".join(a.id for a in self.catalogue)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from pydantic import BaseModel, ValidationError
 
+from ..core.approvals import APPROVAL_AGENT, Decision
 from ..core.enums import EventType, ExecutionStatus, StepStatus
 from ..core.errors import (
     AgentError,
@@ -46,6 +47,7 @@ from ..core.protocols import (
     WriteBatch,
 )
 from ..core.text import clean_text, storable_json
+from .approval import request_approval, requested_event_data
 from .expand import Expansion
 from .settings import Backoff, EngineSettings
 
@@ -86,6 +88,8 @@ class ExecutionRun:
         self.seq = record.last_seq
         self.cancel_requested = record.cancel_requested
         self.abandoned = False
+        #: Set when the run ended with the execution parked (WAITING_APPROVAL).
+        self.parked = False
         # The step that failed (None: the execution as a whole) and why.
         self.failure: tuple[str | None, str] | None = None
         self.final_status: ExecutionStatus | None = (
@@ -102,6 +106,8 @@ class ExecutionRun:
         self.failures = dict.fromkeys(self.steps, 0)
         self.step_started: dict[str, dt.datetime | None] = {}
         outputs: dict[str, Mapping[str, Any] | None] = {}
+        # Decisions stored on waiting approval steps, applied when the run starts.
+        self.decisions: dict[str, Decision] = {}
         for stored in record.steps:
             if stored.step_id not in self.steps:
                 continue
@@ -110,6 +116,8 @@ class ExecutionRun:
             self.step_started[stored.step_id] = stored.started_at
             if stored.status is StepStatus.SUCCEEDED:
                 outputs[stored.step_id] = stored.output or {}
+            elif stored.status is StepStatus.WAITING_APPROVAL and stored.output:
+                self.decisions[stored.step_id] = Decision.from_output(stored.output)
             # An attempt cut short by a crash was started but did not fail.
             self.failures[stored.step_id] = (
                 stored.attempts
@@ -166,7 +174,16 @@ class ExecutionRun:
 
     async def _run(self) -> None:
         batch = WriteBatch()
-        if self.record.status is ExecutionStatus.PENDING and not self.cancel_requested:
+        resumed = self.record.started_at is not None
+        if self.record.status is ExecutionStatus.PENDING and resumed:
+            # Back from WAITING_APPROVAL: started already, announced already.
+            if not self.cancel_requested:
+                batch.executions.append(
+                    ExecutionUpdate(self.id, {"status": ExecutionStatus.RUNNING})
+                )
+        elif (
+            self.record.status is ExecutionStatus.PENDING and not self.cancel_requested
+        ):
             self.started_at = utcnow()
             batch.executions.append(
                 ExecutionUpdate(
@@ -186,6 +203,8 @@ class ExecutionRun:
         if self.record.status is ExecutionStatus.RUNNING:
             self._count_resume(batch)
         launch: list[str] = []
+        if not self.cancel_requested and self.failure is None:
+            self._apply_decisions(batch)
         if not self.cancel_requested and self.failure is None:
             for step_id, status in self.status.items():
                 if status is StepStatus.RUNNING and self._used_up(step_id):
@@ -209,7 +228,10 @@ class ExecutionRun:
                     self._tg.start_soon(self._step, step_id)
         if self.final_status is None and not self.abandoned:
             with anyio.CancelScope(shield=True), anyio.fail_after(_FINALISE_TIMEOUT_S):
-                await self._finalise()
+                if self._waits_for_approval():
+                    await self._park()
+                else:
+                    await self._finalise()
 
     def _count_resume(self, batch: WriteBatch) -> None:
         """Count this resume; fail the execution when it is the one too many in a row
@@ -280,9 +302,114 @@ class ExecutionRun:
             if self.expansion.is_composite(self.steps[step_id]):
                 self.expansion.start(step_id, batch, now, queue)
                 continue
+            if self.steps[step_id].agent == APPROVAL_AGENT:
+                self._request_approval(step_id, batch, now)
+                continue
             self._start_attempt(step_id, batch, now)
             launch.append(step_id)
         return launch
+
+    # --- approvals (see `engine.approval`) ---------------------------------------
+
+    def _request_approval(
+        self, step_id: str, batch: WriteBatch, now: dt.datetime
+    ) -> None:
+        """Let an approval step wait for a decision: no task runs for it."""
+        step = self.steps[step_id]
+        self.attempts[step_id] += 1
+        self.step_started[step_id] = now
+        try:
+            request = request_approval(
+                self.record,
+                step_id,
+                self.catalogue.get(step.agent or ""),
+                self.expansion.scope_of(step_id).resolve(step.inputs),
+                now,
+            )
+        except AgentError as exc:
+            started = {"attempts": self.attempts[step_id], "started_at": now}
+            batch.steps.append(StepUpdate(self.id, step_id, started))
+            self._fail_in(batch, step_id, exc, now)
+            return
+        self.status[step_id] = StepStatus.WAITING_APPROVAL
+        batch.steps.append(
+            StepUpdate(
+                self.id,
+                step_id,
+                {
+                    "status": StepStatus.WAITING_APPROVAL,
+                    "attempts": self.attempts[step_id],
+                    "started_at": now,
+                    "error": None,
+                },
+            )
+        )
+        batch.approvals.append(request)
+        self._event(
+            batch,
+            EventType.APPROVAL_REQUESTED,
+            step_id,
+            attempt=self.attempts[step_id],
+            data=requested_event_data(request),
+        )
+
+    def _apply_decisions(self, batch: WriteBatch) -> None:
+        """Apply the decisions stored on waiting approval steps: approved, the step
+        succeeds with the decision as its output; rejected or expired, it fails
+        without retry (and the execution with it)."""
+        now = utcnow()
+        for step_id, decision in self.decisions.items():
+            if self.status[step_id] is not StepStatus.WAITING_APPROVAL:
+                continue
+            output = decision.as_output()
+            self._event(batch, EventType.APPROVAL_DECIDED, step_id, data=dict(output))
+            if not decision.approved:
+                error = NonRetryableAgentError(decision.refusal())
+                self._fail_in(batch, step_id, error, now)
+                return
+            self.status[step_id] = StepStatus.SUCCEEDED
+            self.outputs[step_id] = output
+            duration = _ms(self.step_started.get(step_id), now)
+            batch.steps.append(
+                StepUpdate(
+                    self.id,
+                    step_id,
+                    {
+                        "status": StepStatus.SUCCEEDED,
+                        "completed_at": now,
+                        "duration_ms": duration,
+                        "output": output,
+                        "error": None,
+                    },
+                )
+            )
+            self._event(
+                batch,
+                EventType.STEP_SUCCEEDED,
+                step_id,
+                attempt=self.attempts[step_id],
+                data={"duration_ms": duration},
+            )
+            for dependent in self.dependents[step_id]:
+                self.waiting[dependent].discard(step_id)
+        self.decisions.clear()
+
+    def _waits_for_approval(self) -> bool:
+        return (
+            self.failure is None
+            and not self.cancel_requested
+            and any(s is StepStatus.WAITING_APPROVAL for s in self.status.values())
+        )
+
+    async def _park(self) -> None:
+        """Nothing runs and a step waits for a decision: the execution holds no lease,
+        task or slot until one comes (the runner reopens it then)."""
+        batch = WriteBatch()
+        batch.executions.append(
+            ExecutionUpdate(self.id, {"status": ExecutionStatus.WAITING_APPROVAL})
+        )
+        await self.writer.commit(batch)
+        self.parked = True
 
     def _start_attempt(self, step_id: str, batch: WriteBatch, now: dt.datetime) -> None:
         self.status[step_id] = StepStatus.RUNNING
@@ -510,7 +637,8 @@ class ExecutionRun:
             )
             return []
         if self.failure is not None and self._scope is not None:
-            # A step this success started failed at once (a for-each's list).
+            # A step this success started failed at once (a for-each's list, an
+            # approval's unusable inputs).
             self._scope.cancel()
             return []
         return launch

@@ -200,6 +200,24 @@ class Runner:
                 raise NotFound(f"execution {execution_id} moved to another worker")
             await anyio.sleep(_POLL_S)
 
+    async def take(self, execution_id: str) -> bool:
+        """Claim an execution nobody holds and drive it here at once (one a decision
+        brought back from ``WAITING_APPROVAL``); False when it is held elsewhere, this
+        runner is full or not started (the lease loop of some runner takes it then).
+        """
+        if self._tg is None or execution_id in self._active:
+            return execution_id in self._active
+        if len(self._active) >= self.settings.max_concurrent_executions:
+            return False
+        claimed = await self.store.claim(
+            self.owner, self.settings.lease_s, execution_ids=[execution_id]
+        )
+        if execution_id not in claimed:
+            return False
+        if execution_id not in self._active and self._tg is not None:
+            self._launch(await self.store.load_execution(execution_id))
+        return True
+
     # --- inside ----------------------------------------------------------------------
 
     def _launch(self, record: ExecutionRecord) -> None:
@@ -223,6 +241,19 @@ class Runner:
             self._active.pop(run.id, None)
             if self._on_finished is not None:
                 self._on_finished(run)
+        if run.parked:
+            # A decision that came while the run was parking found the execution
+            # still running and left it to this check.
+            try:
+                if await self.store.reopen_decided(run.id):
+                    await self.take(run.id)
+            except Exception:
+                log.warning(
+                    "could not look for a decision on execution %s; it is picked "
+                    "up at the next lease round if one came",
+                    run.id,
+                    exc_info=True,
+                )
 
     async def _lease_loop(self) -> None:
         interval = max(self.settings.lease_s / 3, 0.05)

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from email_validator import EmailNotValidError, validate_email
 
+from ..core.approvals import APPROVAL_AGENT, approval_gaps
 from ..core.enums import Role
 from ..core.errors import PlanningFailed
+from ..core.graph import parse_graph
 from ..core.validation import resolve_variables, validate_workflow
 from ..finnish import date as format_date
 from ..finnish import period as format_period
@@ -27,7 +29,7 @@ from .model import PeriodKind, PeriodSpec, Plan, PlanContext, PlanDraft
 from .periods import PeriodError, resolve_period
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Mapping, Sequence
 
     from pydantic import BaseModel
 
@@ -100,6 +102,7 @@ def compose_plan(
             else refusal("not_understood", language)
         )
     notes = list(warnings)
+    name = _name(template, language)
     values = _variables(draft, context, template, catalogue, language, notes)
     recipients = _recipients(draft.recipients, language)
 
@@ -114,9 +117,16 @@ def compose_plan(
         document["steps"].append(
             _notify_step(template, document["steps"], recipients, language)
         )
+    _insert_approvals(document, context.require_approval_for, name, language)
     _check_role(document["steps"], catalogue, context.role, language)
 
-    graph = validate_workflow(document, catalogue, role=context.role, variables=values)
+    graph = validate_workflow(
+        document,
+        catalogue,
+        role=context.role,
+        variables=values,
+        require_approval_for=context.require_approval_for,
+    )
     resolved = resolve_variables(graph, values)
     return Plan(
         template_id=template.id,
@@ -320,6 +330,55 @@ def _notify_step(
         "inputs": inputs,
         "depends_on": last,
     }
+
+
+def _insert_approvals(
+    document: dict[str, Any], guarded: Collection[str], name: str, language: str
+) -> None:
+    """Put an approval step before every step the policy guards
+    (``AGENT_REQUIRE_APPROVAL_FOR``) that lacks one: it waits for what the step
+    waits for, and the step waits for it. The planner cannot leave it out: the
+    validator refuses the plan without it."""
+    if not guarded:
+        return
+    steps: list[dict[str, Any]] = document["steps"]
+    dependencies = parse_graph(document).dependencies()
+    gaps = approval_gaps(
+        {
+            step["id"]: (
+                step["agent"],
+                dependencies[step["id"]],
+                bool(step.get("when")),
+            )
+            for step in steps
+        },
+        guarded,
+    )
+    ids = {step["id"] for step in steps}
+    for step_id, agent in gaps:
+        approval_id = f"approve_{step_id}"
+        while approval_id in ids:
+            approval_id += "_"
+        ids.add(approval_id)
+        position = next(i for i, s in enumerate(steps) if s["id"] == step_id)
+        step = steps[position]
+        inputs = {
+            "title": text("approval_title", language, name=name),
+            "details": text("approval_details", language, agent=agent, step=step_id),
+        }
+        recipients = step.get("inputs", {}).get("recipients")
+        if agent == NOTIFY_AGENT and isinstance(recipients, list):
+            inputs["details"] += " " + ", ".join(str(r) for r in recipients)
+        steps.insert(
+            position,
+            {
+                "id": approval_id,
+                "agent": APPROVAL_AGENT,
+                "inputs": inputs,
+                "depends_on": sorted(dependencies[step_id]),
+            },
+        )
+        step["depends_on"] = [*step.get("depends_on", []), approval_id]
 
 
 def _check_role(

@@ -283,6 +283,16 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "en": "The workflow '{name}' has finished.",
         "sv": "Arbetsflödet '{name}' är klart.",
     },
+    "approval_title": {
+        "fi": "Hyväksy ennen jatkamista: {name}",
+        "en": "Approve before continuing: {name}",
+        "sv": "Godkänn innan fortsättning: {name}",
+    },
+    "approval_details": {
+        "fi": "Vaihe '{step}' ({agent}) odottaa hyväksyntää.",
+        "en": "Step '{step}' ({agent}) waits for approval.",
+        "sv": "Steget '{step}' ({agent}) väntar på godkännande.",
+    },
 }
 
 

@@ -67,6 +67,8 @@ class PlanContext:
         timezone: IANA zone for "today" when no reference date is given.
         language: ``fi``, ``en`` or ``sv`` if the caller knows it; otherwise detected.
         user_id: Who asks, for the audit trail.
+        require_approval_for: ``AGENT_REQUIRE_APPROVAL_FOR``: the plan puts an
+            approval step before each step of these agents.
     """
 
     tenant_id: str
@@ -75,6 +77,7 @@ class PlanContext:
     timezone: str = "Europe/Helsinki"
     language: str | None = None
     user_id: str | None = None
+    require_approval_for: frozenset[str] = frozenset()
 
 
 class PlanDraft(BaseModel):

@@ -288,6 +288,7 @@ async def metrics(request: Request, services: Services, caller: Caller) -> JSONR
 def rest_routes() -> list[Route]:
     """The REST routes, ready to mount."""
     # They build on this module's helpers.
+    from .approvals_rest import approval_routes
     from .copilot_rest import copilot_routes
     from .review_rest import review_routes
     from .schedules_rest import schedule_routes
@@ -308,5 +309,6 @@ def rest_routes() -> list[Route]:
         ),
         *copilot_routes(),
         *review_routes(),
+        *approval_routes(),
         *schedule_routes(),
     ]

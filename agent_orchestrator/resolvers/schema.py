@@ -34,6 +34,7 @@ from strawberry.types.scalar import ScalarDefinition
 
 from ..schema.scalars import SCALAR_MAP
 from .agents import AgentQuery
+from .approvals import ApprovalMutation, ApprovalQuery
 from .artifacts import ArtifactQuery
 from .copilot import CopilotMutation, CopilotQuery
 from .errors import error_code, translate_errors
@@ -63,6 +64,7 @@ class Query(
     CopilotQuery,
     ArtifactQuery,
     ReviewQuery,
+    ApprovalQuery,
     ScheduleQuery,
 ):
     """Everything readable."""
@@ -75,6 +77,7 @@ class Mutation(
     SecurityMutation,
     CopilotMutation,
     ReviewMutation,
+    ApprovalMutation,
     ScheduleMutation,
 ):
     """Everything that changes state."""

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import strawberry
 
+from ..core.approvals import ApprovalStatus
 from ..core.enums import EventType, ExecutionStatus, Role, StepStatus
 
-__all__ = ["EventType", "ExecutionStatus", "Role", "StepStatus"]
+__all__ = ["ApprovalStatus", "EventType", "ExecutionStatus", "Role", "StepStatus"]
 
 strawberry.enum(Role, description="What an API key may do.")
 strawberry.enum(ExecutionStatus, description="Execution status.")
 strawberry.enum(StepStatus, description="Step status.")
 strawberry.enum(EventType, description="Execution event type.")
+strawberry.enum(
+    ApprovalStatus,
+    description="Approval status (CANCELLED: its execution ended undecided).",
+)

@@ -14,6 +14,7 @@ from ..security.sockets import KeySockets
 from ..store.database import Database
 from .access import Access
 from .api_keys import ApiKeys
+from .approvals import Approvals
 from .artifacts import Artifacts
 from .audit import AuditLog
 from .catalogue import Catalogue
@@ -65,6 +66,7 @@ class Services(AdminServices):
         files: Store uploaded documents.
         artifacts: Files agents made.
         review: Documents held for review: correct and book them.
+        approvals: Approval requests: list and decide them.
         schedules: Create, list, pause, resume and delete schedules.
         scheduler: This process's scheduler (None unless it runs workflows).
         starter: Validates and submits executions (the use cases' building block;
@@ -84,6 +86,7 @@ class Services(AdminServices):
     files: Files
     artifacts: Artifacts
     review: Review
+    approvals: Approvals
     schedules: Schedules
     scheduler: Scheduler | None
     starter: ExecutionStarter

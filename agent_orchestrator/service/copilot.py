@@ -9,6 +9,7 @@ command or context.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
@@ -268,7 +269,10 @@ class Copilot:
     ) -> tuple[Plan, PlanContext]:
         ensure_enabled(self.enabled)
         try:
-            context = plan_context(command, caller, options, self.access.role(caller))
+            context = dataclasses.replace(
+                plan_context(command, caller, options, self.access.role(caller)),
+                require_approval_for=self.starter.require_approval_for,
+            )
             return await self.planner.plan(command, context), context
         except (PlanningFailed, ValidationFailed) as exc:
             # Refusals are kept too: they show what was tried (e.g. to widen rights).

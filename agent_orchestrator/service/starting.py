@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +109,7 @@ class ExecutionStarter:
         max_steps: ``AGENT_MAX_STEPS``; graphs with more steps are refused.
         max_foreach_items: ``AGENT_MAX_FOREACH_ITEMS``.
         workflows: The saved workflows sub-workflow steps may name.
+        require_approval_for: ``AGENT_REQUIRE_APPROVAL_FOR``.
     """
 
     def __init__(
@@ -121,6 +122,7 @@ class ExecutionStarter:
         max_steps: int = MAX_STEPS,
         max_foreach_items: int = MAX_FOREACH_ITEMS,
         workflows: WorkflowRepository | None = None,
+        require_approval_for: Collection[str] = (),
     ) -> None:
         self.runner = runner
         self.catalogue = catalogue
@@ -129,6 +131,8 @@ class ExecutionStarter:
         self.max_steps = max_steps
         self.max_foreach_items = max_foreach_items
         self.subworkflows = SubworkflowSource(templates, workflows)
+        #: ``AGENT_REQUIRE_APPROVAL_FOR``: whatever the graph's source.
+        self.require_approval_for = frozenset(require_approval_for)
 
     def template(self, template_id: str) -> WorkflowTemplate:
         """The shipped template with this id.
@@ -164,6 +168,7 @@ class ExecutionStarter:
             resolve=resolver(found),
             origin=origin,
             max_foreach_items=self.max_foreach_items,
+            require_approval_for=self.require_approval_for,
         )
         return pin(graph, found)
 

@@ -12,7 +12,7 @@ from ..security.permissions import Permission
 from .subworkflows import SubworkflowSource
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Mapping
 
     from ..core.protocols import AgentCatalogue
     from ..core.records import Page, WorkflowRecord
@@ -33,6 +33,7 @@ class SavedWorkflows:
         catalogue: The agents graphs are validated against.
         max_steps: ``AGENT_MAX_STEPS``; graphs with more steps are refused.
         templates: The shipped templates sub-workflow steps may name.
+        require_approval_for: ``AGENT_REQUIRE_APPROVAL_FOR``.
     """
 
     def __init__(
@@ -43,12 +44,14 @@ class SavedWorkflows:
         *,
         max_steps: int = MAX_STEPS,
         templates: Mapping[str, WorkflowTemplate] | None = None,
+        require_approval_for: Collection[str] = (),
     ) -> None:
         self.access = access
         self.repository = repository
         self.catalogue = catalogue
         self.max_steps = max_steps
         self.subworkflows = SubworkflowSource(templates or {}, repository)
+        self.require_approval_for = frozenset(require_approval_for)
 
     async def save(
         self,
@@ -108,6 +111,7 @@ class SavedWorkflows:
             max_steps=self.max_steps,
             resolve=resolver(found),
             origin=f"workflow:{workflow_id}" if workflow_id else None,
+            require_approval_for=self.require_approval_for,
         )
         async with self.access.owned(caller, action, "workflow", workflow_id):
             return await self.repository.save(

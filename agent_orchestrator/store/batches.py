@@ -37,6 +37,7 @@ from sqlalchemy import bindparam, insert, null, update
 from ..core.enums import ExecutionStatus, StepStatus
 from ..core.errors import NotStorable
 from .models import (
+    ApprovalRow,
     ExecutionEventRow,
     ExecutionRow,
     StepRunRow,
@@ -55,12 +56,14 @@ if TYPE_CHECKING:
     from sqlalchemy.sql.compiler import SQLCompiler
     from sqlalchemy.sql.expression import ClauseElement
 
+    from ..core.approvals import ApprovalRequest
     from ..core.protocols import ExecutionEvent, NewStepRun, WriteBatch
     from .database import WriterConnection
 
 steps = table_of(StepRunRow)
 executions = table_of(ExecutionRow)
 events = table_of(ExecutionEventRow)
+approvals = table_of(ApprovalRow)
 
 STEP_KEY = (steps.c.execution_id, steps.c.step_id)
 EXECUTION_KEY = (executions.c.id,)
@@ -73,6 +76,43 @@ LEASE_COLUMNS = (executions.c.lease_owner, executions.c.lease_expires_at)
 #: The columns an event row is inserted with (all but its generated id); an
 #: `ExecutionEvent` has an attribute of each name.
 EVENT_COLUMNS = tuple(c for c in events.columns if not c.primary_key)
+#: The columns an approval request is inserted with (its decision comes later).
+APPROVAL_COLUMNS = tuple(
+    approvals.c[name]
+    for name in (
+        "id",
+        "tenant_id",
+        "execution_id",
+        "step_id",
+        "title",
+        "details",
+        "approver_role",
+        "requested_by",
+        "created_at",
+        "expires_at",
+        "status",
+        "notify",
+    )
+)
+
+
+def approval_values(request: ApprovalRequest) -> list[Any]:
+    """An approval request's values in `APPROVAL_COLUMNS` order (unconverted)."""
+    return [
+        request.id,
+        request.tenant_id,
+        request.execution_id,
+        request.step_id,
+        request.title,
+        request.details,
+        request.approver_role.value,
+        request.requested_by,
+        request.created_at,
+        request.expires_at,
+        "PENDING",
+        list(request.notify),
+    ]
+
 
 #: Events stored on PostgreSQL are announced here as ``<execution id>:<last seq>``
 #: (NOTIFY is transactional: listeners hear of them only once they are committed).
@@ -135,8 +175,9 @@ def refused(exc: BaseException) -> NotStorable:
 
 
 def _is_final(values: Mapping[str, Any]) -> bool:
+    # A final status, or a parked one (WAITING_APPROVAL): either ends the lease.
     status = values.get("status")
-    return status is not None and ExecutionStatus(status).is_final
+    return status is not None and not ExecutionStatus(status).is_leased
 
 
 def _fold_batch(batch: WriteBatch) -> tuple[dict[Key, Row], dict[Key, Row]]:
@@ -172,7 +213,12 @@ class _Converters:
     def __init__(self, dialect: Dialect) -> None:
         self.of = {
             c: converter(c, dialect)
-            for c in (*STEP_COLUMNS, *EXECUTION_COLUMNS, *EVENT_COLUMNS)
+            for c in (
+                *STEP_COLUMNS,
+                *EXECUTION_COLUMNS,
+                *EVENT_COLUMNS,
+                *APPROVAL_COLUMNS,
+            )
         }
         self._event_values = attrgetter(*(c.key for c in EVENT_COLUMNS))
         self._event = [
@@ -186,6 +232,15 @@ class _Converters:
         row = list(self._event_values(event))
         for i, convert in self._event:
             row[i] = convert(row[i])
+        return row
+
+    def approval_row(self, request: ApprovalRequest) -> list[Any]:
+        """An approval request's values in `APPROVAL_COLUMNS` order, converted."""
+        row = approval_values(request)
+        for i, column in enumerate(APPROVAL_COLUMNS):
+            convert = self.of[column]
+            if convert is not None and row[i] is not None:
+                row[i] = convert(row[i])
         return row
 
 
@@ -227,6 +282,12 @@ class SqliteBatches:
         self._insert = self._compile(
             insert(events).values({c.key: bindparam(c.key) for c in EVENT_COLUMNS}),
             [c.key for c in EVENT_COLUMNS],
+        )
+        self._insert_approval = self._compile(
+            insert(approvals).values(
+                {c.key: bindparam(c.key) for c in APPROVAL_COLUMNS}
+            ),
+            [c.key for c in APPROVAL_COLUMNS],
         )
         self._raw: tuple[AsyncConnection, PoolProxiedConnection] | None = None
 
@@ -303,6 +364,11 @@ class SqliteBatches:
         if batch.events:
             event_row = self._convert.event_row
             planned.append((self._insert, [event_row(e) for e in batch.events]))
+        if batch.approvals:
+            approval_row = self._convert.approval_row
+            planned.append(
+                (self._insert_approval, [approval_row(a) for a in batch.approvals])
+            )
         return planned
 
     async def write(self, batch: WriteBatch) -> None:
@@ -399,6 +465,8 @@ def _pg_statement(dialect: Dialect) -> str:
     exec_params, exec_names = source(EXECUTION_KEY, EXECUTION_COLUMNS, "final")
     event_params = [array(c) for c in EVENT_COLUMNS]
     event_names = [quote(c.name) for c in EVENT_COLUMNS]
+    approval_params = [array(c) for c in APPROVAL_COLUMNS]
+    approval_names = [quote(c.name) for c in APPROVAL_COLUMNS]
     seq = EVENT_COLUMNS.index(events.c.seq)
     execution_id = EVENT_COLUMNS.index(events.c.execution_id)
     lease = ", ".join(
@@ -422,6 +490,10 @@ WITH sv AS (
   INSERT INTO {quote(events.name)} ({", ".join(event_names)})
   SELECT * FROM unnest({", ".join(event_params)})
   RETURNING 1
+), a AS (
+  INSERT INTO {quote(approvals.name)} ({", ".join(approval_names)})
+  SELECT * FROM unnest({", ".join(approval_params)})
+  RETURNING 1
 ), nt AS (
   SELECT pg_notify('{NOTIFY_CHANNEL}', ne.execution_id || ':' || max(ne.seq)::text)
   FROM unnest({event_params[execution_id]}, {event_params[seq]})
@@ -429,7 +501,7 @@ WITH sv AS (
   GROUP BY ne.execution_id
 )
 SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM x), (SELECT count(*) FROM e),
-       (SELECT count(*) FROM nt)
+       (SELECT count(*) FROM a), (SELECT count(*) FROM nt)
 """
 
 
@@ -459,6 +531,7 @@ class PostgresBatches:
             *self._columns(step_rows, STEP_KEY, STEP_COLUMNS),
             *self._columns(execution_rows, EXECUTION_KEY, EXECUTION_COLUMNS, True),
             *self._event_columns(batch.events),
+            *self._approval_columns(batch.approvals),
         ]
 
     def _columns(
@@ -491,6 +564,15 @@ class PostgresBatches:
         for event in stored:
             for column, value in zip(
                 columns, self._convert.event_row(event), strict=True
+            ):
+                column.append(value)
+        return columns
+
+    def _approval_columns(self, requests: Sequence[ApprovalRequest]) -> list[list[Any]]:
+        columns: list[list[Any]] = [[] for _ in APPROVAL_COLUMNS]
+        for request in requests:
+            for column, value in zip(
+                columns, self._convert.approval_row(request), strict=True
             ):
                 column.append(value)
         return columns

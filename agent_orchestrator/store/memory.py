@@ -136,7 +136,7 @@ class MemoryRunStore:
             values = {k: _copy(v) for k, v in execution.values.items()}
             if "status" in values:
                 values["status"] = ExecutionStatus(values["status"])
-                if values["status"].is_final:
+                if not values["status"].is_leased:
                     self._leases[execution.execution_id] = _Lease()
             self._executions[execution.execution_id] = dataclasses.replace(
                 self._executions[execution.execution_id], **values
@@ -194,10 +194,30 @@ class MemoryRunStore:
         """See `RunStore.request_cancel`."""
         record = await self.load_execution(execution_id, tenant_id)
         if not record.status.is_final:
+            # A parked execution goes back to the runners, which close it.
+            status = (
+                ExecutionStatus.PENDING
+                if record.status is ExecutionStatus.WAITING_APPROVAL
+                else record.status
+            )
             self._executions[execution_id] = dataclasses.replace(
-                self._executions[execution_id], cancel_requested=True
+                self._executions[execution_id], cancel_requested=True, status=status
             )
         return await self.load_execution(execution_id, tenant_id)
+
+    async def reopen_decided(self, execution_id: str) -> bool:
+        """See `RunStore.reopen_decided`."""
+        record = self._executions[execution_id]
+        decided = any(
+            s.status is StepStatus.WAITING_APPROVAL and s.output is not None
+            for s in self._steps[execution_id].values()
+        )
+        if record.status is not ExecutionStatus.WAITING_APPROVAL or not decided:
+            return False
+        self._executions[execution_id] = dataclasses.replace(
+            record, status=ExecutionStatus.PENDING
+        )
+        return True
 
     async def events_after(
         self, execution_id: str, after_seq: int = 0, limit: int | None = None

@@ -224,6 +224,43 @@ class ExecutionEventRow(Base):
     )
 
 
+class ApprovalRow(Base):
+    """An approval request of a waiting step and its decision (``agent_approvals``).
+
+    The engine inserts it with the step's ``WAITING_APPROVAL``; a decision or the
+    expiry changes `status` from ``PENDING`` once (a conditional update).
+    """
+
+    __tablename__ = "agent_approvals"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(TENANT_LENGTH))
+    execution_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH),
+        ForeignKey("agent_workflow_executions.id", ondelete="CASCADE"),
+    )
+    step_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(500))
+    details: Mapped[str] = mapped_column(Text)
+    approver_role: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    expires_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    status: Mapped[str] = mapped_column(String(16))
+    notify: Mapped[list[str]] = mapped_column(JsonColumn)
+    decided_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    comment: Mapped[str | None] = mapped_column(Text)
+    #: When the approvers were told (e-mail); None: not yet (or nobody to tell).
+    notified_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+    __table_args__ = (
+        UniqueConstraint("execution_id", "step_id"),
+        Index("ix_agent_approvals_tenant_status", "tenant_id", "status", "created_at"),
+        Index("ix_agent_approvals_status_expires", "status", "expires_at"),
+    )
+
+
 class AuditLogRow(Base):
     """An insert-only audit record (``agent_audit_logs``); never holds a secret."""
 

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..core.enums import EventType, ExecutionStatus, Role, StepStatus
@@ -39,6 +39,9 @@ steps = table_of(StepRunRow)
 events = table_of(ExecutionEventRow)
 
 _UNFINISHED = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
+_WAITING = ExecutionStatus.WAITING_APPROVAL.value
+_PENDING = ExecutionStatus.PENDING.value
+_CANCELLABLE = (*_UNFINISHED, _WAITING)
 # Statements of the read paths, built once (building them costs more than SQLite
 # takes to run them).
 _BY_ID = select(executions).where(executions.c.id == bindparam("id"))
@@ -323,7 +326,13 @@ class SqlRunStore:
                     )
                     .values(
                         cancel_requested=executions.c.cancel_requested
-                        | executions.c.status.in_(_UNFINISHED)
+                        | executions.c.status.in_(_CANCELLABLE),
+                        # A parked execution goes back to the runners, whose claim
+                        # then closes it as CANCELLED.
+                        status=case(
+                            (executions.c.status == _WAITING, _PENDING),
+                            else_=executions.c.status,
+                        ),
                     )
                     .returning(executions.c.id)
                 )
@@ -333,6 +342,14 @@ class SqlRunStore:
         if found is None:
             raise NotFound(f"execution {execution_id} not found")
         return await self.load_execution(execution_id, tenant_id)
+
+    async def reopen_decided(self, execution_id: str) -> bool:
+        """See `RunStore.reopen_decided`."""
+        async with self.db.write() as conn:
+            found = await conn.execute(
+                reopen_statement().where(executions.c.id == execution_id)
+            )
+            return found.first() is not None
 
     # --- events ----------------------------------------------------------------------
 
@@ -359,6 +376,24 @@ class SqlRunStore:
                 .first()
             )
         return event_record(row) if row is not None else None
+
+
+def reopen_statement() -> Any:
+    """UPDATE of parked executions with a decided waiting step back to PENDING (add
+    a WHERE to narrow it); returns their ids."""
+    decided = exists().where(
+        and_(
+            steps.c.execution_id == executions.c.id,
+            steps.c.status == StepStatus.WAITING_APPROVAL.value,
+            steps.c.output.is_not(None),
+        )
+    )
+    return (
+        update(executions)
+        .where(executions.c.status == _WAITING, decided)
+        .values(status=_PENDING, lease_owner=None, lease_expires_at=None)
+        .returning(executions.c.id)
+    )
 
 
 def step_record(row: StoredRow) -> StepRecord:

@@ -5,9 +5,11 @@ it in the tab's ``sessionStorage``, subscribes to ``metricsUpdates`` over
 ``graphql-transport-ws`` (the key in the ``connection_init`` payload) and lists recent
 executions over ``POST /graphql`` (the key in ``X-API-Key``), and the documents held for
 review ("Tarkistettavat"), each with a small form that corrects its total and VAT
-line (``correctDocument``) and books it (``bookDocument``), and the schedules
-("Ajastukset") with their next and last runs and a button that pauses or resumes each
-(``pauseSchedule`` / ``resumeSchedule``). No CDN, no build step.
+line (``correctDocument``) and books it (``bookDocument``), the approvals that wait
+("Odottaa hyväksyntää", ``approvals(status: PENDING)``), each with an optional comment
+and Approve / Reject buttons (``decideApproval``), and the schedules ("Ajastukset") with
+their next and last runs and a button that pauses or resumes each (``pauseSchedule`` /
+``resumeSchedule``). No CDN, no build step.
 """
 
 from __future__ import annotations
@@ -94,6 +96,21 @@ def dashboard_html(
           <th>Kesto <small lang="en">Duration</small></th>
         </tr></thead>
         <tbody id="executions"><tr><td colspan="5">–</td></tr></tbody>
+      </table>
+    </section>
+    <section aria-labelledby="approvals-title">
+      <h2 id="approvals-title">Odottaa hyväksyntää
+        <small lang="en">Waiting for approval</small></h2>
+      <p id="approvals-status" role="status" aria-live="polite"></p>
+      <table>
+        <thead><tr>
+          <th>Mitä <small lang="en">What</small></th>
+          <th>Suoritus ja vaihe <small lang="en">Execution and step</small></th>
+          <th>Hyväksyjä <small lang="en">Approver</small></th>
+          <th>Voimassa <small lang="en">Expires</small></th>
+          <th>Päätä <small lang="en">Decide</small></th>
+        </tr></thead>
+        <tbody id="approvals"><tr><td colspan="5">–</td></tr></tbody>
       </table>
     </section>
     <section aria-labelledby="review-title">

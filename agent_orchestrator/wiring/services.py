@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from ..agents.builtin import create_agent_registry
+from ..agents.smtp import SmtpServer
 from ..core.clocks import ScaledClock, SchedulerClock, SystemClock
 from ..core.errors import Problem, ValidationFailed
 from ..core.subworkflows import Found, RefKey, resolver
@@ -23,6 +24,7 @@ from ..observability.logging import configure_logging
 from ..observability.prometheus import PrometheusMetrics
 from ..planner.factory import open_planner
 from ..security.sockets import KeySockets
+from ..service.approvals import Approvals
 from ..service.artifacts import Artifacts
 from ..service.catalogue import Catalogue
 from ..service.container import Services
@@ -35,6 +37,7 @@ from ..service.scheduling import Scheduler
 from ..service.starting import ExecutionStarter
 from ..service.switch import DISABLED_MESSAGE
 from ..service.workflows import SavedWorkflows
+from ..store.approvals import SqlApprovalStore
 from ..store.artifacts import SqlArtifactStore
 from ..store.database import create_database
 from ..store.executions import ExecutionQueries
@@ -181,6 +184,7 @@ async def open_services(
             max_steps=settings.agent_max_steps,
             max_foreach_items=settings.agent_max_foreach_items,
             workflows=saved,
+            require_approval_for=settings.agent_require_approval_for,
         )
         schedule_store = ScheduleStore(database)
         clock = scheduler_clock(settings)
@@ -215,6 +219,7 @@ async def open_services(
                 registry,
                 max_steps=settings.agent_max_steps,
                 templates=templates,
+                require_approval_for=settings.agent_require_approval_for,
             ),
             copilot=Copilot(access, planner, starter, enabled=enabled),
             files=Files(
@@ -224,6 +229,14 @@ async def open_services(
             ),
             artifacts=Artifacts(access, artifacts),
             review=Review(access, ledger),
+            approvals=Approvals(
+                access,
+                SqlApprovalStore(database),
+                runner,
+                enabled=enabled,
+                mail=SmtpServer.from_settings(settings.mail),
+                recipients=settings.agent_approval_recipients,
+            ),
             schedules=Schedules(
                 access, schedule_store, starter, saved, clock, scheduler
             ),
@@ -243,6 +256,12 @@ async def open_services(
                 services.sockets,
                 settings.agent_key_recheck_s,
             )
+            if enabled and resume:
+                # Expiry, decisions no runner took, e-mail to approvers: the work of
+                # long-lived processes (servers and workers), not of the CLI's.
+                await tg.start(
+                    services.approvals.watch, settings.agent_approval_check_s
+                )
             if scheduler is not None:
                 await tg.start(scheduler.run)
             try:

@@ -15,7 +15,6 @@ import pypdf
 import pytest
 
 from agent_orchestrator.agents.builtin import create_agent_registry
-from agent_orchestrator.wiring.services import load_checked_templates
 from agent_orchestrator.config import Settings
 from agent_orchestrator.core.bookkeeping import EntryKind, NewLedgerEntry, VatLine
 from agent_orchestrator.core.enums import ExecutionStatus, StepStatus
@@ -27,6 +26,7 @@ from agent_orchestrator.store.artifacts import SqlArtifactStore
 from agent_orchestrator.store.ledger import SqlLedgerStore
 from agent_orchestrator.store.outbox import SqlOutbox
 from agent_orchestrator.store.runs import SqlRunStore
+from agent_orchestrator.wiring.services import load_checked_templates
 from tests.engine.conftest import FAST
 
 if TYPE_CHECKING:

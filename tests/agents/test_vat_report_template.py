@@ -11,7 +11,6 @@ import anyio
 import pytest
 
 from agent_orchestrator.agents.builtin import create_agent_registry
-from agent_orchestrator.wiring.services import load_checked_templates
 from agent_orchestrator.config import Settings
 from agent_orchestrator.core.enums import ExecutionStatus
 from agent_orchestrator.engine.bus import EventBus
@@ -22,6 +21,7 @@ from agent_orchestrator.store.artifacts import SqlArtifactStore
 from agent_orchestrator.store.ledger import SqlLedgerStore
 from agent_orchestrator.store.outbox import SqlOutbox
 from agent_orchestrator.store.runs import SqlRunStore
+from agent_orchestrator.wiring.services import load_checked_templates
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

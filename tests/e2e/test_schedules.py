@@ -16,7 +16,6 @@ import anyio
 import pytest
 from sqlalchemy import text
 
-from agent_orchestrator.wiring.services import open_services
 from agent_orchestrator.config import load_settings
 from agent_orchestrator.core.clocks import ScaledClock
 from agent_orchestrator.service.caller import Caller
@@ -24,6 +23,7 @@ from agent_orchestrator.service.schedules import NewSchedule, Schedules
 from agent_orchestrator.store.database import create_database
 from agent_orchestrator.store.schedules import ScheduleStore
 from agent_orchestrator.store.workflows import WorkflowStore
+from agent_orchestrator.wiring.services import open_services
 from tests.api.conftest import make_keys
 from tests.support.gql import GraphQLClient
 from tests.support.sentry import FakeSentry

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from agent_orchestrator.agents.approval import ApprovalAgent
 from agent_orchestrator.agents.registry import AgentRegistry
 from agent_orchestrator.agents.wait import WaitAgent
 from agent_orchestrator.core.protocols import RunStore
@@ -57,7 +58,7 @@ class Engine:
 
 
 def make_registry() -> AgentRegistry:
-    return AgentRegistry([WaitAgent(), *create_agents(None)])
+    return AgentRegistry([WaitAgent(), ApprovalAgent(), *create_agents(None)])
 
 
 @pytest.fixture

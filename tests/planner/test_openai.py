@@ -12,7 +12,6 @@ import pytest
 from pydantic import SecretStr
 
 from agent_orchestrator.agents.builtin import create_agent_registry
-from agent_orchestrator.wiring.services import load_checked_templates
 from agent_orchestrator.config import ModelSettings, load_settings
 from agent_orchestrator.core.enums import Role
 from agent_orchestrator.core.errors import PlanningFailed
@@ -22,6 +21,7 @@ from agent_orchestrator.planner.model import PeriodKind, PlanContext
 from agent_orchestrator.planner.offline import OfflinePlanner
 from agent_orchestrator.planner.openai_planner import OpenAIPlanner
 from agent_orchestrator.planner.structured import PlanChoice
+from agent_orchestrator.wiring.services import load_checked_templates
 from tests.support.fake_openai import (
     Delay,
     FakeOpenAI,

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import text
 
-from agent_orchestrator.wiring.services import open_services
 from agent_orchestrator.config import load_settings
+from agent_orchestrator.wiring.services import open_services
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

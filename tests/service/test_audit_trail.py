@@ -14,7 +14,6 @@ import anyio
 import pytest
 from sqlalchemy import text
 
-from agent_orchestrator.wiring.admin import open_admin_services
 from agent_orchestrator.config import load_settings
 from agent_orchestrator.core.auth import Principal
 from agent_orchestrator.core.enums import ExecutionStatus, Role
@@ -22,6 +21,7 @@ from agent_orchestrator.core.errors import Forbidden, NotFound, PlanningFailed
 from agent_orchestrator.service.caller import Caller, Transport
 from agent_orchestrator.service.copilot import CopilotOptions
 from agent_orchestrator.service.executions import StartExecution
+from agent_orchestrator.wiring.admin import open_admin_services
 
 from .conftest import audit_rows
 

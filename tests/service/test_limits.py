@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent_orchestrator.wiring.services import open_services
 from agent_orchestrator.config import load_settings
 from agent_orchestrator.core.errors import QuotaExceeded, ValidationFailed
 from agent_orchestrator.service.caller import Caller
 from agent_orchestrator.service.executions import StartExecution
 from agent_orchestrator.service.files import Files
+from agent_orchestrator.wiring.services import open_services
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -18,7 +18,6 @@ import anyio
 import pytest
 from sqlalchemy import text
 
-from agent_orchestrator.wiring.services import open_services
 from agent_orchestrator.config import load_settings
 from agent_orchestrator.core.auth import Principal
 from agent_orchestrator.core.enums import Role
@@ -29,6 +28,7 @@ from agent_orchestrator.service.schedules import NewSchedule, Schedules
 from agent_orchestrator.service.scheduling import Scheduler
 from agent_orchestrator.store.schedules import ScheduleStore
 from agent_orchestrator.store.workflows import WorkflowStore
+from agent_orchestrator.wiring.services import open_services
 
 from .conftest import audit_rows
 

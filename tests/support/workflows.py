@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from agent_orchestrator.agents.builtin import create_agent_registry
-from agent_orchestrator.wiring.services import load_checked_templates
 from agent_orchestrator.config import Settings
 from agent_orchestrator.engine.bus import EventBus
 from agent_orchestrator.engine.runner import Runner
@@ -19,6 +18,7 @@ from agent_orchestrator.store.artifacts import SqlArtifactStore
 from agent_orchestrator.store.ledger import SqlLedgerStore
 from agent_orchestrator.store.outbox import SqlOutbox
 from agent_orchestrator.store.runs import SqlRunStore
+from agent_orchestrator.wiring.services import load_checked_templates
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -4,6 +4,7 @@ a stand-in schema with the fields the pages use."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -100,6 +101,33 @@ EXECUTION = Execution(
 )
 
 
+@strawberry.enum
+class ApprovalStatus(enum.Enum):
+    PENDING = "PENDING"
+
+
+@strawberry.type
+class Approval:
+    execution_id: strawberry.ID
+    step_id: str
+    title: str
+    details: str
+    approver_role: str
+    requested_by: str | None
+    expires_at: str
+
+
+APPROVAL = Approval(
+    execution_id=strawberry.ID("0195f0bb"),
+    step_id="approve",
+    title="Lähetä lokakuun ALV-raportti",
+    details="Maksettava ALV 1 234,56 €",
+    approver_role="ADMIN",
+    requested_by="key-1",
+    expires_at="2026-11-27T08:00:00+00:00",
+)
+
+
 @strawberry.type
 class Query:
     # Strawberry types its decorators called with arguments as returning Any (one
@@ -119,6 +147,17 @@ class Query:
                 "unknown API key", extensions={"code": "UNAUTHENTICATED"}
             )
         return ExecutionConnection(edges=[ExecutionEdge(node=EXECUTION)][:first])
+
+    @strawberry.field
+    def approvals(
+        self, info: Info, status: ApprovalStatus | None = None
+    ) -> list[Approval]:
+        request: Request = info.context["request"]
+        if request.headers.get("x-api-key") != GOOD_KEY:
+            raise GraphQLError(
+                "unknown API key", extensions={"code": "UNAUTHENTICATED"}
+            )
+        return [APPROVAL]
 
 
 @strawberry.type

@@ -106,6 +106,13 @@ def test_the_dashboard_shows_live_metrics_and_recent_executions(
         ]
     )
     expect(browser_page.locator("#status")).to_contain_text("Päivitetty")
+    approvals = browser_page.locator("#approvals tr")
+    expect(approvals).to_have_count(1)
+    expect(approvals.nth(0)).to_contain_text("Lähetä lokakuun ALV-raportti")
+    expect(approvals.nth(0)).to_contain_text("0195f0bb · approve")
+    expect(approvals.nth(0).locator("button")).to_have_text(
+        ["Hyväksy · Approve", "Hylkää · Reject"]
+    )
     # The key went in connection_init and the X-API-Key header, and nowhere else.
     assert seen.init_payloads == [{"X-API-Key": GOOD_KEY}]
     assert seen.http_keys == [GOOD_KEY]

@@ -112,11 +112,28 @@ def test_the_key_travels_only_in_connection_init_and_the_header() -> None:
     assert "searchParams" not in script and "?key" not in script
 
 
+@pytest.mark.parametrize("name", ["APPROVALS", "DECIDE"])
+def test_the_approval_operations_are_valid_against_the_real_schema(name: str) -> None:
+    schema = build_schema(create_schema().as_str())
+
+    assert validate(schema, parse(_operation(name))) == []
+
+
 @pytest.mark.parametrize("name", ["SCHEDULES", "PAUSE", "RESUME"])
 def test_the_schedule_operations_are_valid_against_the_real_schema(name: str) -> None:
     schema = build_schema(create_schema().as_str())
 
     assert validate(schema, parse(_operation(name))) == []
+
+
+def test_the_approvals_section_is_finnish_first() -> None:
+    html = dashboard_html()
+
+    assert (
+        'Odottaa hyväksyntää\n        <small lang="en">Waiting for approval</small>'
+        in (html)
+    )
+    assert 'id="approvals"' in html
 
 
 def test_the_schedules_section_is_finnish_first() -> None:

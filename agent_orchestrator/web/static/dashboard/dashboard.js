@@ -16,6 +16,10 @@ const REVIEW = `{ reviewQueue(first: 20) { edges { node {
 const CORRECT = `mutation Correct($id: ID!, $input: DocumentCorrectionInput!) {
   correctDocument(id: $id, input: $input) { id canBook problems } }`;
 const BOOK = `mutation Book($id: ID!) { bookDocument(id: $id) { id status } }`;
+const APPROVALS = `{ approvals(status: PENDING) {
+  executionId stepId title details approverRole requestedBy expiresAt } }`;
+const DECIDE = `mutation Decide($e: ID!, $s: String!, $a: Boolean!, $c: String) {
+  decideApproval(executionId: $e, stepId: $s, approve: $a, comment: $c) { status } }`;
 
 // Finnish first, English after the dot, as everywhere on the page.
 const MESSAGES = {
@@ -224,6 +228,68 @@ async function refreshReview(conn) {
   }
 }
 
+function approvalsStatus(text, isError = false) {
+  $("approvals-status").textContent = text;
+  $("approvals-status").className = isError ? "error" : "";
+}
+
+/** A waiting approval's small form: a comment, then Approve or Reject. */
+function approvalForm(conn, node) {
+  const form = document.createElement("form");
+  form.className = "approval";
+  const comment = document.createElement("input");
+  comment.name = "comment";
+  comment.placeholder = "Perustelu · Comment";
+  comment.title = comment.placeholder;
+  const approve = document.createElement("button");
+  approve.type = "submit";
+  approve.textContent = "Hyväksy · Approve";
+  const reject = document.createElement("button");
+  reject.type = "button";
+  reject.textContent = "Hylkää · Reject";
+  form.append(comment, approve, reject);
+  const decide = async (yes) => {
+    const variables = { e: node.executionId, s: node.stepId, a: yes,
+      c: comment.value.trim() || null };
+    try {
+      await query(conn.key, DECIDE, variables);
+      approvalsStatus(yes ? "Hyväksytty · Approved" : "Hylätty · Rejected");
+    } catch (error) {
+      approvalsStatus(error.message, true);
+    }
+    refreshApprovals(conn);
+    refreshExecutions(conn);
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    decide(true);
+  });
+  reject.addEventListener("click", () => decide(false));
+  return form;
+}
+
+function showApprovals(conn, nodes) {
+  const rows = nodes.map((node) => {
+    const tr = row(cell(node.title), cell(`${node.executionId} · ${node.stepId}`),
+      cell(`${node.approverRole}+`), cell(time(node.expiresAt)), cell(""));
+    tr.lastChild.append(approvalForm(conn, node));
+    tr.title = node.details || node.title;
+    return tr;
+  });
+  const none = cell("Ei odottavia hyväksyntöjä · Nothing waits for approval");
+  none.colSpan = 5;
+  $("approvals").replaceChildren(...(rows.length ? rows : [row(none)]));
+}
+
+async function refreshApprovals(conn) {
+  try {
+    const data = await query(conn.key, APPROVALS);
+    if (live === conn) showApprovals(conn, data.approvals);
+  } catch (error) {
+    if (live === conn) approvalsStatus(error.message, true);
+  }
+}
+
 // --- Schedules ("Ajastukset") -------------------------------------------------------
 
 const SCHEDULES = `{ schedules { id name cron timezone enabled nextRunAt lastRunAt
@@ -297,6 +363,7 @@ function connect(key, attempt = 0) {
         send({ id: "metrics", type: "subscribe", payload: { query: METRICS } });
         refreshExecutions(conn);
         refreshReview(conn);
+        refreshApprovals(conn);
         refreshSchedules(conn);
         break;
       case "next":
@@ -306,6 +373,7 @@ function connect(key, attempt = 0) {
           showMetrics(message.payload.data.metricsUpdates);
           status(`Päivitetty ${new Date().toLocaleTimeString("fi-FI")} · Updated`);
           refreshExecutions(conn);
+          refreshApprovals(conn);
         }
         break;
       case "error":
