@@ -184,7 +184,11 @@ def _read(area: str, name: str) -> tuple[dict[str, Any], float, float]:
         except NonRetryableAgentError:  # nothing readable: every field null
             return {"vat_lines": [], "needs_review": True}
         assert isinstance(read, OcrOutput)
-        parsed = await parser.run(ReceiptInput(text=read.text), ctx)
+        # The words Tesseract was unsure of, as the receipt template passes them
+        # (an older package, `bench/receipts.py --code`, has none).
+        unsure = getattr(read, "uncertain", None)
+        given = {"text": read.text} | ({} if unsure is None else {"uncertain": unsure})
+        parsed = await parser.run(ReceiptInput.model_validate(given), ctx)
         assert isinstance(parsed, ReceiptOutput)
         return parsed.receipt.model_dump(mode="json")
 
