@@ -17,7 +17,7 @@ import os
 import re
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
@@ -115,8 +115,9 @@ class OcrOutput(BaseModel):
     uncertain: list[str] = Field(
         default_factory=list,
         description="Words Tesseract read with a confidence under "
-        f"{UNSURE_BELOW} %, in reading order (receipt_parser_agent's `uncertain`: "
-        "a date among them holds the receipt for review).",
+        f"{UNSURE_BELOW} %, in reading order, then the figures on which a page's "
+        "two readings disagree (receipt_parser_agent's `uncertain`: a date among "
+        "them holds the receipt for review).",
     )
 
 
@@ -237,7 +238,9 @@ class OcrAgent(BaseAgent[OcrInput, OcrOutput]):
         second = self._tesseract_once(
             binarise(found, variant=1).image, language, SECOND_PASS_CONFIG
         )
-        return second if _consistency(second.text) > score else first
+        if _consistency(second.text) > score:
+            return _doubted(second, first)
+        return _doubted(first, second)
 
     def _tesseract_once(
         self, image: Image.Image, language: str, config: str
@@ -479,6 +482,21 @@ def _words_to_text(data: dict[str, list[Any]]) -> PageText:
         tuple(read),
         unsure,
     )
+
+
+def _doubted(chosen: PageText, other: PageText) -> PageText:
+    """`chosen`, its uncertain words joined by its figures that the page's other
+    reading does not share: where two readings disagree, neither is sure (a second
+    reading that agrees better may still have read a date's 2 as a 7)."""
+    theirs = set(other.text.split())
+    disputed = tuple(
+        word
+        for word in dict.fromkeys(chosen.text.split())
+        if any(c.isdigit() for c in word)
+        and word not in theirs
+        and word not in chosen.uncertain
+    )
+    return replace(chosen, uncertain=chosen.uncertain + disputed)
 
 
 def _mean(confidences: list[float]) -> float:
