@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import numpy as np
-    from numpy.typing import NDArray
+    import numpy as np  # noqa: TC004 (in a dataclass field's type, not read)
+    from numpy.typing import NDArray  # noqa: TC004 (likewise)
     from PIL.Image import Image  # noqa: TC004 (a dataclass field's type, not read)
 
 #: The side the outline search works on: enough for a sheet's edges, and fast.
@@ -40,8 +40,34 @@ class Prepared:
     found_paper: bool  # an outline was found and the paper straightened
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The page in grey, straightened when its outline was found, and scaled: what
+    each binarisation starts from (found once, binarised once or twice)."""
+
+    gray: NDArray[np.uint8]
+    found_paper: bool
+
+
 def prepare(image: Image, *, variant: int = 0) -> Prepared:
-    """The page as a clean black-on-white image for Tesseract.
+    """The page as a clean black-on-white image for Tesseract (`page`, then
+    `binarise`)."""
+    return binarise(page(image), variant=variant)
+
+
+def page(image: Image) -> Page:
+    """The paper found in `image`, straightened and scaled, in grey."""
+    import numpy as np
+
+    gray = np.asarray(image.convert("L"))
+    quad = find_paper(gray)
+    if quad is not None:
+        gray = straighten(gray, quad)
+    return Page(_scale(gray, straightened=quad is not None), quad is not None)
+
+
+def binarise(found: Page, *, variant: int = 0) -> Prepared:
+    """`found` as black on white.
 
     `variant` 0 binarises with a Gaussian adaptive threshold; 1 evens the light out
     (divides by a blurred copy) and uses Otsu's global threshold: a second opinion
@@ -51,13 +77,9 @@ def prepare(image: Image, *, variant: int = 0) -> Prepared:
     import numpy as np
     from PIL import Image as Images
 
-    gray = np.asarray(image.convert("L"))
-    quad = find_paper(gray)
-    if quad is not None:
-        gray = straighten(gray, quad)
-    gray = _scale(gray, straightened=quad is not None)
+    gray = found.gray
     if variant == 0:
-        if quad is None and not _uneven(gray):
+        if not found.found_paper and not _uneven(gray):
             # An evenly lit scan: Tesseract's own global threshold does best, and a
             # local one would turn the scanner's specks into letters.
             return Prepared(Images.fromarray(gray), found_paper=False)
@@ -74,7 +96,7 @@ def prepare(image: Image, *, variant: int = 0) -> Prepared:
         background = cv2.medianBlur(gray, 31 if min(gray.shape) > 62 else 3)
         even = cv2.divide(gray, np.maximum(background, 1), scale=255)
         _, binary = cv2.threshold(even, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    return Prepared(Images.fromarray(binary), quad is not None)
+    return Prepared(Images.fromarray(binary), found.found_paper)
 
 
 def _uneven(gray: NDArray[np.uint8]) -> bool:

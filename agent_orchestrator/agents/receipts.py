@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,7 +21,11 @@ from . import parsing, vat_lines
 from .base import BaseAgent
 from .parsing import Findings
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 MAX_TEXT = 200_000
+MAX_UNCERTAIN = 20_000
 _HEADER_SKIP = re.compile(
     r"^\W*(kuitti|receipt|kassakuitti|tervetuloa|welcome|lasku|invoice)\W*$",
     re.IGNORECASE,
@@ -117,6 +121,12 @@ class ReceiptInput(BaseModel):
     text: str = Field(
         max_length=MAX_TEXT, description="The receipt's text, e.g. ocr_agent's text."
     )
+    uncertain: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_UNCERTAIN,
+        description="Words the OCR read with low confidence (ocr_agent's "
+        "`uncertain`): a date read among them holds the receipt for review.",
+    )
 
 
 class ReceiptOutput(BaseModel):
@@ -152,6 +162,22 @@ def document_date(lines: list[str], findings: Findings) -> dt.date | None:
             f"{', '.join(map(str, others))}; check which is the purchase date"
         )
     return found[0]
+
+
+def check_date_read_surely(
+    day: dt.date | None, uncertain: Sequence[str], findings: Findings
+) -> None:
+    """A date that the OCR read with low confidence (a 3 for an 8 reads as a valid
+    date too) is not booked unseen: the document needs review."""
+    if day is None:
+        return
+    for word in uncertain:
+        if any(day in parsing.dates(line) for line in parsing.clean_lines(word)):
+            findings.problem(
+                f"the date {day} was read with low OCR confidence ('{word}'); "
+                "check it on the document"
+            )
+            return
 
 
 def card_slip_start(lines: list[str], after: int) -> int:
@@ -263,8 +289,8 @@ def vat_line_models(vat: list[vat_lines.Vat]) -> list[VatLine]:
     ]
 
 
-def parse_receipt(text: str) -> ReceiptOutput:
-    """A receipt's fields from its text."""
+def parse_receipt(text: str, uncertain: Sequence[str] = ()) -> ReceiptOutput:
+    """A receipt's fields from its text; `uncertain`: words the OCR was unsure of."""
     lines = parsing.clean_lines(text)
     findings = Findings()
     if not lines:
@@ -276,6 +302,7 @@ def parse_receipt(text: str) -> ReceiptOutput:
     merchant = parsing.merchant(lines, _HEADER_SKIP)
     business_id = parsing.business_id(lines, findings)
     day = document_date(lines, findings)
+    check_date_read_surely(day, uncertain, findings)
     candidates = parsing.total_candidates(lines)
     if candidates:
         # A card terminal's receipt below the till's repeats the amount: not a total.
@@ -359,4 +386,4 @@ class ReceiptParserAgent(BaseAgent[ReceiptInput, ReceiptOutput]):
 
     async def run(self, inputs: ReceiptInput, ctx: AgentContext) -> ReceiptOutput:
         """Parse the text; fields that cannot be read come back null with a warning."""
-        return parse_receipt(inputs.text)
+        return parse_receipt(inputs.text, inputs.uncertain)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from agent_orchestrator.agents.builtin import create_agent_registry
 from agent_orchestrator.agents.ocr import OcrInput, OcrOutput
@@ -22,6 +23,7 @@ from tests.support.documents import make_receipt, text_of
 from tests.support.scans import (
     blank_pdf,
     empty_pdf,
+    font_file,
     merge_pdfs,
     render_image,
     render_pdf,
@@ -131,6 +133,28 @@ async def test_reads_receipt_images(
             {"page": 1, "pages": 1, "method": "tesseract"},
         )
     ]
+
+
+async def test_words_read_with_low_confidence_are_listed(
+    ocr: Agent, area: Path
+) -> None:
+    doc, rng = receipt(101)
+    clean = render_image(doc, rng, family="DejaVu Sans Mono", noise=False)
+    page = Image.new("L", (clean.width, clean.height + 80), 255)
+    page.paste(clean, (0, 0))
+    # A line smudged past reading surely (a thermal slip rubbed in a pocket).
+    font = ImageFont.truetype(font_file("DejaVu Sans Mono"), 26)
+    draw = ImageDraw.Draw(page)
+    draw.text((60, clean.height + 20), "Viite 44178823", font=font, fill=20)
+    band = (50, clean.height + 15, clean.width - 50, clean.height + 70)
+    page.paste(page.crop(band).filter(ImageFilter.GaussianBlur(3.0)), band[:2])
+    save_image(page, area / "kuitti.png")
+    result = await read(ocr, "kuitti.png")
+    assert_reads(doc, result.text)
+    assert result.uncertain, result.text
+    words = result.text.split()
+    assert all(word in words for word in result.uncertain)
+    assert not any(doc.merchant.startswith(word) for word in result.uncertain)
 
 
 async def test_pdf_text_layer_is_read_without_ocr(ocr: Agent, area: Path) -> None:

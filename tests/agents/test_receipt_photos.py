@@ -15,7 +15,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.support.photos import photograph
+from tests.support.receipt_layouts import layout_receipts
 from tests.support.receipt_reading import (
+    TENANT,
+    Case,
     Verdict,
     describe,
     figures,
@@ -67,3 +71,18 @@ def test_receipts_read_fully_right(
     assert found.receipts == PER_KIND
     assert found.fully_right >= fully, describe(mine)
     assert found.vat_right >= vat, describe(mine)
+
+
+def test_a_date_the_two_readings_disagree_on_is_held_for_review(
+    tmp_path: Path,
+) -> None:
+    # Another phone photo: its first reading's figures disagree, and the second
+    # reading, which agrees better, reads the date's 12 as 17 (a valid date too).
+    doc = layout_receipts(20, SEED)[19]
+    name = "receipts/table-019.jpg"
+    path = tmp_path / TENANT / name
+    path.parent.mkdir(parents=True)
+    photograph(doc, "table", SEED * 1000 + 19).save(path, quality=90)
+    [verdict] = read_all(tmp_path, [Case(19, "table", name, doc)], workers=1)
+    assert verdict.unflagged == [], describe([verdict])
+    assert verdict.review

@@ -415,3 +415,35 @@ async def test_the_agent_returns_json_ready_output() -> None:
     }
     with pytest.raises(ValueError, match="extra"):
         ReceiptInput.model_validate({"text": "x", "file": "y"})
+
+
+async def test_a_date_read_with_low_ocr_confidence_is_held_for_review() -> None:
+    async def ignore_progress(
+        message: str, fraction: float | None, data: Mapping[str, Any] | None
+    ) -> None:
+        del message, fraction, data
+
+    agent = ReceiptParserAgent()
+    ctx = AgentContext(
+        tenant_id="acme",
+        execution_id="e",
+        step_id="parse",
+        agent_id=agent.id,
+        attempt=1,
+        logger=logging.getLogger("tests"),
+        progress=ignore_progress,
+    )
+    sure = await agent.run(ReceiptInput(text=text(), uncertain=["Kiitos"]), ctx)
+    assert sure.receipt.needs_review is False and sure.warnings == []
+    # Tesseract unsure of the date's word (a 3 read for an 8 is a valid date too).
+    for word in ("24.11.2026", "24.11.2O26"):
+        unsure = await agent.run(ReceiptInput(text=text(), uncertain=[word]), ctx)
+        assert unsure.receipt.date == dt.date(2026, 11, 24)  # read, not invented
+        assert unsure.receipt.needs_review is True
+        assert unsure.warnings == [
+            f"the date 2026-11-24 was read with low OCR confidence ('{word}'); "
+            "check it on the document"
+        ]
+    # An unsure word that is another date does not flag this one.
+    other = await agent.run(ReceiptInput(text=text(), uncertain=["23.11.2026"]), ctx)
+    assert other.receipt.needs_review is False
