@@ -16,7 +16,7 @@ from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..core.bookkeeping import EntryKind, NewDraft, NewLedgerEntry, VatLine
 from ..core.enums import Role
@@ -173,6 +173,33 @@ class LedgerOutput(BaseModel):
         description="The entries: date, kind, counterparty, account, category, "
         "gross and VAT lines."
     )
+
+    outcome_fi: str = Field(
+        default="",
+        description="What happened to the document, in Finnish, for messages: "
+        "'kirjattu', 'tallennettu luonnokseksi tarkistettavaksi' or 'luettu' (from "
+        "`status`).",
+    )
+    outcome_en: str = Field(
+        default="",
+        description="The same in English: 'booked', 'held as a draft for review' or "
+        "'read'.",
+    )
+
+    @model_validator(mode="after")
+    def _outcome(self) -> LedgerOutput:
+        self.outcome_fi, self.outcome_en = _OUTCOMES[self.status]
+        return self
+
+
+_OUTCOMES = {
+    "booked": ("kirjattu", "booked"),
+    "draft": (
+        "tallennettu luonnokseksi tarkistettavaksi",
+        "held as a draft for review",
+    ),
+    "read": ("luettu", "read"),
+}
 
 
 class LedgerAgent(BaseAgent[LedgerInput, LedgerOutput]):

@@ -77,11 +77,19 @@ async def run_template(api: Api, template: str, variables: dict[str, Any]) -> An
             async for _ in ws.messages(op):
                 pass  # the stream completes after the final event
     data = await client.data(
-        "query($id: ID!) { execution(id: $id) { status errorMessage result "
+        "query($id: ID!) { execution(id: $id) { id status errorMessage result "
         "steps { stepId status } } }",
         {"id": execution_id},
     )
     return data["execution"]
+
+
+async def steps_of(api: Api, execution_id: str) -> list[dict[str, Any]]:
+    data = await api.client("admin").data(
+        "query($id: ID!) { execution(id: $id) { steps { stepId output } } }",
+        {"id": execution_id},
+    )
+    return list(data["execution"]["steps"])
 
 
 async def vat_of(api: Api, doc: Document) -> dict[str, Any]:
@@ -111,6 +119,11 @@ async def test_a_mangled_receipt_is_held_corrected_and_booked(api: Api) -> None:
     assert done["status"] == "SUCCEEDED", done
     assert done["result"]["receipt"]["needs_review"] is True
     [draft_id] = done["result"]["entry_ids"]
+    # Messages about it (the template's notification) say it was held, not booked.
+    [book] = [s for s in await steps_of(api, done["id"]) if s["stepId"] == "book"]
+    assert book["output"]["status"] == "draft"
+    assert book["output"]["outcome_fi"] == "tallennettu luonnokseksi tarkistettavaksi"
+    assert book["output"]["outcome_en"] == "held as a draft for review"
     before = await vat_of(api, doc)
     assert before["deductible_vat"] == 0 and before["rates"] == []
 
