@@ -28,6 +28,7 @@ unlike a write cut off by a lost connection.
 
 from __future__ import annotations
 
+from functools import partial
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
@@ -285,8 +286,14 @@ class SqliteBatches:
             # old one is no longer valid; asking for it costs a trip through a greenlet.
             if raw is None or raw[0] is not conn or not raw[1].is_valid:
                 raw = self._raw = (conn, await conn.get_raw_connection())
+            driver = raw[1].driver_connection
             try:
-                await _on_connection_thread(raw[1].driver_connection, _apply, planned)
+                # Bounded: the engine's group commit awaits this shielded, holding
+                # the writer; a batch that cannot finish fails instead of stalling
+                # every later write.
+                await self._writer.run_on_thread(
+                    conn, partial(_on_connection_thread, driver, _apply, planned)
+                )
             except (sqlite3.DataError, UnicodeEncodeError) as exc:
                 raise refused(exc) from exc
 
