@@ -135,11 +135,14 @@ class Database:
             connection is held and lent to one write at a time, see
             `WriterConnection`; use `write`, not the engine).
         reader: The engine for reads (the same as `writer` on PostgreSQL).
+        writer_wait_s: On SQLite, how long a write waits for the writer connection,
+            and how long an engine batch may run on it.
     """
 
     url: URL
     writer: AsyncEngine
     reader: AsyncEngine
+    writer_wait_s: float = WRITER_WAIT_S
     _sqlite_writer: WriterConnection | None = None
     _batches: PostgresBatches | SqliteBatches | None = None
     _opened: bool = False
@@ -147,7 +150,7 @@ class Database:
 
     def __post_init__(self) -> None:
         if self.is_sqlite:
-            self._sqlite_writer = WriterConnection(self.writer, WRITER_WAIT_S)
+            self._sqlite_writer = WriterConnection(self.writer, self.writer_wait_s)
 
     @property
     def dialect(self) -> str:
@@ -317,18 +320,21 @@ class WriterConnection:
         self,
         conn: AsyncConnection,
         call: Callable[[], Awaitable[None]],
+        interrupt: Callable[[], None],
     ) -> None:
         """Await `call` (work on `conn`'s thread) for up to the writer's wait.
 
         Raises:
-            TimeoutError: It took longer; the connection is dropped, so the work still
-                on its thread ends (committed or not) before the connection closes and
-                no later write uses it.
+            TimeoutError: It took longer. `interrupt` is called (the caller's work
+                should then stop and roll back, as an engine batch does before its
+                commit), and the connection is dropped: it closes once the work has
+                ended on its thread, and no later write uses it.
         """
         try:
             with anyio.fail_after(self._wait_s):
                 await call()
         except TimeoutError:
+            interrupt()
             await self._discard(conn)
             raise
 
@@ -340,7 +346,13 @@ class WriterConnection:
                 await conn.close()
 
 
-def create_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Database:
+def create_database(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    writer_wait_s: float = WRITER_WAIT_S,
+) -> Database:
     """Make the engines for `url`; nothing connects before the database is entered
     (``async with``) or first used, which also switches an existing SQLite file to WAL
     (see `Database.open`).
@@ -371,7 +383,7 @@ def create_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Dat
         for engine in (writer, reader):
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(writer.sync_engine, "connect", _sqlite_writer_pragmas)
-        return Database(parsed, writer, reader)
+        return Database(parsed, writer, reader, writer_wait_s)
     engine = create_async_engine(
         parsed,
         echo=echo,

@@ -7,8 +7,11 @@ it: every later write waited the busy timeout and failed (the engine's lease ren
 and batches with it), and a close task waited forever (seen as a test run hanging in
 its event loop's teardown).
 
-The cancellation is made certain with a slow SQL function, registered on the writer's
-connections by the test only.
+The engine's group commit writes its batches shielded while it holds the writer, so a
+batch that cannot finish must fail after the writer's wait rather than hold it forever.
+
+Cancellation and slowness are made certain with a slow SQL function (and a trigger that
+calls it), registered on the writer's connections by the test only.
 """
 
 from __future__ import annotations
@@ -21,7 +24,11 @@ import anyio
 import pytest
 from sqlalchemy import event, text
 
+from agent_orchestrator.core.protocols import WriteBatch
 from agent_orchestrator.store.database import create_database
+from agent_orchestrator.store.runs import SqlRunStore
+from tests.store.test_batches import event as stored_event
+from tests.store.test_batches import started
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -81,6 +88,40 @@ async def test_a_write_cut_off_mid_statement_leaves_the_writer_usable(
                 stored = (await conn.execute(text("select id from t"))).scalars()
                 assert list(stored) == [10]
         # Nothing is left waiting for a connection that was stopped.
+        with anyio.fail_after(10):
+            while left := _others() - before:
+                await anyio.sleep(0.05)
+        assert not left
+
+
+async def test_a_batch_that_cannot_finish_fails_and_frees_the_writer(
+    database_factory: DatabaseFactory, tmp_path: Path
+) -> None:
+    url = database_factory.sqlite(tmp_path)
+    async with create_database(url, writer_wait_s=0.5) as db:
+        event.listen(db.writer.sync_engine, "connect", _add_slow)
+        store = SqlRunStore(db)
+        record = await started(store)
+        async with db.write() as conn:
+            await conn.execute(
+                text(
+                    "create trigger stall after insert on agent_execution_events "
+                    f"begin select slow({SLOW_S * 10}); end"
+                )
+            )
+        before = _others()
+        started_at = time.monotonic()
+        with pytest.raises(TimeoutError):
+            # Shielded, as the engine's group commit writes it.
+            with anyio.CancelScope(shield=True):
+                await store.write(WriteBatch(events=[stored_event(record, 1)]))
+        assert time.monotonic() - started_at < SLOW_S * 10
+        # The batch was interrupted (nothing of it is stored) and the writer is free.
+        with anyio.fail_after(SLOW_S * 10 + 10):
+            async with db.write() as conn:
+                await conn.execute(text("drop trigger stall"))
+            await store.write(WriteBatch(events=[stored_event(record, 1)]))
+        assert [e.seq for e in await store.events_after(record.id)] == [1]
         with anyio.fail_after(10):
             while left := _others() - before:
                 await anyio.sleep(0.05)
