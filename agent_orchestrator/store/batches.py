@@ -28,6 +28,8 @@ unlike a write cut off by a lost connection.
 
 from __future__ import annotations
 
+import threading
+from functools import partial
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
@@ -387,8 +389,24 @@ class SqliteBatches:
             # old one is no longer valid; asking for it costs a trip through a greenlet.
             if raw is None or raw[0] is not conn or not raw[1].is_valid:
                 raw = self._raw = (conn, await conn.get_raw_connection())
+            driver: Any = raw[1].driver_connection
+            abandoned = threading.Event()
+
+            def abandon() -> None:
+                abandoned.set()
+                driver._conn.interrupt()
+
             try:
-                await _on_connection_thread(raw[1].driver_connection, _apply, planned)
+                # Bounded: the engine's group commit awaits this shielded, holding
+                # the writer; a batch that cannot finish fails instead of stalling
+                # every later write.
+                await self._writer.run_on_thread(
+                    conn,
+                    partial(
+                        _on_connection_thread, driver, _apply, (planned, abandoned)
+                    ),
+                    abandon,
+                )
             except (sqlite3.DataError, UnicodeEncodeError) as exc:
                 raise refused(exc) from exc
 
@@ -397,9 +415,12 @@ class SqliteBatches:
 
 
 def _apply(
-    conn: sqlite3.Connection, planned: list[tuple[str, list[list[Any]]]]
+    conn: sqlite3.Connection,
+    work: tuple[list[tuple[str, list[list[Any]]]], threading.Event],
 ) -> None:
-    """Run on the connection's own thread: the whole batch, committed or rolled back."""
+    """Run on the connection's own thread: the whole batch, committed or rolled back
+    (also when the caller has given up waiting, `abandoned`, before the commit)."""
+    planned, abandoned = work
     # IMMEDIATE takes the write lock first, waiting out other processes up to the
     # connection's busy timeout; a deferred BEGIN could fail with "database is locked"
     # at its first write without waiting.
@@ -407,6 +428,8 @@ def _apply(
     try:
         for sql, rows in planned:
             conn.executemany(sql, rows)
+        if abandoned.is_set():
+            raise TimeoutError("the batch was abandoned before its commit")
         conn.commit()
     except BaseException:
         conn.rollback()

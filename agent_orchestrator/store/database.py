@@ -13,10 +13,13 @@ import sqlite3
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
 from sqlalchemy import event
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -26,7 +29,10 @@ from ..core.text import dumps
 from .batches import PostgresBatches, SqliteBatches
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    import threading
+    from collections.abc import AsyncIterator, Awaitable, Callable
+
+    from sqlalchemy.engine.interfaces import DBAPIConnection
 
     from ..core.protocols import WriteBatch
 
@@ -35,6 +41,62 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITER_WAIT_S = 60.0
 #: WAL pages after which a commit checkpoints (see `_sqlite_writer_pragmas`).
 SQLITE_CHECKPOINT_PAGES = 10_000
+#: The SQLAlchemy driver our SQLite engines are made with (see `StoppingAiosqlite`).
+SQLITE_DRIVER = "sqlite+agent_orchestrator_aiosqlite"
+
+
+class StoppingAiosqlite(SQLiteDialect_aiosqlite):
+    """SQLAlchemy's aiosqlite dialect, whose ``terminate`` only stops the connection.
+
+    SQLAlchemy terminates a connection it invalidates, as it does when a task is
+    cancelled in the middle of a statement (a lease renewal cut off by its deadline).
+    Its aiosqlite terminate then stops the connection's thread and, racing that,
+    starts a graceful close; that close finds the connection stopping, forgets the
+    sqlite3 connection before the thread could close it, and waits forever for a
+    second stop that the ended thread never runs. The sqlite3 connection is left open,
+    in its transaction and holding SQLite's write lock until the garbage collector
+    finds it: every later write waits the busy timeout and fails, and the waiting close
+    task never ends.
+
+    Here terminate queues a rollback and close of the sqlite3 connection and stops
+    the thread: aiosqlite runs what was queued before them first, all on the
+    connection's own thread. Nothing waits for it, so a shielded cleanup cannot hang
+    on it; `Database.dispose` waits (bounded) for those threads to end.
+    """
+
+    supports_statement_cache = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: Threads of stopped connections that may still be running what was queued.
+        self.stopping: set[threading.Thread] = set()
+
+    def do_terminate(self, dbapi_connection: DBAPIConnection) -> None:
+        """Stop the connection's thread after what it has queued (see the class)."""
+        connection = dbapi_connection._connection
+        self.stopping = {t for t in self.stopping if t.is_alive()}
+        self.stopping.add(connection._thread)
+        sqlite_connection = connection._connection
+        if sqlite_connection is not None:
+            # Ended on its thread after what is queued; aiosqlite's own stop closes
+            # only what its (loop-side) attribute still names when the thread gets
+            # there, and a close racing it clears that attribute first.
+            ending = partial(_roll_back_and_close, sqlite_connection)
+            connection._tx.put_nowait((None, ending))
+        connection.stop()
+        # Closed from here on: a later close() returns at once instead of queueing a
+        # second stop that the ended thread would never answer.
+        connection._connection = None
+
+    async def wait_stopped(self, timeout_s: float) -> None:
+        """Wait (up to `timeout_s`) for the threads of stopped connections to end, so
+        that none of them answers an event loop that has gone."""
+        for thread in list(self.stopping):
+            await anyio.to_thread.run_sync(thread.join, timeout_s)
+        self.stopping = {t for t in self.stopping if t.is_alive()}
+
+
+registry.register(SQLITE_DRIVER.replace("+", "."), __name__, StoppingAiosqlite.__name__)
 
 
 def normalise_url(url: str) -> URL:
@@ -73,11 +135,14 @@ class Database:
             connection is held and lent to one write at a time, see
             `WriterConnection`; use `write`, not the engine).
         reader: The engine for reads (the same as `writer` on PostgreSQL).
+        writer_wait_s: On SQLite, how long a write waits for the writer connection,
+            and how long an engine batch may run on it.
     """
 
     url: URL
     writer: AsyncEngine
     reader: AsyncEngine
+    writer_wait_s: float = WRITER_WAIT_S
     _sqlite_writer: WriterConnection | None = None
     _batches: PostgresBatches | SqliteBatches | None = None
     _opened: bool = False
@@ -85,7 +150,7 @@ class Database:
 
     def __post_init__(self) -> None:
         if self.is_sqlite:
-            self._sqlite_writer = WriterConnection(self.writer, WRITER_WAIT_S)
+            self._sqlite_writer = WriterConnection(self.writer, self.writer_wait_s)
 
     @property
     def dialect(self) -> str:
@@ -167,6 +232,9 @@ class Database:
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
+        for engine in {self.writer, self.reader}:
+            if isinstance(engine.dialect, StoppingAiosqlite):
+                await engine.dialect.wait_stopped(SQLITE_BUSY_TIMEOUT_MS / 1000)
 
     async def __aenter__(self) -> Database:
         await self.open()
@@ -223,20 +291,52 @@ class WriterConnection:
             self._lock.release()
 
     async def _end(self, conn: AsyncConnection) -> None:
+        # Shielded but bounded: a rollback that cannot finish must not keep the lock.
         with anyio.CancelScope(shield=True):
-            try:
-                await conn.rollback()
-            except Exception:
+            ended = False
+            with anyio.move_on_after(self._wait_s):
+                try:
+                    await conn.rollback()
+                    ended = True
+                except Exception:
+                    pass
+            if not ended:
                 await self._discard(conn)
 
     async def _discard(self, conn: AsyncConnection) -> None:
-        """Drop a broken connection; the next write gets a new one from the pool."""
+        """Drop a broken connection; the next write gets a new one from the pool.
+
+        Its sqlite3 connection is rolled back and closed on its own thread after what
+        is queued there (see `StoppingAiosqlite`); nothing here waits for that.
+        """
         if self._conn is conn:
             self._conn = None
-        with anyio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True), anyio.move_on_after(self._wait_s):
             if not conn.invalidated:
                 await conn.invalidate()
             await conn.close()
+
+    async def run_on_thread(
+        self,
+        conn: AsyncConnection,
+        call: Callable[[], Awaitable[None]],
+        interrupt: Callable[[], None],
+    ) -> None:
+        """Await `call` (work on `conn`'s thread) for up to the writer's wait.
+
+        Raises:
+            TimeoutError: It took longer. `interrupt` is called (the caller's work
+                should then stop and roll back, as an engine batch does before its
+                commit), and the connection is dropped: it closes once the work has
+                ended on its thread, and no later write uses it.
+        """
+        try:
+            with anyio.fail_after(self._wait_s):
+                await call()
+        except TimeoutError:
+            interrupt()
+            await self._discard(conn)
+            raise
 
     async def aclose(self) -> None:
         """Give the connection back to the pool (after the write holding it)."""
@@ -246,7 +346,13 @@ class WriterConnection:
                 await conn.close()
 
 
-def create_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Database:
+def create_database(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    writer_wait_s: float = WRITER_WAIT_S,
+) -> Database:
     """Make the engines for `url`; nothing connects before the database is entered
     (``async with``) or first used, which also switches an existing SQLite file to WAL
     (see `Database.open`).
@@ -256,8 +362,9 @@ def create_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Dat
     """
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
+        driven = parsed.set(drivername=SQLITE_DRIVER)
         writer = create_async_engine(
-            parsed,
+            driven,
             echo=echo,
             pool_size=1,
             max_overflow=0,
@@ -266,7 +373,7 @@ def create_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Dat
             json_serializer=dumps,
         )
         reader = create_async_engine(
-            parsed,
+            driven,
             echo=echo,
             pool_size=8,
             max_overflow=8,
@@ -276,7 +383,7 @@ def create_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Dat
         for engine in (writer, reader):
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(writer.sync_engine, "connect", _sqlite_writer_pragmas)
-        return Database(parsed, writer, reader)
+        return Database(parsed, writer, reader, writer_wait_s)
     engine = create_async_engine(
         parsed,
         echo=echo,
@@ -286,6 +393,19 @@ def create_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Dat
         json_serializer=dumps,
     )
     return Database(parsed, engine, engine)
+
+
+def _roll_back_and_close(connection: sqlite3.Connection) -> None:
+    """End a stopped connection's transaction, then close it (on its own thread).
+
+    The rollback comes first: a close leaves the connection open, in its transaction
+    and with SQLite's write lock, for as long as a statement of it is not yet finalized
+    (a cursor the garbage collector has not found yet).
+    """
+    try:
+        connection.rollback()
+    finally:
+        connection.close()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
