@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import uvicorn
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Request, expect, sync_playwright
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from playwright.sync_api import ConsoleMessage, Page, Request, Response, Route
+    from playwright.sync_api import ConsoleMessage, Page, Response, Route
     from starlette.types import ASGIApp
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -74,6 +74,16 @@ class Traffic:
     failures: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     websockets: list[str] = field(default_factory=list)
+    #: Requests sent and not yet answered or failed.
+    in_flight: set[Request] = field(default_factory=set)
+
+    def settle(self, page: Page, timeout_s: float = TIMEOUT_S) -> None:
+        """Return once no request of the page is in flight (Playwright delivers the
+        page's events while it waits)."""
+        deadline = time.monotonic() + timeout_s
+        while self.in_flight:
+            assert time.monotonic() < deadline, f"still in flight: {self.in_flight}"
+            page.wait_for_timeout(20)
 
     def assert_clean(self) -> None:
         """Fail if a request failed, left the machine or got a 4xx/5xx, or a script
@@ -83,6 +93,10 @@ class Traffic:
 
     def _request(self, request: Request) -> None:
         self.requests.append(f"{request.method} {request.url}")
+        self.in_flight.add(request)
+
+    def _finished(self, request: Request) -> None:
+        self.in_flight.discard(request)
 
     def _response(self, response: Response) -> None:
         if response.status >= 400:
@@ -91,6 +105,7 @@ class Traffic:
             )
 
     def _failed(self, request: Request) -> None:
+        self.in_flight.discard(request)
         self.failures.append(
             f"failed ({request.failure}): {request.method} {request.url}"
         )
@@ -145,6 +160,7 @@ def open_page(traffic: Traffic | None = None) -> Iterator[Page]:
             page.on("request", seen._request)
             page.on("response", seen._response)
             page.on("requestfailed", seen._failed)
+            page.on("requestfinished", seen._finished)
             page.on("console", seen._console)
             page.on("pageerror", seen._page_error)
             page.on("websocket", lambda ws: seen.websockets.append(ws.url))

@@ -134,6 +134,7 @@ def test_the_dashboard_reconnects_with_the_key_of_this_tab_after_a_reload(
     expect(browser_page.locator("#total")).to_have_text("12")
     # Nothing in flight when the page goes (an aborted fetch counts as a failure).
     expect(browser_page.locator("#executions td").first).to_have_text("0195f0aa")
+    traffic.settle(browser_page)
 
     browser_page.reload()
 
