@@ -367,29 +367,7 @@ class ExecutionRun:
                 error = NonRetryableAgentError(decision.refusal())
                 self._fail_in(batch, step_id, error, now)
                 return
-            self.status[step_id] = StepStatus.SUCCEEDED
-            self.outputs[step_id] = output
-            duration = _ms(self.step_started.get(step_id), now)
-            batch.steps.append(
-                StepUpdate(
-                    self.id,
-                    step_id,
-                    {
-                        "status": StepStatus.SUCCEEDED,
-                        "completed_at": now,
-                        "duration_ms": duration,
-                        "output": output,
-                        "error": None,
-                    },
-                )
-            )
-            self._event(
-                batch,
-                EventType.STEP_SUCCEEDED,
-                step_id,
-                attempt=self.attempts[step_id],
-                data={"duration_ms": duration},
-            )
+            self._record_success(step_id, dict(output), batch, now)
             for dependent in self.dependents[step_id]:
                 self.waiting[dependent].discard(step_id)
         self.decisions.clear()
@@ -593,10 +571,14 @@ class ExecutionRun:
             role=self.record.role,
         )
 
-    async def _succeed(self, step_id: str, output: dict[str, Any]) -> list[str]:
-        now = utcnow()
-        seq = self.seq
-        batch = WriteBatch()
+    def _record_success(
+        self,
+        step_id: str,
+        output: dict[str, Any],
+        batch: WriteBatch,
+        now: dt.datetime,
+    ) -> None:
+        """Mark the step SUCCEEDED with `output`: its row and STEP_SUCCEEDED."""
         self.status[step_id] = StepStatus.SUCCEEDED
         self.outputs[step_id] = output
         duration = _ms(self.step_started.get(step_id), now)
@@ -620,6 +602,12 @@ class ExecutionRun:
             attempt=self.attempts[step_id],
             data={"duration_ms": duration},
         )
+
+    async def _succeed(self, step_id: str, output: dict[str, Any]) -> list[str]:
+        now = utcnow()
+        seq = self.seq
+        batch = WriteBatch()
+        self._record_success(step_id, output, batch, now)
         queue: deque[str] = deque()
         self._unblock(step_id, queue)
         self.expansion.settle(step_id, batch, now, queue)
