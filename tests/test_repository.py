@@ -9,10 +9,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # A path that leaves the clone for a sibling folder named "shared": a relative path
 # that goes up into it, or a Path built from the clone's parent.
+SIBLING = "sh" + "ared"  # spelled in two so that this guard does not match itself
 OUTSIDE = re.compile(
-    r"\.\.[/\\]+shared\b"
-    r"|\.parent\s*/\s*[\"']shared"
-    r"|parents\[\d\]\.parent\s*/\s*[\"']shared"
+    rf"\.\.[/\\]+{SIBLING}\b"
+    rf"|\.parent\s*/\s*[\"']{SIBLING}"
+    rf"|parents\[\d\]\.parent\s*/\s*[\"']{SIBLING}"
 )
 
 
