@@ -32,6 +32,7 @@ class PeriodKind(StrEnum):
     CURRENT_MONTH = "current_month"  # to the reference date
     PREVIOUS_MONTH = "previous_month"  # whole
     MONTH = "month"  # `month` (1-12) of `year`, or the latest such month begun, whole
+    MONTH_RANGE = "month_range"  # `month` to `to_month` of `year` (or the latest begun)
     LAST_N_MONTHS = "last_n_months"  # `count` whole months before the current one
     CURRENT_QUARTER = "current_quarter"  # to the reference date
     PREVIOUS_QUARTER = "previous_quarter"  # whole
@@ -50,6 +51,7 @@ class PeriodSpec(BaseModel):
     kind: PeriodKind
     year: int | None = Field(default=None, ge=1900, le=2200)
     month: int | None = Field(default=None, ge=1, le=12)
+    to_month: int | None = Field(default=None, ge=1, le=12)
     quarter: int | None = Field(default=None, ge=1, le=4)
     count: int | None = Field(default=None, ge=1, le=120)
     start: dt.date | None = None

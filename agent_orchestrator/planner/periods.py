@@ -89,6 +89,22 @@ def resolve_period(spec: PeriodSpec, reference: dt.date) -> tuple[dt.date, dt.da
         # The latest such month that has begun: this year's, or last year's.
         year = reference.year if month <= reference.month else reference.year - 1
         return _month(year, month)
+    if kind is PeriodKind.MONTH_RANGE:
+        first = _require(spec.month, "month", kind)
+        last = _require(spec.to_month, "to_month", kind)
+        # "marras-helmikuulta": a range may cross the turn of the year.
+        span = (last - first) % 12 + 1
+        if spec.year is not None:
+            # `year` is the year of the range's last month.
+            end_year = spec.year
+        else:
+            # The latest such range that has begun.
+            begun = first <= reference.month
+            start_year = reference.year if begun else reference.year - 1
+            end_year = start_year + (1 if first > last else 0)
+        end_month = dt.date(end_year, last, 1)
+        start = shift_months(end_month, -(span - 1))
+        return start.replace(day=1), month_span(end_month)[1]
     if kind is PeriodKind.LAST_N_MONTHS:
         count = _require(spec.count, "count", kind)
         return months_span(shift_months(reference, -count), count)
