@@ -136,6 +136,36 @@ class Access:
         and gets its ``denied`` entry before it propagates."""
         return self._recording(caller, action, resource_type, resource_id, (NotFound,))
 
+    def reading(
+        self, caller: Caller, resource_type: str, resource_id: str
+    ) -> AbstractAsyncContextManager[None]:
+        """Around a read of one of the tenant's objects by id (``<type>.read``)."""
+        return self.guarded(
+            caller, Permission.READ, f"{resource_type}.read", resource_type, resource_id
+        )
+
+    @asynccontextmanager
+    async def guarded(
+        self,
+        caller: Caller,
+        permission: Permission,
+        action: str,
+        resource_type: str,
+        resource_id: str,
+    ) -> AsyncIterator[None]:
+        """Around a use case on one of the tenant's objects by id: a caller without
+        `permission` is refused (`require`), and an unknown id or another tenant's
+        is a refusal too (`owned`); both get their ``denied`` entry."""
+        await self.require(
+            caller,
+            permission,
+            action,
+            resource_type=resource_type,
+            resource_id=resource_id,
+        )
+        async with self.owned(caller, action, resource_type, resource_id):
+            yield
+
     def attempt(
         self,
         caller: Caller,

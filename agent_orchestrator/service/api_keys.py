@@ -116,14 +116,9 @@ class ApiKeys:
             NotFound: The tenant has no such key.
         """
         action = "api_key.revoke"
-        await self.access.require(
-            caller,
-            Permission.MANAGE_KEYS,
-            action,
-            resource_type="api_key",
-            resource_id=key_id,
-        )
-        async with self.access.owned(caller, action, "api_key", key_id):
+        async with self.access.guarded(
+            caller, Permission.MANAGE_KEYS, action, "api_key", key_id
+        ):
             record = await self.records.revoke(
                 key_id,
                 caller.tenant_id,

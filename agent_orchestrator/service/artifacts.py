@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.errors import NotFound
-from ..security.permissions import Permission
 
 if TYPE_CHECKING:
     from ..core.bookkeeping import Artifact, ArtifactStore
@@ -33,15 +32,7 @@ class Artifacts:
             NotFound: The tenant has no such artifact (another tenant's id is "not
                 found", exactly like an unknown one).
         """
-        action = "artifact.read"
-        await self.access.require(
-            caller,
-            Permission.READ,
-            action,
-            resource_type="artifact",
-            resource_id=artifact_id,
-        )
-        async with self.access.owned(caller, action, "artifact", artifact_id):
+        async with self.access.reading(caller, "artifact", artifact_id):
             if self.store is None:
                 raise NotFound("this service stores no artifacts")
             return await self.store.get(artifact_id, caller.tenant_id)

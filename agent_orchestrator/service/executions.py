@@ -195,15 +195,10 @@ class Executions:
             NotFound: The tenant has no such execution.
         """
         action = "execution.cancel"
-        await self.access.require(
-            caller,
-            Permission.RUN,
-            action,
-            resource_type="execution",
-            resource_id=execution_id,
-        )
-        ensure_enabled(self.starter.enabled)
-        async with self.access.owned(caller, action, "execution", execution_id):
+        async with self.access.guarded(
+            caller, Permission.RUN, action, "execution", execution_id
+        ):
+            ensure_enabled(self.starter.enabled)
             await self.runner.cancel_execution(
                 execution_id,
                 caller.tenant_id,
@@ -224,15 +219,7 @@ class Executions:
         Raises:
             NotFound: The tenant has no such execution.
         """
-        action = "execution.read"
-        await self.access.require(
-            caller,
-            Permission.READ,
-            action,
-            resource_type="execution",
-            resource_id=execution_id,
-        )
-        async with self.access.owned(caller, action, "execution", execution_id):
+        async with self.access.reading(caller, "execution", execution_id):
             return await self.runs.load_execution(
                 execution_id, caller.tenant_id, with_seq=False
             )
@@ -273,15 +260,7 @@ class Executions:
             Forbidden: The caller may not read.
             NotFound: The tenant has no such execution.
         """
-        action = "execution.read"
-        await self.access.require(
-            caller,
-            Permission.READ,
-            action,
-            resource_type="execution",
-            resource_id=execution_id,
-        )
-        async with self.access.owned(caller, action, "execution", execution_id):
+        async with self.access.reading(caller, "execution", execution_id):
             if not await self.runs.exists(execution_id, caller.tenant_id):
                 raise NotFound(f"execution {execution_id} not found")
 

@@ -88,14 +88,9 @@ class Review:
             NotFound: The tenant has no such document.
         """
         action = "document.review.read"
-        await self.access.require(
-            caller,
-            Permission.REVIEW,
-            action,
-            resource_type=RESOURCE,
-            resource_id=entry_id,
-        )
-        async with self.access.owned(caller, action, RESOURCE, entry_id):
+        async with self.access.guarded(
+            caller, Permission.REVIEW, action, RESOURCE, entry_id
+        ):
             return _item(await self.repository.draft(entry_id, caller.tenant_id))
 
     async def correct(

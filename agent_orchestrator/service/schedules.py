@@ -245,15 +245,7 @@ class Schedules:
         Raises:
             NotFound: The tenant has no such schedule.
         """
-        action = "schedule.read"
-        await self.access.require(
-            caller,
-            Permission.READ,
-            action,
-            resource_type="schedule",
-            resource_id=schedule_id,
-        )
-        async with self.access.owned(caller, action, "schedule", schedule_id):
+        async with self.access.reading(caller, "schedule", schedule_id):
             return await self.store.get(schedule_id, caller.tenant_id)
 
     async def pause(self, caller: Caller, schedule_id: str) -> ScheduleRecord:
@@ -285,14 +277,9 @@ class Schedules:
             NotFound: The tenant has no such schedule.
         """
         action = "schedule.delete"
-        await self.access.require(
-            caller,
-            Permission.RUN,
-            action,
-            resource_type="schedule",
-            resource_id=schedule_id,
-        )
-        async with self.access.owned(caller, action, "schedule", schedule_id):
+        async with self.access.guarded(
+            caller, Permission.RUN, action, "schedule", schedule_id
+        ):
             await self.store.delete(
                 schedule_id,
                 caller.tenant_id,

@@ -135,14 +135,9 @@ class SavedWorkflows:
             NotFound: The tenant has no such workflow.
         """
         action = "workflow.delete"
-        await self.access.require(
-            caller,
-            Permission.DELETE_WORKFLOW,
-            action,
-            resource_type="workflow",
-            resource_id=workflow_id,
-        )
-        async with self.access.owned(caller, action, "workflow", workflow_id):
+        async with self.access.guarded(
+            caller, Permission.DELETE_WORKFLOW, action, "workflow", workflow_id
+        ):
             await self.repository.delete(
                 workflow_id,
                 caller.tenant_id,
@@ -159,15 +154,7 @@ class SavedWorkflows:
         Raises:
             NotFound: The tenant has no such workflow or version.
         """
-        action = "workflow.read"
-        await self.access.require(
-            caller,
-            Permission.READ,
-            action,
-            resource_type="workflow",
-            resource_id=workflow_id,
-        )
-        async with self.access.owned(caller, action, "workflow", workflow_id):
+        async with self.access.reading(caller, "workflow", workflow_id):
             return await self.repository.get(workflow_id, caller.tenant_id, version)
 
     async def versions(self, caller: Caller, workflow_id: str) -> list[WorkflowRecord]:
@@ -176,15 +163,7 @@ class SavedWorkflows:
         Raises:
             NotFound: The tenant has no such workflow.
         """
-        action = "workflow.read"
-        await self.access.require(
-            caller,
-            Permission.READ,
-            action,
-            resource_type="workflow",
-            resource_id=workflow_id,
-        )
-        async with self.access.owned(caller, action, "workflow", workflow_id):
+        async with self.access.reading(caller, "workflow", workflow_id):
             return await self.repository.versions(workflow_id, caller.tenant_id)
 
     async def page(
