@@ -46,9 +46,10 @@ class ReportInput(BaseModel):
     period_end: dt.date = Field(
         description="Last day of the period, inclusive (ISO date YYYY-MM-DD)."
     )
-    format: Literal["markdown", "csv", "json", "pdf"] = Field(
+    format: Literal["markdown", "csv", "json", "pdf", "xlsx"] = Field(
         default="markdown",
-        description="File format: markdown, csv, json or pdf (with a chart).",
+        description="File format: markdown, csv, json, pdf (with a chart) or xlsx "
+        "(an Excel workbook: a sheet per section, euro amounts as numbers).",
     )
     language: Literal["fi", "en"] = Field(
         default="fi", description="Language of the report's texts: fi or en."
@@ -84,7 +85,9 @@ class ReportOutput(BaseModel):
     """The stored report and its figures."""
 
     artifact_id: str = Field(description="Id of the stored report file (artifact).")
-    format: str = Field(description="The file format: markdown, csv, json or pdf.")
+    format: str = Field(
+        description="The file format: markdown, csv, json, pdf or xlsx."
+    )
     filename: str = Field(
         description="Download name, e.g. talousraportti_2026-10-01_2026-10-31.pdf."
     )
@@ -201,7 +204,7 @@ class ReportAgent(BaseAgent[ReportInput, ReportOutput]):
         }
         ok = all(checks.values())
         detail = (
-            "ready: markdown, csv, json and pdf"
+            "ready: markdown, csv, json, pdf and xlsx"
             if ok
             else "missing: "
             + ", ".join(name for name, good in checks.items() if not good)

@@ -49,6 +49,10 @@ FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
     "json": ("application/json", "json"),
     "pdf": ("application/pdf", "pdf"),
+    "xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xlsx",
+    ),
 }
 
 
@@ -66,6 +70,10 @@ def render(report: FinancialReport, format: str, language: str) -> RenderedRepor
         from .report_pdf import render_pdf
 
         content = render_pdf(report, labels)
+    elif format == "xlsx":
+        from .report_xlsx import render_xlsx
+
+        content = render_xlsx(report, labels)
     else:
         raise ValueError(
             f"unknown report format {format!r}; use one of {list(FORMATS)}"

@@ -29,7 +29,7 @@ from .model import PeriodKind, PeriodSpec, Plan, PlanContext, PlanDraft
 from .periods import PeriodError, resolve_period
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
     from pydantic import BaseModel
 
@@ -41,7 +41,7 @@ __all__ = ["FORMATS", "NOTIFY_AGENT", "NOTIFY_STEP", "RUN_ROLE", "compose_plan"]
 RUN_ROLE = Role.OPERATOR  # the lowest role that may run a workflow (Permission.RUN)
 NOTIFY_STEP = "notify"
 NOTIFY_AGENT = "notification_agent"
-FORMATS = ("markdown", "csv", "pdf", "json")
+FORMATS = ("markdown", "csv", "pdf", "json", "xlsx")
 FILE_VARIABLES = ("receipt_file", "invoice_file")
 PERIOD_VARIABLES = ("period_start", "period_end")
 _FORMAT_ALIASES = {"md": "markdown", "text": "markdown", "txt": "markdown"}
@@ -104,7 +104,7 @@ def compose_plan(
     notes = list(warnings)
     name = _name(template, language)
     values = _variables(draft, context, template, catalogue, language, notes)
-    recipients = _recipients(draft.recipients, language)
+    recipients = normal_recipients(draft.recipients, language)
 
     document = template.graph.to_document()
     declared = document.setdefault("variables", {})
@@ -117,8 +117,8 @@ def compose_plan(
         document["steps"].append(
             _notify_step(template, document["steps"], recipients, language)
         )
-    _insert_approvals(document, context.require_approval_for, name, language)
-    _check_role(document["steps"], catalogue, context.role, language)
+    insert_approvals(document, context.require_approval_for, name, language)
+    check_role(document["steps"], catalogue, context.role, language)
 
     graph = validate_workflow(
         document,
@@ -167,7 +167,7 @@ def _variables(
         if isinstance(value, str):
             value = value.strip()
         if name == "format":
-            value = _format(value, _allowed(template, catalogue, name), language)
+            value = normal_format(value, _allowed(template, catalogue, name), language)
         else:
             allowed = _allowed(template, catalogue, name)
             if allowed and value not in allowed:
@@ -219,16 +219,21 @@ def _period(
     try:
         return resolve_period(spec, context.reference_date)
     except PeriodError as exc:
-        if exc.reason == "start_after_end" and exc.start and exc.end:
-            message = text(
+        raise period_error(exc, language) from exc
+
+
+def period_error(exc: PeriodError, language: str) -> PlanningFailed:
+    """A period that cannot be resolved, said in `language`."""
+    if exc.reason == "start_after_end" and exc.start and exc.end:
+        return PlanningFailed(
+            text(
                 "start_after_end",
                 language,
                 start=format_date(exc.start),
                 end=format_date(exc.end),
             )
-        else:
-            message = text("bad_period", language, detail=str(exc))
-        raise PlanningFailed(message) from exc
+        )
+    return PlanningFailed(text("bad_period", language, detail=str(exc)))
 
 
 def _allowed(
@@ -244,6 +249,12 @@ def _allowed(
             if value == reference and (found := _field_enum(agent.input_model, field)):
                 return found
     return FORMATS if name == "format" else ()
+
+
+def agent_enum(catalogue: AgentCatalogue, agent_id: str, field: str) -> tuple[str, ...]:
+    """The values an agent's input `field` accepts (its JSON enum), or ()."""
+    agent = catalogue.get(agent_id)
+    return () if agent is None else _field_enum(agent.input_model, field)
 
 
 @functools.cache
@@ -266,7 +277,8 @@ def _enum(root: Mapping[str, Any], schema: Mapping[str, Any]) -> tuple[str, ...]
     return tuple(out)
 
 
-def _format(value: Any, allowed: Sequence[str], language: str) -> str:
+def normal_format(value: Any, allowed: Sequence[str], language: str) -> str:
+    """`value` as one of the `allowed` formats (``md`` is markdown), or a refusal."""
     normal = str(value).strip().lower().lstrip(".")
     normal = _FORMAT_ALIASES.get(normal, normal)
     if normal not in allowed:
@@ -276,7 +288,8 @@ def _format(value: Any, allowed: Sequence[str], language: str) -> str:
     return normal
 
 
-def _recipients(addresses: Iterable[str], language: str) -> list[str]:
+def normal_recipients(addresses: Iterable[str], language: str) -> list[str]:
+    """The addresses checked and normalised, each once, or a refusal."""
     out: list[str] = []
     seen: set[str] = set()
     for address in addresses:
@@ -332,8 +345,13 @@ def _notify_step(
     }
 
 
-def _insert_approvals(
-    document: dict[str, Any], guarded: Collection[str], name: str, language: str
+def insert_approvals(
+    document: dict[str, Any],
+    guarded: Collection[str],
+    name: str,
+    language: str,
+    *,
+    agents_of: Callable[[Mapping[str, Any]], Sequence[str]] | None = None,
 ) -> None:
     """Put an approval step before every step the policy guards
     (``AGENT_REQUIRE_APPROVAL_FOR``) that lacks one: it waits for what the step
@@ -343,10 +361,11 @@ def _insert_approvals(
         return
     steps: list[dict[str, Any]] = document["steps"]
     dependencies = parse_graph(document).dependencies()
+    agents = agents_of or _own_agent
     gaps = approval_gaps(
         {
             step["id"]: (
-                step["agent"],
+                next((a for a in agents(step) if a in guarded), step.get("agent", "")),
                 dependencies[step["id"]],
                 bool(step.get("when")),
             )
@@ -381,18 +400,20 @@ def _insert_approvals(
         step["depends_on"] = [*step.get("depends_on", []), approval_id]
 
 
-def _check_role(
+def check_role(
     steps: Sequence[Mapping[str, Any]],
     catalogue: AgentCatalogue,
     role: Role | None,
     language: str,
+    agents_of: Callable[[Mapping[str, Any]], Sequence[str]] | None = None,
 ) -> None:
     """Refuse, in words, a plan that holds an agent the caller's role may not use."""
     if role is None:
         return
+    agents = agents_of or _own_agent
     needed = [
         agent.min_role
-        for agent in (catalogue.get(step["agent"]) for step in steps)
+        for agent in (catalogue.get(a) for step in steps for a in agents(step))
         if agent is not None and not role.includes(agent.min_role)
     ]
     if needed:
@@ -400,6 +421,10 @@ def _check_role(
         raise PlanningFailed(
             text("role", language, role=role.value, needed=highest.value)
         )
+
+
+def _own_agent(step: Mapping[str, Any]) -> list[str]:
+    return [str(step["agent"])] if step.get("agent") else []
 
 
 def _explain(

@@ -151,6 +151,18 @@ class FinnishAnalyzer:
         """`word` for each token."""
         return [self._word(token, correct_typos) for token in tokens]
 
+    def imperatives(self, text: str) -> tuple[frozenset[str], bool]:
+        """The verbs `text` is an imperative of ("maksa": maksaa), and whether
+        every reading of it is a verb."""
+        analyses = self._analyze(text.lower())
+        verbs = frozenset(
+            str(a.get("BASEFORM", "")).lower()
+            for a in analyses
+            if a.get("CLASS") == "teonsana" and a.get("MOOD") == "imperative"
+        )
+        only = bool(analyses) and all(a.get("CLASS") == "teonsana" for a in analyses)
+        return verbs, only
+
     def knows(self, text: str) -> bool:
         """Whether Voikko recognises `text` as a Finnish word form."""
         return self._word(text, False).known

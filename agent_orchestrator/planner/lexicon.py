@@ -272,9 +272,14 @@ FORMAT_WORDS = {
     "json": "json",
     "markdown": "markdown",
     "md": "markdown",
-    "excel": "csv",
-    "xlsx": "csv",
-    "xls": "csv",
+    "excel": "xlsx",
+    "exceliin": "xlsx",
+    "excelinä": "xlsx",
+    "excelissä": "xlsx",
+    "excel-muodossa": "xlsx",
+    "excel-tiedostona": "xlsx",
+    "xlsx": "xlsx",
+    "xls": "xlsx",
     # Formats people ask for that the reports do not make: passed on, so that the
     # plan is refused with the list of formats that exist.
     "docx": "docx",
@@ -335,4 +340,58 @@ ALL_FINNISH_VOCABULARY = frozenset(
         "ylläpitäjä", "tarvita", "haluta", "voida", "kuukausiraportti",
         "vuosiraportti", "neljännesvuosiraportti", "ajanjakso", "alkaen", "lähtien",
     }
+)  # fmt: skip
+
+# --- composed commands (planner/offline.py `read`) ------------------------------------
+
+# Verbs the copilot acts on; an imperative of any other verb is a part it cannot do.
+ACTION_VERBS_FI = frozenset(
+    {
+        "käsitellä", "kirjata", "lukea", "skannata", "tehdä", "laatia", "laskea",
+        "luoda", "lähettää", "laittaa", "ilmoittaa", "pyytää", "hyväksyä",
+        "hyväksyttää", "toimittaa", "muodostaa", "tuottaa", "koota", "ajaa", "käydä",
+        "tarkistaa", "valmistella", "generoida", "tallentaa", "listata", "hakea",
+        "poimia", "kerätä", "meilata", "mailata", "postittaa", "välittää", "näyttää",
+        "selvittää", "katsoa", "käyttää", "tulostaa", "viedä", "koostaa",
+        "kirjoittaa", "avata", "vahvistaa", "odottaa", "jatkaa", "ottaa",
+    }
+)  # fmt: skip
+FOLDER_WORDS = ("kansio", "hakemisto", "folder", "directory", "mapp", "katalog")
+BATCH_FI = frozenset({"kaikki", "jokainen", "kukin"})
+BATCH_FOREIGN = frozenset({"all", "every", "each", "alla", "varje"})
+APPROVAL_FI = frozenset(
+    {"hyväksyntä", "hyväksyä", "hyväksyttää", "hyväksytä", "hyväksyminen", "hyväksyjä"}
+)
+APPROVAL_FOREIGN_PREFIXES = ("approv", "sign-off", "godkän", "godkänn")
+PRONOUNS = frozenset(
+    {"se", "sen", "ne", "niistä", "siitä", "niitä", "it", "them", "den", "dem",
+     "det", "tämä", "nämä", "tästä", "näistä"}
+)  # fmt: skip
+PAYABLE_FI = ("maksettava", "maksettavaa", "maksettavan")
+REFUND_FI = ("palautettava", "palautus", "palautuu", "palautettavaa")
+TOTAL_WORDS = ("summa", "loppusumma", "yhteensä", "total", "amount", "summan", "belopp")
+EXPENSE_WORDS = ("kulu", "kulut", "menot", "expense", "kostnad")
+INCOME_WORDS = (
+    "tulot",
+    "myynti",
+    "liikevaihto",
+    "income",
+    "revenue",
+    "sales",
+    "intäkt",
+)
+RESULT_WORDS = ("tulos", "voitto", "profit", "result", "resultat")
+ROLE_NOUNS = frozenset(
+    {
+        "toimitusjohtaja", "esimies", "johtaja", "talouspäällikkö", "kirjanpitäjä",
+        "hallitus", "ylläpitäjä", "pääkäyttäjä", "omistaja", "controller", "manager",
+    }
+)  # fmt: skip
+# Taxes that are not VAT: the copilot does not compute them.
+OTHER_TAXES = ("tulovero", "kiinteistövero", "ennakkovero", "perintövero", "lahjavero",
+               "varainsiirtovero", "yhteisövero", "pääomatulovero", "ansiotulovero",
+               "autovero", "ajoneuvovero", "income tax", "property tax")  # fmt: skip
+MESSAGE_NOUNS = frozenset(
+    {"viesti", "ilmoitus", "tieto", "meili", "maili", "sähköposti", "message",
+     "notification", "meddelande", "besked"}
 )  # fmt: skip

@@ -293,6 +293,140 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "en": "Step '{step}' ({agent}) waits for approval.",
         "sv": "Steget '{step}' ({agent}) väntar på godkännande.",
     },
+    # Composed plans (planner/composer.py): numbered steps of the explanation.
+    "part_not_understood": {
+        "fi": "En ymmärtänyt tätä osaa: '{quote}'. En tee suunnitelmaa, josta puuttuu "
+        "osa pyynnöstä; muotoile se uudelleen tai jätä se pois.",
+        "en": "I did not understand this part: '{quote}'. I do not make a plan that "
+        "leaves out part of the request; rephrase it or leave it out.",
+        "sv": "Jag förstod inte den här delen: '{quote}'. Jag gör ingen plan som "
+        "lämnar bort en del av begäran; formulera om den eller ta bort den.",
+    },
+    "part_off_topic": {
+        "fi": "Tämä osa ei kuulu tehtäviini: '{quote}'. En tee suunnitelmaa, josta "
+        "puuttuu osa pyynnöstä.",
+        "en": "This part is not work I can do: '{quote}'. I do not make a plan that "
+        "leaves out part of the request.",
+        "sv": "Den här delen kan jag inte utföra: '{quote}'. Jag gör ingen plan som "
+        "lämnar bort en del av begäran.",
+    },
+    "step_files": {
+        "fi": "Luetaan kansion {folder} tiedostot{narrow}.",
+        "en": "List the files of the folder {folder}{narrow}.",
+        "sv": "Lista filerna i mappen {folder}{narrow}.",
+    },
+    "narrow_pattern": {
+        "fi": " (nimet {pattern})",
+        "en": " (names {pattern})",
+        "sv": " (namn {pattern})",
+    },
+    "narrow_added": {
+        "fi": ", lisätty {period}",
+        "en": ", added {period}",
+        "sv": ", tillagda {period}",
+    },
+    "step_each": {
+        "fi": "Käsitellään jokainen tiedosto: {name} ({count} kerrallaan).",
+        "en": "Process each file: {name} ({count} at a time).",
+        "sv": "Behandla varje fil: {name} ({count} åt gången).",
+    },
+    "step_document": {
+        "fi": "{name}: tiedosto {file}.",
+        "en": "{name}: the file {file}.",
+        "sv": "{name}: filen {file}.",
+    },
+    "step_vat": {
+        "fi": "Lasketaan ALV ajalta {period}.",
+        "en": "Calculate the VAT for {period}.",
+        "sv": "Beräkna momsen för {period}.",
+    },
+    "step_report": {
+        "fi": "Tehdään talousraportti ajalta {period} ({format}).",
+        "en": "Make the financial report for {period} ({format}).",
+        "sv": "Gör den finansiella rapporten för {period} ({format}).",
+    },
+    "step_approve": {
+        "fi": "Pyydetään hyväksyntä (päättäjä: vähintään rooli {role}{who}).",
+        "en": "Ask for approval (decided by role {role} or higher{who}).",
+        "sv": "Begär godkännande (beslutas av roll {role} eller högre{who}).",
+    },
+    "step_send": {
+        "fi": "Lähetetään {what} osoitteeseen {recipients}{after}.",
+        "en": "Send {what} to {recipients}{after}.",
+        "sv": "Skicka {what} till {recipients}{after}.",
+    },
+    "after_approval": {
+        "fi": " kun hyväksyntä on saatu",
+        "en": " once approved",
+        "sv": " när det har godkänts",
+    },
+    "when_clause": {
+        "fi": " vain jos {measure} on {comparison} {amount}",
+        "en": " only if {measure} is {comparison} {amount}",
+        "sv": " bara om {measure} är {comparison} {amount}",
+    },
+    "when_otherwise": {
+        "fi": " vain jos ei: {measure} {comparison} {amount}",
+        "en": " only if not: {measure} {comparison} {amount}",
+        "sv": " bara om inte: {measure} {comparison} {amount}",
+    },
+    "schedule_line": {
+        "fi": "Ajetaan {when} (aikavyöhyke {timezone}); jokainen ajo laskee "
+        "ajanjaksonsa ajohetkestä.",
+        "en": "Runs {when} ({timezone}); each run works out its period when it runs.",
+        "sv": "Körs {when} ({timezone}); varje körning räknar ut sin period när den "
+        "körs.",
+    },
+    "schedule_fixed_period": {
+        "fi": 'Ajastettu työ tarvitsee liukuvan ajanjakson (esim. "edelliseltä '
+        'kuukaudelta", "kuluvalta kuukaudelta", "edelliseltä neljännekseltä", '
+        '"edelliseltä vuodelta" tai "edelliseltä viikolta"); kiinteä jakso '
+        "({period}) olisi joka ajossa sama.",
+        "en": 'A scheduled task needs a rolling period (e.g. "the previous month", '
+        '"this month", "the previous quarter", "the previous year" or "the '
+        'previous week"); a fixed period ({period}) would be the same in every run.',
+        "sv": 'En schemalagd uppgift behöver en rullande period (t.ex. "föregående '
+        'månad", "innevarande månad", "föregående kvartal"); en fast period '
+        "({period}) vore densamma i varje körning.",
+    },
+    "batch_total": {
+        "fi": "Ehto summasta koskee yhtä asiakirjaa; kansiollisesta asiakirjoja ei "
+        "ole yhtä summaa. Käsittele yksi tiedosto tai aseta ehto ALV-laskelmalle.",
+        "en": "A condition on a total needs one document; a folder of documents has "
+        "no single total. Process one file or put the condition on a VAT report.",
+        "sv": "Ett villkor på en summa gäller ett dokument; en mapp med dokument har "
+        "ingen enskild summa.",
+    },
+    "no_measure": {
+        "fi": "Ehto ({measure}) tarvitsee sitä ennen tehtävän, joka tuottaa sen.",
+        "en": "The condition ({measure}) needs a task before it that produces it.",
+        "sv": "Villkoret ({measure}) behöver en uppgift före det som ger det.",
+    },
+    "nothing_to_send": {
+        "fi": 'Lähetettävää ei ole: kerro, mikä lähetetään (esim. "tee ALV-laskelma '
+        'viime kuulta ja lähetä se osoitteeseen nimi@yritys.fi").',
+        "en": 'There is nothing to send: say what to send (e.g. "make the VAT report '
+        'for last month and send it to name@company.fi").',
+        "sv": "Det finns inget att skicka: säg vad som ska skickas.",
+    },
+    "person_approver": {
+        "fi": "Hyväksyntää ei voi osoittaa henkilölle ({who}): sen voi tehdä kuka "
+        "tahansa, jolla on vähintään rooli {role} (ei pyynnön tekijä itse).",
+        "en": "An approval cannot be assigned to a person ({who}): anyone with role "
+        "{role} or higher may decide (not the requester).",
+        "sv": "Ett godkännande kan inte tilldelas en person ({who}): vem som helst "
+        "med rollen {role} eller högre kan besluta.",
+    },
+    "composed_name": {
+        "fi": "koottu työnkulku",
+        "en": "composed workflow",
+        "sv": "sammansatt arbetsflöde",
+    },
+    "default_hour": {
+        "fi": "Kellonaikaa ei annettu: ajo klo {hour}.00.",
+        "en": "No time of day was given: runs at {hour}:00.",
+        "sv": "Ingen tid angavs: körs kl. {hour}.00.",
+    },
 }
 
 

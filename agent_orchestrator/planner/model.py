@@ -107,6 +107,15 @@ class PlanDraft(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedSchedule:
+    """When a scheduled plan runs: `cron` read in `timezone`, and in words."""
+
+    cron: str
+    timezone: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """A validated plan, ready to execute.
 
@@ -121,6 +130,7 @@ class Plan:
         model_calls: Calls made to the model (0 offline).
         tokens: Tokens the model used (0 offline).
         repairs: The validator's problems fed back to the model, per repair attempt.
+        schedule: When the plan is to run repeatedly; None: run it now.
     """
 
     template_id: str | None
@@ -133,6 +143,7 @@ class Plan:
     model_calls: int = 0
     tokens: int = 0
     repairs: tuple[tuple[str, ...], ...] = field(default=())
+    schedule: PlannedSchedule | None = None
 
 
 class Planner(Protocol):

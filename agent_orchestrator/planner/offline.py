@@ -12,15 +12,30 @@ message in the command's language that lists what it can do instead.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ..core.errors import PlanningFailed
 from . import lexicon as lx
+from .clauses import Clause, read_amount, read_comparison, read_schedule, split_clauses
 from .compose import compose_plan
+from .composer import compose_intents
 from .extract import extract
 from .finnish import FinnishAnalyzer, Word, detect_language, tokenize
+from .intents import (
+    Comparison,
+    Condition,
+    Documents,
+    Intent,
+    IntentPlan,
+    Measure,
+    Refusal,
+    RefusalReason,
+    Task,
+)
 from .messages import refusal, text
-from .model import Plan, PlanContext, PlanDraft
+from .model import PeriodKind, PeriodSpec, Plan, PlanContext, PlanDraft
 from .period_words import read_period
 
 if TYPE_CHECKING:
@@ -33,7 +48,8 @@ __all__ = ["MAX_COMMAND_CHARS", "OfflinePlanner"]
 
 MAX_COMMAND_CHARS = 2_000  # a command is a sentence or two, not a document
 
-_FORMAT_PREFIX = re.compile(r"^(pdf|csv|json|markdown)")
+_FORMAT_PREFIX = re.compile(r"^(pdf|csv|json|markdown|xlsx)")
+_EXCEL = re.compile(r"^(?:excel|xlsx?)")
 # "viimekuulta", "toissavuonna": a period word written together with its unit.
 _GLUED = re.compile(
     r"\b(viime|toissa|tämän|tältä)(?=(?:kuu|vuo|viiko|nelj|kvart|tilik)\w+)",
@@ -85,6 +101,15 @@ class OfflinePlanner:
                 is in the command's language and says what to do instead.
             ValidationFailed: The composed graph does not validate (a broken template).
         """
+        intents = self.read(command, context)
+        if not _simple(intents):
+            return compose_intents(
+                intents,
+                context,
+                self._templates,
+                self._catalogue,
+                planner=self.name,
+            )
         draft, warnings = self.draft(command, context)
         return compose_plan(
             draft,
@@ -95,6 +120,15 @@ class OfflinePlanner:
             command_language=draft.language,
             warnings=warnings,
         )
+
+    def read(self, command: str, context: PlanContext) -> IntentPlan:
+        """What the command asks for, as intents (or a refusal).
+
+        Raises:
+            PlanningFailed: The command is too long, or a batch's kind of document
+                cannot be told.
+        """
+        return _Reader(self, context).read(command)
 
     def draft(self, command: str, context: PlanContext) -> tuple[PlanDraft, list[str]]:
         """What the command asks for, in words, and notes for the caller.
@@ -171,6 +205,19 @@ class OfflinePlanner:
         return draft, warnings
 
 
+def _simple(intents: IntentPlan) -> bool:
+    """Whether the command is one template (with a notification): the one-template
+    reading (`draft`) plans it, as it always has."""
+    if intents.refusal is not None or intents.schedule is not None:
+        return False
+    works = [i for i in intents.intents if i.task not in (Task.SEND,)]
+    if len(works) > 1 or any(i.condition for i in intents.intents):
+        return False
+    if any(i.task is Task.APPROVE for i in intents.intents):
+        return False
+    return not any(w.documents is not None and w.documents.is_batch for w in works)
+
+
 # --- refusals ---------------------------------------------------------------------
 
 
@@ -195,7 +242,7 @@ def _refusal_reason(words: Sequence[Word], raw: str, tenant_id: str) -> str | No
         return "tenant"
     if lemmas & lx.DELETE_FI or lowers & lx.DELETE_FOREIGN:
         return "delete"
-    if any(_off_topic(w) for w in words):
+    if any(_off_topic(w) or _other_tax(w) for w in words):
         return "off_topic"
     return None
 
@@ -263,7 +310,10 @@ def _off_topic(word: Word) -> bool:
 
 
 def _concepts(word: Word) -> set[str]:
-    lemmas, lower, found = word.lemmas, word.lower, set()
+    lemmas, lower = word.lemmas, word.lower
+    found: set[str] = set()
+    if _other_tax(word):
+        return found
     if (
         any(
             lemma.startswith(("alv", "arvonlisävero", "vero")) or lemma.endswith("vero")
@@ -295,6 +345,11 @@ def _concepts(word: Word) -> set[str]:
     ):
         found.add("invoice")
     return found
+
+
+def _other_tax(word: Word) -> bool:
+    """A tax that is not VAT ("tuloverolaskelma", "kiinteistövero")."""
+    return any(tax in lemma for lemma in word.lemmas for tax in lx.OTHER_TAXES)
 
 
 def _template(words: Sequence[Word], paths: Sequence[str], language: str) -> str | None:
@@ -331,6 +386,8 @@ def _format(words: Sequence[Word]) -> str | None:
         match = _FORMAT_PREFIX.match(base)
         if match is not None:
             return match.group(1)
+        if _EXCEL.match(base):
+            return "xlsx"  # "Exceliin", "Excel-tiedostona", "xlsx-muodossa"
     return None
 
 
@@ -350,3 +407,435 @@ def _send_intent(words: Sequence[Word]) -> str | None:
         if word.lower in lx.MAIL_WORDS:
             intent = "cue"
     return intent
+
+
+# --- composed commands ------------------------------------------------------------
+
+_FOLDER_AFTER = re.compile(
+    r"(?i)\b(?:" + "|".join(lx.FOLDER_WORDS) + r")\w*\s+(?:(?:in|i|the)\s+)?"
+    r"([^\s,;:!?]+)"
+)
+_FOLDER_PATH = re.compile(r"(?<![\w@./])((?:[\w.-]+/)+[\w.-]*)(?![\w@])")
+_PATTERN_WORDS = {"pdf": "*.pdf", "jpg": "*.jpg", "jpeg": "*.jpeg", "png": "*.png"}
+
+
+@dataclass(slots=True)
+class _Reading:
+    """What one clause says."""
+
+    clause: Clause
+    works: list[Intent] = field(default_factory=list)
+    send: bool = False
+    recipients: list[str] = field(default_factory=list)
+    approve: bool = False
+    approver: str | None = None
+    condition: Condition | _Unmeasured | None = None
+    pronoun: bool = False
+    document_kind: Task | None = None  # "kirjaa ne kuitteina": the kind of a batch
+    period: PeriodSpec | None = None
+    format: str | None = None
+    unknown_verb: bool = False
+    empty: bool = True
+
+
+class _Reader:
+    """Reads a command clause by clause into an `IntentPlan`."""
+
+    def __init__(self, planner: OfflinePlanner, context: PlanContext) -> None:
+        self.planner = planner
+        self.analyzer = planner._analyzer
+        self.context = context
+
+    def read(self, command: str) -> IntentPlan:
+        context = self.context
+        if len(command) > MAX_COMMAND_CHARS:
+            language = context.language or "fi"
+            raise PlanningFailed(text("too_long", language, limit=MAX_COMMAND_CHARS))
+        schedule, rest = read_schedule(command.strip())
+        found = extract(rest)
+        tokens = tokenize(_GLUED.sub(r"\1 ", found.rest))
+        plain = self.analyzer.words(tokens, correct_typos=False)
+        language = detect_language(plain, context.language)
+        self.language = language
+        words = self.analyzer.words(tokens) if language == "fi" else plain
+        raw = " ".join(w.lower for w in words)
+        reason = _refusal_reason(words, raw, context.tenant_id)
+        if reason is not None:
+            quote = (
+                _quote_off_topic(rest, self, language)
+                if reason == "off_topic"
+                else None
+            )
+            return IntentPlan(
+                language=language,
+                refusal=Refusal(reason=RefusalReason(reason), quote=quote),
+            )
+        clauses = _merge_bare(split_clauses(rest, found.rest), self)
+        readings = [self.clause(c) for c in clauses]
+        for reading in readings:
+            if reading.unknown_verb or (
+                reading.empty and _has_content(reading.clause.text, self)
+            ):
+                return IntentPlan(
+                    language=language,
+                    refusal=Refusal(
+                        reason=RefusalReason.NOT_UNDERSTOOD,
+                        quote=reading.clause.text.strip(),
+                    ),
+                )
+        intents = self.assemble(readings)
+        return IntentPlan(intents=intents, schedule=schedule, language=language)
+
+    # --- one clause ----------------------------------------------------------------
+
+    def clause(self, clause: Clause) -> _Reading:
+        reading = _Reading(clause)
+        folder = _folder(clause.text)
+        # The folder's name is not words of the command ("laskut/november").
+        spoken = _blank_folder(clause.text, folder)
+        found = extract(spoken)
+        tokens = tokenize(_GLUED.sub(r"\1 ", found.rest))
+        if not tokens and not found.emails and not found.paths:
+            return reading
+        language = self.language
+        words = (
+            self.analyzer.words(tokens)
+            if language == "fi"
+            else self.analyzer.words(tokens, correct_typos=False)
+        )
+        raw = " ".join(w.lower for w in words)
+        lemmas = {lemma for w in words for lemma in w.lemmas}
+        reading.recipients = list(found.emails)
+        reading.pronoun = bool({w.lower for w in words} & lx.PRONOUNS)
+        if language == "fi" and words:
+            first, only = self.analyzer.imperatives(words[0].lower)
+            if first and not first & lx.ACTION_VERBS_FI:
+                reading.unknown_verb = True
+            for word in words[1:]:
+                verbs, only = self.analyzer.imperatives(word.lower)
+                if verbs and only and not verbs & lx.ACTION_VERBS_FI:
+                    reading.unknown_verb = True
+        reading.period = read_period(
+            words,
+            found.dates,
+            found.quarters,
+            found.months,
+            found.halves,
+            self.context.reference_date,
+            language,
+            raw,
+        )
+        months = _MONTH_PAIR.search(spoken)
+        if months is not None:
+            start, stop = _month_of(months.group(1)), _month_of(months.group(2))
+            if start is not None and stop is not None:
+                reading.period = PeriodSpec(
+                    kind=PeriodKind.MONTH_RANGE, month=start, to_month=stop
+                )
+        reading.format = _format(words)
+        if clause.opener == "condition" or words and words[0].lower in ("jos", "if"):
+            reading.condition = self.condition(clause.text, words)
+        intent = _send_intent(words)
+        if intent is None and lemmas & lx.MESSAGE_NOUNS and found.emails:
+            intent = "ask"  # "laita viesti kirjanpitäjälle: minna@tilit.fi"
+        reading.send = intent == "ask" or (intent == "cue" and bool(found.emails))
+        reading.send = reading.send or (
+            clause.opener == "otherwise" and bool(found.emails)
+        )
+        if any(lemma.startswith("hyväksy") for lemma in lemmas) or any(
+            w.lower.startswith(lx.APPROVAL_FOREIGN_PREFIXES) for w in words
+        ):
+            reading.approve = True
+            reading.approver = _approver(words)
+            if not found.emails:
+                # "ennen lähettämistä": the approval guards the sending.
+                reading.send = False
+        order: list[str] = []
+        for word in words:
+            order.extend(c for c in sorted(_concepts(word)) if c not in order)
+        kinds = set(order)
+        batch = folder is not None or bool(
+            lemmas & lx.BATCH_FI or {w.lower for w in words} & lx.BATCH_FOREIGN
+        )
+        documents = [c for c in order if c in _DOCUMENT_TEMPLATES]
+        task_of = {"receipt": Task.PROCESS_RECEIPTS, "invoice": Task.PROCESS_INVOICES}
+        if documents or found.paths or folder is not None:
+            if found.paths and not documents:
+                hint = found.paths[0].lower()
+                if any(k in hint for k in ("kuitti", "kuitit", "receipt", "kvitto")):
+                    documents = ["receipt"]
+                elif any(k in hint for k in ("lasku", "invoice", "faktura", "bill")):
+                    documents = ["invoice"]
+            if found.paths:
+                kind = task_of[documents[0]] if documents else None
+                for path in found.paths:
+                    task = kind or Task.PROCESS_RECEIPTS
+                    reading.works.append(
+                        Intent(
+                            task=task, documents=Documents(file=path), text=clause.text
+                        )
+                    )
+                    if kind is None:
+                        reading.document_kind = None
+            elif (
+                folder is not None
+                or (batch and documents)
+                or (
+                    documents
+                    and any(
+                        w.plural for w in words if _concepts(w) & {"receipt", "invoice"}
+                    )
+                    and reading.period is not None
+                )
+            ):
+                kind = task_of[documents[0]] if documents else None
+                pattern = next(
+                    (
+                        _PATTERN_WORDS[w.lower.split("-")[0]]
+                        for w in words
+                        if w.lower.split("-")[0] in _PATTERN_WORDS
+                    ),
+                    None,
+                )
+                added = reading.period
+                reading.period = None
+                reading.works.append(
+                    Intent(
+                        task=kind or Task.PROCESS_RECEIPTS,
+                        documents=Documents(
+                            folder=folder or "", pattern=pattern, added=added
+                        ),
+                        text=clause.text if kind else "?",
+                    )
+                )
+            elif documents and reading.pronoun:
+                reading.document_kind = task_of[documents[0]]
+            elif documents and not (kinds & {"vat", "report", "financial"}):
+                reading.document_kind = task_of[documents[0]]
+        if reading.condition is not None:
+            # "jos kulut ylittävät 20 000 €": the words of a condition are not tasks.
+            reading.works = [w for w in reading.works if w.documents is not None]
+            kinds = set()
+        if "vat" in kinds and "financial" not in kinds:
+            reading.works.append(Intent(task=Task.VAT_REPORT, text=clause.text))
+        elif kinds & {"report", "financial", "vat"}:
+            reading.works.append(
+                Intent(
+                    task=Task.FINANCIAL_REPORT, format=reading.format, text=clause.text
+                )
+            )
+        reading.empty = not (
+            reading.works
+            or reading.send
+            or reading.recipients
+            or reading.approve
+            or reading.condition
+            or reading.document_kind
+            or reading.pronoun
+        )
+        return reading
+
+    def condition(self, text_: str, words: Sequence[Word]) -> Condition | _Unmeasured:
+        lower = text_.lower()
+        measure: Measure | None = None
+        if (
+            any(w in lower for w in lx.REFUND_FI)
+            or "refund" in lower
+            or "återbetal" in lower
+        ):
+            measure = Measure.VAT_REFUND
+        elif any(w in lower for w in lx.PAYABLE_FI) or "payable" in lower:
+            measure = Measure.VAT_PAYABLE
+        elif any(w in lower for w in lx.EXPENSE_WORDS):
+            measure = Measure.EXPENSES
+        elif any(w in lower for w in lx.INCOME_WORDS):
+            measure = Measure.INCOME
+        elif any(re.search(rf"\b{w}", lower) for w in lx.RESULT_WORDS):
+            measure = Measure.RESULT
+        elif any(w in lower for w in lx.TOTAL_WORDS):
+            measure = Measure.DOCUMENT_TOTAL
+        elif "alv" in lower or "vat" in lower or "moms" in lower:
+            measure = Measure.VAT_PAYABLE
+        comparison, amount = read_comparison(text_), read_amount(text_)
+        if measure is None:
+            return _Unmeasured(comparison, amount)
+        return Condition(measure=measure, comparison=comparison, amount=amount)
+
+    # --- the whole command -----------------------------------------------------------
+
+    def assemble(self, readings: Sequence[_Reading]) -> list[Intent]:
+        intents: list[Intent] = []
+        pending: Condition | None = None
+        last_condition: Condition | None = None
+        periods = [r.period for r in readings if r.period is not None]
+        for reading in readings:
+            condition = reading.condition
+            if isinstance(condition, _Unmeasured):
+                condition = condition.resolve(intents)
+            if reading.clause.opener == "otherwise" and last_condition is not None:
+                condition = last_condition.model_copy(update={"otherwise": True})
+            if condition is not None and not (reading.works or reading.send):
+                pending = condition
+                continue
+            if pending is not None and condition is None:
+                condition, pending = pending, None
+            if reading.document_kind is not None:
+                for intent in reversed(intents):
+                    if intent.documents is not None and intent.text == "?":
+                        intent.task = reading.document_kind
+                        intent.text = reading.clause.text
+                        break
+            for work in reading.works:
+                if work.task in (Task.VAT_REPORT, Task.FINANCIAL_REPORT):
+                    work.period = reading.period or _nearest(periods)
+                if condition is not None and not reading.send:
+                    work.condition = condition
+                    last_condition, condition = condition, None
+                intents.append(work)
+            if reading.approve:
+                approval = Intent(
+                    task=Task.APPROVE,
+                    approver=reading.approver,
+                    text=reading.clause.text,
+                )
+                sends = [i for i, x in enumerate(intents) if x.task is Task.SEND]
+                if sends and not reading.works:
+                    intents.insert(sends[-1], approval)
+                else:
+                    intents.append(approval)
+            if reading.send:
+                recipients = reading.recipients
+                send = Intent(
+                    task=Task.SEND, recipients=recipients, text=reading.clause.text
+                )
+                if condition is not None:
+                    send.condition = condition
+                    last_condition = condition
+                intents.append(send)
+            elif reading.recipients:
+                earlier = [x for x in intents if x.task is Task.SEND]
+                if earlier:
+                    earlier[-1].recipients.extend(reading.recipients)
+        for intent in intents:
+            if intent.documents is not None and intent.text == "?":
+                raise PlanningFailed(
+                    text("which_document", self.language, file=intent.documents.folder)
+                )
+        return intents
+
+
+@dataclass(frozen=True, slots=True)
+class _Unmeasured:
+    """A condition that names no measure ("jos se ylittää 500 €"): it reads the
+    result of the intent before it."""
+
+    comparison: Comparison
+    amount: Decimal | None
+
+    def resolve(self, intents: Sequence[Intent]) -> Condition | None:
+        for intent in reversed(intents):
+            measure = {
+                Task.VAT_REPORT: Measure.VAT_PAYABLE,
+                Task.FINANCIAL_REPORT: Measure.RESULT,
+                Task.PROCESS_RECEIPTS: Measure.DOCUMENT_TOTAL,
+                Task.PROCESS_INVOICES: Measure.DOCUMENT_TOTAL,
+            }.get(intent.task)
+            if measure is not None:
+                return Condition(
+                    measure=measure, comparison=self.comparison, amount=self.amount
+                )
+        return None
+
+
+def _nearest(periods: Sequence[PeriodSpec]) -> PeriodSpec | None:
+    return periods[0] if periods else None
+
+
+def _folder(text_: str) -> str | None:
+    match = _FOLDER_AFTER.search(text_)
+    if match is not None:
+        value = match.group(1).strip("'\"")
+        if not _HAS_EXTENSION.search(value):
+            return value.strip("/").removeprefix("./")
+    for path in _FOLDER_PATH.finditer(text_):
+        value = path.group(1)
+        if not _HAS_EXTENSION.search(value):
+            return value.strip("/").removeprefix("./")
+    return None
+
+
+_HAS_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{1,4}$")
+# "syys- ja lokakuulta", "tammi- och februari": two months with the first elided.
+_MONTH_PAIR = re.compile(
+    r"(?i)\b([a-zäöå]+)-\s*(?:ja|och|and|–|-)\s*([a-zäöå]+?)(?:kuu\w*|\b)"
+)
+
+
+def _month_of(word: str) -> int | None:
+    lower = word.lower()
+    for number, stems in enumerate(_MONTH_WORD_STEMS, start=1):
+        if any(lower.startswith(stem) for stem in stems):
+            return number
+    return None
+
+
+_MONTH_WORD_STEMS = (
+    ("tammi", "januar"), ("helmi", "februar"), ("maalis", "mars", "march"),
+    ("huhti", "april"), ("touko", "maj", "may"), ("kesä", "juni", "june"),
+    ("heinä", "juli", "july"), ("elo", "august"), ("syys", "septem"),
+    ("loka", "oktob", "octob"), ("marras", "novem"), ("joulu", "decem"),
+)  # fmt: skip
+
+
+def _blank_folder(text_: str, folder: str | None) -> str:
+    if not folder:
+        return text_
+    return re.sub(re.escape(folder), lambda m: " " * len(m.group(0)), text_, count=1)
+
+
+def _approver(words: Sequence[Word]) -> str | None:
+    for word in words:
+        if word.text[:1].isupper() and word.lower.endswith(("lla", "llä")):
+            return word.text[:-3]
+        if word.lemmas & lx.ROLE_NOUNS:
+            return sorted(word.lemmas & lx.ROLE_NOUNS)[0]
+    return None
+
+
+def _merge_bare(clauses: list[Clause], reader: _Reader) -> list[Clause]:
+    """Join a clause that is only a verb ("tee" in "tee sen jälkeen ALV-laskelma")
+    to the clause after it."""
+    out: list[Clause] = []
+    carry: Clause | None = None
+    for clause in clauses:
+        if carry is not None:
+            clause = Clause(
+                f"{carry.text} {clause.text}",
+                carry.opener if carry.opener not in ("start", "and") else clause.opener,
+            )
+            carry = None
+        if (
+            len(clause.text.split()) == 1
+            and reader.analyzer.imperatives(clause.text)[0]
+        ):
+            carry = clause
+            continue
+        out.append(clause)
+    if carry is not None:
+        out.append(carry)
+    return out
+
+
+_FILLER = frozenset(
+    {"aina", "myös", "kiitos", "please", "thanks", "tack", "heti", "nyt", "now",
+     "sitten", "vielä", "ensin", "also", "too", "också", "mielellään"}
+)  # fmt: skip
+
+
+def _has_content(text_: str, reader: _Reader) -> bool:
+    words = [w for w in tokenize(extract(text_).rest) if w.lower() not in _FILLER]
+    return any(len(w) > 2 for w in words)
+
+
+def _quote_off_topic(text_: str, reader: _Reader, language: str) -> str | None:
+    return None

@@ -39,6 +39,8 @@ _PERIODS: dict[PeriodKind, str] = {
     "(viime/edellinen kuukausi, viime kuulta)",
     PeriodKind.MONTH: "a named month: set `month` 1-12, and `year` only when the "
     "command names one (lokakuulta, kesäkuulta 2025)",
+    PeriodKind.MONTH_RANGE: "whole months from `month` to `to_month` (syys- ja "
+    "lokakuulta: 9 and 10; tammi-maaliskuulta: 1 and 3); `year` only when named",
     PeriodKind.LAST_N_MONTHS: "the `count` whole months before this one "
     "(viimeiset kolme kuukautta: count 3)",
     PeriodKind.CURRENT_QUARTER: "this calendar quarter to the reference date "

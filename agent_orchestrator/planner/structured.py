@@ -19,7 +19,7 @@ from .model import PeriodKind, PeriodSpec, PlanDraft
 
 __all__ = ["PlanChoice"]
 
-_PERIOD_FIELDS = ("year", "month", "quarter", "count", "start", "end")
+_PERIOD_FIELDS = ("year", "month", "to_month", "quarter", "count", "start", "end")
 _VARIABLE_FIELDS = ("receipt_file", "invoice_file", "format")
 
 
@@ -40,7 +40,14 @@ class PlanChoice(BaseModel):
         description="The year a `month`, `quarter` or `year` period names; null when "
         "the command names none."
     )
-    month: int | None = Field(description="1-12 for a `month` period, else null.")
+    month: int | None = Field(
+        description="1-12 for a `month` period, the first month of a `month_range`, "
+        "else null."
+    )
+    to_month: int | None = Field(
+        description="1-12: the last month of a `month_range` (syys- ja lokakuulta: "
+        "month 9, to_month 10), else null."
+    )
     quarter: int | None = Field(description="1-4 for a `quarter` period, else null.")
     count: int | None = Field(
         description="N for `last_n_months` (the N whole months before this one)."
@@ -59,7 +66,7 @@ class PlanChoice(BaseModel):
         description="For invoice_processing: the file name exactly as written."
     )
     format: str | None = Field(
-        description="For financial_report: markdown, csv, json or pdf when the "
+        description="For financial_report: markdown, csv, json, pdf or xlsx when the "
         "command asks for one, else null."
     )
     recipients: list[str] | None = Field(

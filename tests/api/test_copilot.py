@@ -328,7 +328,8 @@ def openai_server(
 
 def choice(**fields: Any) -> str:
     names = (
-        "template_id period_kind year month quarter count start end receipt_file "
+        "template_id period_kind year month to_month quarter count start end "
+        "receipt_file "
         "invoice_file format recipients language refusal"
     ).split()
     values: dict[str, Any] = dict.fromkeys(names)

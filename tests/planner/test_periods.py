@@ -294,7 +294,8 @@ def test_every_period_is_ordered_and_whole_where_promised(
 ) -> None:
     spec = PeriodSpec(
         kind=kind,
-        month=2 if kind is K.MONTH else None,
+        month={K.MONTH: 2, K.MONTH_RANGE: 11}.get(kind),
+        to_month=2 if kind is K.MONTH_RANGE else None,
         quarter=1 if kind is K.QUARTER else None,
         count=2 if kind is K.LAST_N_MONTHS else None,
         year=2024 if kind is K.YEAR else None,
@@ -305,7 +306,7 @@ def test_every_period_is_ordered_and_whole_where_promised(
     assert start <= end
     if kind.value.startswith("current") or kind is K.TODAY:
         assert end == reference
-    if kind in (K.PREVIOUS_MONTH, K.MONTH, K.LAST_N_MONTHS):
+    if kind in (K.PREVIOUS_MONTH, K.MONTH, K.LAST_N_MONTHS, K.MONTH_RANGE):
         assert start.day == 1
         assert (end + dt.timedelta(days=1)).day == 1
     if kind is K.PREVIOUS_WEEK:
@@ -343,3 +344,28 @@ def test_out_of_range_fields_are_refused_by_the_spec() -> None:
         PeriodSpec(kind=K.MONTH, month=13)
     with pytest.raises(ValueError, match="quarter"):
         PeriodSpec(kind=K.QUARTER, quarter=5)
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "year", "reference", "expected"),
+    [
+        (9, 10, None, D(2026, 11, 24), (D(2026, 9, 1), D(2026, 10, 31))),
+        (1, 3, None, D(2026, 4, 2), (D(2026, 1, 1), D(2026, 3, 31))),
+        # Begun but not ended: still this year's range.
+        (3, 5, None, D(2026, 4, 2), (D(2026, 3, 1), D(2026, 5, 31))),
+        # Not begun yet: last year's.
+        (6, 8, None, D(2026, 4, 2), (D(2025, 6, 1), D(2025, 8, 31))),
+        # Across the turn of the year; `year` is that of the last month.
+        (11, 2, None, D(2026, 4, 2), (D(2025, 11, 1), D(2026, 2, 28))),
+        (11, 2, 2028, D(2026, 4, 2), (D(2027, 11, 1), D(2028, 2, 29))),
+    ],
+)
+def test_a_range_of_months_is_whole_months_from_first_to_last(
+    first: int,
+    last: int,
+    year: int | None,
+    reference: dt.date,
+    expected: tuple[dt.date, dt.date],
+) -> None:
+    spec = PeriodSpec(kind=K.MONTH_RANGE, month=first, to_month=last, year=year)
+    assert resolve_period(spec, reference) == expected
