@@ -252,6 +252,17 @@ def copilot(
                 return 0
             plan, request = await services.copilot.prepare(caller, command, options)
             _show_plan(plan)
+            if plan.schedule is not None:
+                # A command that asks to run repeatedly makes a schedule.
+                outcome = await services.copilot.execute(caller, command, options)
+                if outcome.schedule is not None:
+                    console.print(
+                        f"Ajastus / schedule {outcome.schedule.id}: "
+                        f"{plan.schedule.description} ({plan.schedule.cron}, "
+                        f"{plan.schedule.timezone})",
+                        highlight=False,
+                    )
+                return 0
             return await follow(
                 services,
                 caller,
@@ -270,7 +281,7 @@ def _show_plan(plan: Plan) -> None:
     from ..core.graph import parse_graph
 
     console.print(
-        f"[bold]Plan[/bold]: {plan.template_id} [dim](planner {plan.planner}"
+        f"[bold]Plan[/bold]: {plan.template_id or '-'} [dim](planner {plan.planner}"
         + (f", {plan.model_calls} model calls" if plan.model_calls else "")
         + ")[/dim]"
     )

@@ -7,6 +7,7 @@ import strawberry
 from ..schema.context import Info
 from ..schema.types.copilot import CopilotContextInput, CopilotPlan, CopilotResult
 from ..schema.types.execution import Execution
+from ..schema.types.schedule import Schedule
 from ..service.copilot import CopilotOptions
 
 
@@ -51,10 +52,12 @@ class CopilotMutation:
         context: CopilotContextInput | None = None,
         dry_run: bool | None = False,
     ) -> CopilotResult:
-        plan, record = await info.context.services.copilot.execute(
+        outcome = await info.context.services.copilot.execute(
             info.context.caller, command, _options(context), dry_run=bool(dry_run)
         )
+        record, schedule = outcome.execution, outcome.schedule
         return CopilotResult(
-            plan=CopilotPlan.of(plan),
+            plan=CopilotPlan.of(outcome.plan),
             execution=Execution.of(record, with_steps=True) if record else None,
+            schedule=Schedule.of(schedule) if schedule else None,
         )

@@ -34,6 +34,13 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "language": plan.language,
         "model_calls": plan.model_calls,
         "tokens": plan.tokens,
+        "schedule": None
+        if plan.schedule is None
+        else {
+            "cron": plan.schedule.cron,
+            "timezone": plan.schedule.timezone,
+            "description": plan.schedule.description,
+        },
     }
 
 
@@ -101,16 +108,17 @@ async def copilot_execute(
         caller, Permission.COPILOT, "copilot.execute", resource_type="execution"
     )
     command, options, dry_run = _read(await json_body(request))
-    plan, record = await services.copilot.execute(
-        caller, command, options, dry_run=dry_run
-    )
+    outcome = await services.copilot.execute(caller, command, options, dry_run=dry_run)
+    record, schedule = outcome.execution, outcome.schedule
+    status = record.status.value if record else "SCHEDULED" if schedule else "PLANNED"
     return JSONResponse(
         {
-            "plan": plan_json(plan),
+            "plan": plan_json(outcome.plan),
             "execution_id": record.id if record else None,
-            "status": record.status.value if record else "PLANNED",
+            "schedule_id": schedule.id if schedule else None,
+            "status": status,
         },
-        status_code=202 if record else 200,
+        status_code=202 if record else 201 if schedule else 200,
     )
 
 

@@ -11,24 +11,29 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import json
 import zoneinfo
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import PlanningFailed, Problem, ValidationFailed
+from ..core.protocols import ExecutionRecord
+from ..core.schedules import ScheduleRecord
 from ..planner import messages
 from ..planner.model import Plan, PlanContext
 from ..security.permissions import Permission
+from .schedules import NewSchedule
 from .starting import ExecuteRequest
 from .switch import ensure_enabled
 
 if TYPE_CHECKING:
     from ..core.enums import Role
-    from ..core.protocols import ExecutionRecord
     from ..core.records import AuditEntry
     from ..planner.model import Planner
     from .access import Access
     from .caller import Caller
+    from .schedules import Schedules
     from .starting import ExecutionStarter
 
 MAX_COMMAND_CHARS = 2_000
@@ -160,6 +165,22 @@ def plan_metadata(command: str, plan: Plan, context: PlanContext) -> dict[str, A
     }
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class CopilotOutcome:
+    """What `Copilot.execute` did: the plan, and the execution it started or the
+    schedule it created (neither on a dry run)."""
+
+    plan: Plan
+    execution: ExecutionRecord | None = None
+    schedule: ScheduleRecord | None = None
+
+
+def graph_hash(graph: Any) -> str:
+    """The SHA-256 of a graph's canonical JSON (sorted keys, compact)."""
+    canonical = json.dumps(graph, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 class Copilot:
     """The copilot use cases.
 
@@ -177,11 +198,13 @@ class Copilot:
         starter: ExecutionStarter,
         *,
         enabled: bool = True,
+        schedules: Schedules | None = None,
     ) -> None:
         self.access = access
         self.planner = planner
         self.starter = starter
         self.enabled = enabled
+        self.schedules = schedules
 
     async def plan(
         self, caller: Caller, command: str, options: CopilotOptions | None = None
@@ -211,11 +234,12 @@ class Copilot:
         options: CopilotOptions | None = None,
         *,
         dry_run: bool = False,
-    ) -> tuple[Plan, ExecutionRecord | None]:
-        """Plan a command and, unless `dry_run`, start the plan's execution.
+    ) -> CopilotOutcome:
+        """Plan a command and, unless `dry_run`, start the plan's execution, or
+        create its schedule when the command asks to run repeatedly.
 
         Returns:
-            The plan and the new execution (None on a dry run).
+            The plan and the new execution or schedule (neither on a dry run).
 
         Raises:
             Forbidden: The caller may not use the copilot.
@@ -224,11 +248,27 @@ class Copilot:
             PlanningFailed: The copilot cannot or may not plan the command.
         """
         if dry_run:
-            return await self.plan(caller, command, options), None
+            return CopilotOutcome(await self.plan(caller, command, options))
         plan, request = await self.prepare(caller, command, options)
+        if plan.schedule is not None and self.schedules is not None:
+            # The schedule's own audit entry (schedule.create) names the graph; the
+            # copilot's entry keeps the command that made it.
+            schedule = await self.schedules.create(
+                caller,
+                NewSchedule(
+                    name=command.strip()[:200],
+                    cron=plan.schedule.cron,
+                    timezone=plan.schedule.timezone,
+                    graph=plan.graph,
+                    variables=dict(plan.variables),
+                ),
+            )
+            if request.audit is not None:
+                await self.access.record(request.audit)
+            return CopilotOutcome(plan, schedule=schedule)
         async with self.access.attempt(caller, "copilot.execute", "execution"):
             record, _ = await self.starter.execute(request)
-        return plan, record
+        return CopilotOutcome(plan, execution=record)
 
     async def prepare(
         self, caller: Caller, command: str, options: CopilotOptions | None = None
@@ -309,6 +349,13 @@ class Copilot:
             "template": plan.template_id if plan else None,
             "planner": plan.planner if plan else None,
         }
+        if plan is not None:
+            details["graph_sha256"] = graph_hash(plan.graph)
+            details["model_calls"] = plan.model_calls
+            if plan.repairs:
+                details["repairs"] = [list(r) for r in plan.repairs]
+            if plan.schedule is not None:
+                details["schedule"] = plan.schedule.cron
         if plan is not None and plan.warnings:
             details["warnings"] = list(plan.warnings)
         if options.user_id:

@@ -202,6 +202,7 @@ async def open_services(
             if enabled and resume
             else None
         )
+        schedules = Schedules(access, schedule_store, starter, saved, clock, scheduler)
         services = Services(
             settings=settings,
             database=database,
@@ -221,7 +222,9 @@ async def open_services(
                 templates=templates,
                 require_approval_for=settings.agent_require_approval_for,
             ),
-            copilot=Copilot(access, planner, starter, enabled=enabled),
+            copilot=Copilot(
+                access, planner, starter, enabled=enabled, schedules=schedules
+            ),
             files=Files(
                 access,
                 settings.agent_files_dir,
@@ -237,9 +240,7 @@ async def open_services(
                 mail=SmtpServer.from_settings(settings.mail),
                 recipients=settings.agent_approval_recipients,
             ),
-            schedules=Schedules(
-                access, schedule_store, starter, saved, clock, scheduler
-            ),
+            schedules=schedules,
             scheduler=scheduler,
             starter=starter,
             runner=runner,

@@ -58,9 +58,9 @@ async def test_every_use_case_writes_one_entry_per_action(services: Services) ->
     await services.executions.cancel(CLI, waiting.id)
     await services.saved_workflows.delete(CLI, saved.id)
     await services.copilot.plan(CLI, "Tee ALV-laskelma viime kuulta", OCTOBER)
-    _, planned = await services.copilot.execute(
-        CLI, "Tee ALV-laskelma viime kuulta", OCTOBER
-    )
+    planned = (
+        await services.copilot.execute(CLI, "Tee ALV-laskelma viime kuulta", OCTOBER)
+    ).execution
     assert planned is not None
     key, _ = await services.api_keys.create(CLI, name="ci", role=Role.OPERATOR)
     await services.api_keys.revoke(CLI, key.id)

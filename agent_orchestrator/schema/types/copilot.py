@@ -10,6 +10,7 @@ from ...planner.model import Plan
 from ...service.copilot import CopilotOptions
 from ..scalars import JSON
 from .execution import Execution
+from .schedule import Schedule
 
 
 @strawberry.input(description="Who asks and against which date; all optional.")
@@ -46,6 +47,15 @@ class CopilotContextInput:
         )
 
 
+@strawberry.type(description="When a scheduled plan runs.")
+class PlanSchedule:
+    """A plan's schedule: cron fields read in a time zone, and in words."""
+
+    cron: str = strawberry.field(description="Five cron fields.")
+    timezone: str = strawberry.field(description="IANA zone the cron is read in.")
+    description: str = strawberry.field(description="In the command's language.")
+
+
 @strawberry.type(description="A validated plan for a command, ready to execute.")
 class CopilotPlan:
     """What the copilot made of a command."""
@@ -72,6 +82,11 @@ class CopilotPlan:
     repairs: list[list[str]] = strawberry.field(
         description="The validator's problems fed back to the model, per attempt."
     )
+    schedule: PlanSchedule | None = strawberry.field(
+        default=None,
+        description="When the command asks to run repeatedly (copilotExecute then "
+        "creates a schedule); null: run now.",
+    )
 
     @classmethod
     def of(cls, plan: Plan) -> CopilotPlan:
@@ -87,6 +102,13 @@ class CopilotPlan:
             tokens=plan.tokens,
             language=plan.language,
             repairs=[list(r) for r in plan.repairs],
+            schedule=None
+            if plan.schedule is None
+            else PlanSchedule(
+                cron=plan.schedule.cron,
+                timezone=plan.schedule.timezone,
+                description=plan.schedule.description,
+            ),
         )
 
 
@@ -96,5 +118,10 @@ class CopilotResult:
 
     plan: CopilotPlan
     execution: Execution | None = strawberry.field(
-        description="The started execution; null on a dry run."
+        description="The started execution; null on a dry run or a schedule."
+    )
+    schedule: Schedule | None = strawberry.field(
+        default=None,
+        description="The schedule created for a command that asks to run "
+        "repeatedly; null otherwise.",
     )
