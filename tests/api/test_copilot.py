@@ -376,3 +376,74 @@ async def test_the_server_plans_with_openai_when_a_key_is_set(
         )
         assert body["copilotPlan"]["planner"] == "offline", reply
         assert body["copilotPlan"]["variables"] == OCTOBER
+
+
+COMPOSE_SET = Path(__file__).parents[1] / "data" / "planner_compose_dev.jsonl"
+PLAN_COMPOSED = """
+query($command: String!, $context: CopilotContextInput) {
+  copilotPlan(command: $command, context: $context) {
+    templateId variables graph explanation schedule { cron timezone description }
+  }
+}"""
+EXECUTE_SCHEDULED = """
+mutation($command: String!, $context: CopilotContextInput, $dryRun: Boolean) {
+  copilotExecute(command: $command, context: $context, dryRun: $dryRun) {
+    plan { templateId explanation schedule { cron timezone description } }
+    execution { id }
+    schedule { id cron timezone enabled variables }
+  }
+}"""
+
+
+async def test_the_composed_yardstick_through_graphql(api: Api) -> None:
+    from tests.planner.judge import judge as judge_composed
+
+    client = api.client("operator")
+    lines = COMPOSE_SET.read_text(encoding="utf-8").splitlines()
+    cases = [json.loads(line) for line in lines[1:] if line.strip()]
+    misses = []
+    for case in cases:
+        body = await client(
+            PLAN_COMPOSED,
+            {
+                "command": case["command"],
+                "context": {
+                    "referenceDate": case["reference_date"],
+                    "language": case["lang"],
+                },
+            },
+        )
+        errors = body.get("errors") or []
+        code = errors[0]["extensions"].get("code") if errors else None
+        plan = None if errors else body["data"]["copilotPlan"]
+        reason = judge_composed(case, plan, code)
+        if reason is not None:
+            misses.append(f"{case['command']}: {reason}")
+    print(f"composed via GraphQL: {len(cases) - len(misses)}/{len(cases)}")
+    assert not misses, "\n".join(misses)
+
+
+async def test_a_command_that_asks_to_run_monthly_makes_a_schedule(api: Api) -> None:
+    client = api.client("operator")
+    command = (
+        "Joka kuun ensimmäisenä päivänä klo 8 tee ALV-laskelma edelliseltä "
+        "kuukaudelta ja lähetä se osoitteeseen kirjanpito@firma.fi"
+    )
+    variables = {"command": command, "context": {"referenceDate": REFERENCE}}
+    dry = (await client.data(EXECUTE_SCHEDULED, {**variables, "dryRun": True}))[
+        "copilotExecute"
+    ]
+    assert dry["plan"]["schedule"]["cron"] == "0 8 1 * *"
+    assert dry["plan"]["schedule"]["timezone"] == "Europe/Helsinki"
+    assert dry["schedule"] is None and dry["execution"] is None
+    assert not (await client.data("{ schedules { id } }"))["schedules"]
+
+    made = (await client.data(EXECUTE_SCHEDULED, variables))["copilotExecute"]
+    assert made["execution"] is None
+    schedule = made["schedule"]
+    assert schedule["cron"] == "0 8 1 * *" and schedule["enabled"] is True
+    # Each run reports its own month: the period is resolved when a slot fires.
+    assert schedule["variables"]["period_start"] == "${period.previous_month.start}"
+    listed = (await client.data("{ schedules { id cron } }"))["schedules"]
+    assert [s["id"] for s in listed] == [schedule["id"]]
+    assert "joka kuun 1. päivä klo 8.00" in made["plan"]["explanation"]
