@@ -111,6 +111,11 @@ class OfflinePlanner:
                 planner=self.name,
             )
         draft, warnings = self.draft(command, context)
+        work = next((i for i in intents.intents if i.task is not Task.SEND), None)
+        if work is not None and work.period is not None and draft.period is not None:
+            if work.period.kind is PeriodKind.MONTH_RANGE:
+                # "heinä- ja elokuulta": the clause reader knows ranges of months.
+                draft = draft.model_copy(update={"period": work.period})
         return compose_plan(
             draft,
             context,
@@ -703,6 +708,11 @@ class _Reader:
                     intents.insert(sends[-1], approval)
                 else:
                     intents.append(approval)
+            if reading.send and intents and intents[-1].task is Task.SEND:
+                if not intents[-1].recipients:
+                    # "lähetä se sitten osoitteeseen X": one sending in two clauses.
+                    intents[-1].recipients.extend(reading.recipients)
+                    continue
             if reading.send:
                 recipients = reading.recipients
                 send = Intent(

@@ -153,6 +153,8 @@ def ancestors(nodes: list[Node]) -> dict[str, set[str]]:
         for dep in by_key[key].deps:
             if dep in by_key and dep not in trail:
                 out |= {dep} | walk(dep, trail | {key})
+                # What waits for a sub-workflow step waits for every step inside it.
+                out |= {k for k in by_key if k.startswith(f"{dep}/")}
         found[key] = out
         return out
 
@@ -348,6 +350,9 @@ def _cron_values(field: str, low: int, high: int, names: dict[str, int]) -> set[
         elif "-" in part:
             a, b = part.split("-")
             start, stop = int(names.get(a, a)), int(names.get(b, b))
+            if stop < start and high == 7:
+                stop = 7  # "mon-sun": Sunday is also 7
+
         else:
             start = stop = int(names.get(part[:3], part) if part[:3] in names else part)
         out.update(range(start, stop + 1, step))

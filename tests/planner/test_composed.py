@@ -89,3 +89,121 @@ def test_every_composed_case_plans_right(planner: OfflinePlanner, path: Path) ->
     hits = len(cases) - len(misses)
     print(f"{path.name}: {hits}/{len(cases)}")
     assert not misses, "\n".join(misses)
+
+
+CASE = {
+    "command": "Käsittele kansion kuitit/k kuitit ja lähetä ALV lokakuulta a@b.fi",
+    "reference_date": "2026-11-24",
+    "expect": {
+        "steps": [
+            {"agent": "files_agent", "inputs": {"folder": "kuitit/k"}},
+            {"template": "receipt_processing", "for_each": True},
+            {"agent": "vat_agent", "inputs": {"period_start": "2026-10-01"}},
+            {
+                "agent": "notification_agent",
+                "inputs": {"recipients": ["a@b.fi"]},
+                "when": {"number": 500, "refs": ["vat_agent"]},
+            },
+        ],
+        "order": [
+            ["receipt_processing", "vat_agent"],
+            ["vat_agent", "notification_agent"],
+        ],
+        "exact": True,
+        "schedule": {"minute": 0, "hour": 8, "dom": "1", "dow": "*"},
+    },
+}
+INLINED = ["ocr_agent", "receipt_parser_agent", "categorizer_agent", "ledger_agent"]
+
+
+def right_plan(*, inline: bool = False) -> dict[str, Any]:
+    if inline:
+        chain = [
+            {
+                "id": f"s{i}",
+                "agent": a,
+                "inputs": {"file": "${vars.f}"} if i == 0 else {},
+            }
+            | ({"depends_on": [f"s{i - 1}"]} if i else {})
+            for i, a in enumerate(INLINED)
+        ]
+        each: dict[str, Any] = {
+            "id": "each",
+            "for_each": "${steps.files.files}",
+            "workflow": {"graph": {"steps": chain}},
+            "inputs": {"f": "${item}"},
+        }
+    else:
+        each = {
+            "id": "each",
+            "for_each": "${steps.files.files}",
+            "workflow": {"template": "receipt_processing"},
+        }
+    return {
+        "templateId": None,
+        "variables": {"a": "2026-10-01"},
+        "graph": {
+            "variables": {"a": {"type": "date", "default": "2026-10-01"}},
+            "steps": [
+                {
+                    "id": "files",
+                    "agent": "files_agent",
+                    "inputs": {"folder": "./kuitit/k/"},
+                },
+                each,
+                {
+                    "id": "vat",
+                    "agent": "vat_agent",
+                    "inputs": {"period_start": "${vars.a}"},
+                    "depends_on": ["each"],
+                },
+                {
+                    "id": "mail",
+                    "agent": "notification_agent",
+                    "inputs": {"recipients": ["A@b.fi"]},
+                    "when": "${steps.vat.payable} > 500",
+                },
+            ],
+        },
+        "schedule": {"cron": "0 8 1 * mon-sun", "timezone": "Europe/Helsinki"},
+    }
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_the_judge_accepts_any_right_spelling(inline: bool) -> None:
+    assert judge(CASE, right_plan(inline=inline), None) is None
+
+
+def _break(change: str) -> dict[str, Any]:
+    plan = right_plan()
+    steps = plan["graph"]["steps"]
+    if change == "missing step":
+        del steps[0]
+    elif change == "order":
+        steps[2].pop("depends_on")
+    elif change == "extra step":
+        steps.append({"id": "x", "agent": "report_agent"})
+    elif change == "input":
+        plan["variables"]["a"] = "2026-09-01"
+    elif change == "for_each":
+        steps[1].pop("for_each")
+    elif change == "when":
+        steps[3].pop("when")
+    elif change == "amount":
+        steps[3]["when"] = "${steps.vat.payable} > 5000"
+    elif change == "cron":
+        plan["schedule"]["cron"] = "0 9 1 * *"
+    elif change == "now":
+        plan["schedule"] = None
+    return plan
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["missing step", "order", "extra step", "input", "for_each", "when", "amount",
+     "cron", "now"],
+)  # fmt: skip
+def test_the_judge_refuses_a_wrong_plan(change: str) -> None:
+    assert judge(CASE, _break(change), None) is not None
+    assert judge({"expect": {"error": True}}, right_plan(), None) is not None
+    assert judge({"expect": {"error": True}}, None, "PLANNING_FAILED") is None
