@@ -74,7 +74,7 @@ def split_clauses(command: str, protected: str) -> list[Clause]:
     start, opener = 0, "start"
     for match in _CONNECTIVE.finditer(protected):
         kind = match.lastgroup or "and"
-        if not _cuts(protected, match):
+        if not _cuts(protected, match) or _between_numbers(command, match):
             continue
         piece = command[start : match.start()].strip(" ,;:")
         if piece:
@@ -100,6 +100,15 @@ _STRENGTH = {
     "condition": 4,
     "otherwise": 4,
 }
+
+
+def _between_numbers(command: str, match: re.Match[str]) -> bool:
+    """ "1.9.2026 ja 15.9.2026": a connective between two numbers joins them."""
+    if match.lastgroup == "cut":
+        return False
+    before = command[: match.start()].rstrip()
+    after = command[match.end() :].lstrip()
+    return (before[-1:].isdigit() or before.endswith(".")) and after[:1].isdigit()
 
 
 def _cuts(text: str, match: re.Match[str]) -> bool:

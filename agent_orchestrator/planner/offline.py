@@ -690,6 +690,9 @@ class _Reader:
                         intent.task = reading.document_kind
                         intent.text = reading.clause.text
                         break
+            if reading.send and reading.period is None and intents:
+                # "lähetä yhteenveto": the summary of what was done, not a new report.
+                reading.works = [w for w in reading.works if w.documents is not None]
             for work in reading.works:
                 if work.task in (Task.VAT_REPORT, Task.FINANCIAL_REPORT):
                     work.period = reading.period or _nearest(periods)
@@ -721,6 +724,11 @@ class _Reader:
                 if condition is not None:
                     send.condition = condition
                     last_condition = condition
+                    if condition.otherwise:
+                        # The other branch waits for what the condition reads, not
+                        # for the first branch.
+                        works = [i for i, x in enumerate(intents) if x.task in _WORKS]
+                        send.after = works[-1:]
                 intents.append(send)
             elif reading.recipients:
                 earlier = [x for x in intents if x.task is Task.SEND]
@@ -732,6 +740,14 @@ class _Reader:
                     text("which_document", self.language, file=intent.documents.folder)
                 )
         return intents
+
+
+_WORKS = (
+    Task.PROCESS_RECEIPTS,
+    Task.PROCESS_INVOICES,
+    Task.VAT_REPORT,
+    Task.FINANCIAL_REPORT,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -769,12 +785,15 @@ def _folder(text_: str) -> str | None:
             return value.strip("/").removeprefix("./")
     for path in _FOLDER_PATH.finditer(text_):
         value = path.group(1)
+        if _PERIOD_CODE.match(value.strip("/")):
+            continue  # "Q3/2026", "10/2026": a period, not a folder
         if not _HAS_EXTENSION.search(value):
             return value.strip("/").removeprefix("./")
     return None
 
 
 _HAS_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{1,4}$")
+_PERIOD_CODE = re.compile(r"(?i)^(?:q[1-4]|h[12]|\d{1,2})/\d{4}$")
 # "syys- ja lokakuulta", "tammi- och februari": two months with the first elided.
 _MONTH_PAIR = re.compile(
     r"(?i)\b([a-zäöå]+)-\s*(?:ja|och|and|–|-)\s*([a-zäöå]+?)(?:kuu\w*|\b)"
@@ -838,6 +857,7 @@ def _merge_bare(clauses: list[Clause], reader: _Reader) -> list[Clause]:
 
 _FILLER = frozenset(
     {"aina", "myös", "kiitos", "please", "thanks", "tack", "heti", "nyt", "now",
+     "hei", "moi", "moikka", "terve", "huomenta", "hello", "hi", "hej", "hejsan",
      "sitten", "vielä", "ensin", "also", "too", "också", "mielellään"}
 )  # fmt: skip
 
