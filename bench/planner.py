@@ -39,7 +39,6 @@ from agent_orchestrator.core.errors import PlanningFailed  # noqa: E402
 from agent_orchestrator.planner.model import Plan, PlanContext, Planner  # noqa: E402
 from agent_orchestrator.planner.offline import OfflinePlanner  # noqa: E402
 from agent_orchestrator.planner.openai_planner import OpenAIPlanner  # noqa: E402
-from agent_orchestrator.planner.structured import PlanChoice  # noqa: E402
 from agent_orchestrator.wiring.services import load_checked_templates  # noqa: E402
 from tests.support.fake_openai import fake_openai  # noqa: E402
 
@@ -114,24 +113,52 @@ async def bench_offline(
 
 
 def model_answer(case: dict[str, Any]) -> str:
-    """The choice a good model makes for `case` (the period as dates)."""
-    values: dict[str, Any] = dict.fromkeys(PlanChoice.model_fields)
-    values["language"] = case.get("language") or "fi"
+    """The intents a good model answers for `case` (the period as dates)."""
     expect = case["expect"]
+    language = case.get("language") or "fi"
     if "error" in expect:
-        values["refusal"] = "Tämä ei kuulu kirjanpitoon."
-        return json.dumps(values)
-    values["template_id"] = expect["template"]
+        return _answer([], language, refusal="off_topic")
+    tasks = {
+        "receipt_processing": "process_receipts",
+        "invoice_processing": "process_invoices",
+    }
     variables = dict(expect.get("variables", {}))
+    work = _intent(tasks.get(expect["template"], expect["template"]))
     if "period_start" in variables:
-        values.update(
-            period_kind="explicit",
-            start=variables.pop("period_start"),
-            end=variables.pop("period_end"),
-        )
-    values.update(variables)
-    values["recipients"] = expect.get("notify") or None
-    return json.dumps(values)
+        work["period"] = {
+            **dict.fromkeys(("year", "month", "to_month", "quarter", "count")),
+            "kind": "explicit",
+            "start": variables.pop("period_start"),
+            "end": variables.pop("period_end"),
+        }
+    work["file"] = variables.pop("receipt_file", None) or variables.pop(
+        "invoice_file", None
+    )
+    work["format"] = variables.pop("format", None)
+    parts = [work]
+    if expect.get("notify"):
+        parts.append(_intent("send", recipients=expect["notify"]))
+    return _answer(parts, language)
+
+
+def _intent(task: str, **fields: Any) -> dict[str, Any]:
+    names = ("file", "folder", "pattern", "added", "period", "format", "recipients",
+             "approver", "after", "condition")  # fmt: skip
+    return {"task": task, **dict.fromkeys(names), **fields}
+
+
+def _answer(
+    parts: list[dict[str, Any]], language: str, refusal: str | None = None
+) -> str:
+    return json.dumps(
+        {
+            "intents": parts,
+            "schedule": None,
+            "language": language,
+            "refusal": refusal,
+            "refusal_quote": None,
+        }
+    )
 
 
 async def bench_openai(

@@ -1,12 +1,14 @@
-"""The OpenAI planner: a model chooses the template and names the period; code does the
-rest.
+"""The OpenAI planner: a model reads the command into intents; code does the rest.
 
-One call asks the model (any OpenAI-compatible server) for a `PlanChoice` with
-structured output. The choice goes through `compose_plan`, the same code the offline
-planner uses; what does not validate goes back to the model as a follow-up message
-listing each problem's path and message, at most ``max_retries`` times. A plan that
-needs an agent above the caller's role is refused at once, never repaired into
-something else, and a refusal the model writes is the answer.
+One call asks the model (any OpenAI-compatible server) for an `IntentAnswer` (the
+intent list of planner/intents.py) with strict structured output: tasks in order, their
+documents, periods and schedules *named*, conditions as a measure and an amount, never a
+date, cron field or graph wiring. The intents go through `compose_intents`, the same
+code the offline planner uses; what does not convert or validate goes back to the
+model as a follow-up message listing each problem's path and message, at most
+``max_retries`` times. Intents that need an agent above the caller's role are refused
+at once, never repaired into something else; a refusal the model chooses (its reason
+and the part it quotes) is said by code in the command's language.
 
 When the model cannot give a usable plan (the service fails or times out, the answer is
 not JSON or no chat completion at all, the model refuses or is cut off, repairs run
@@ -27,9 +29,11 @@ from pydantic import ValidationError
 from ..core.errors import PlanningFailed, Problem, ValidationFailed
 from ..model_client import open_model_client
 from . import messages
-from .compose import NOTIFY_AGENT, RUN_ROLE, compose_plan
-from .prompts import repair_message, system_prompt, usable_templates, user_message
-from .structured import PlanChoice
+from .compose import NOTIFY_AGENT, RUN_ROLE
+from .composer import compose_intents
+from .intents import IntentPlan, Task
+from .prompts import repair_message, system_prompt, user_message
+from .structured import IntentAnswer
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -42,12 +46,19 @@ if TYPE_CHECKING:
     from ..core.enums import Role
     from ..core.protocols import AgentCatalogue
     from ..core.templates import WorkflowTemplate
-    from .model import Plan, PlanContext, PlanDraft, Planner
+    from .model import Plan, PlanContext, Planner
 
 __all__ = ["OpenAIPlanner"]
 
 log = logging.getLogger("agent_orchestrator.planner")
 MAX_REFUSAL_CHARS = 600
+_TEMPLATE_OF = {
+    Task.PROCESS_RECEIPTS: "receipt_processing",
+    Task.PROCESS_INVOICES: "invoice_processing",
+    Task.VAT_REPORT: "vat_report",
+    Task.FINANCIAL_REPORT: "financial_report",
+}
+_AGENTS_OF = {Task.SEND: (NOTIFY_AGENT,), Task.APPROVE: ("approval_agent",)}
 
 # Why the model gave no usable plan, said to the user (first part of a warning).
 _FAILURES: dict[str, dict[str, str]] = {
@@ -247,33 +258,20 @@ class OpenAIPlanner:
         content, choice, problems = await self._ask(client, conversation, tally)
         if choice is None:
             return content, problems, None
-        if choice.refusal and choice.refusal.strip():
-            # The model judged the command outside the product's work.
-            raise PlanningFailed(choice.refusal.strip()[:MAX_REFUSAL_CHARS])
         try:
-            draft = choice.to_draft(context.language)
+            intents = choice.to_plan(context.language)
         except ValidationFailed as exc:
             return content, exc.problems, None
-        language = messages.language_of(context.language or draft.language)
-        self._refuse_forbidden(draft, context, language)
-        if draft.template_id not in self.templates:
-            usable = usable_templates(self.templates, self.catalogue, context.role)
-            listed = ", ".join(t.id for t in usable)
-            problem = Problem(
-                "template_id",
-                f"unknown template '{draft.template_id}'; choose one of: {listed}; "
-                "or set `refusal` if none fits",
-                "unknown_template",
-            )
-            return content, (problem,), None
+        language = messages.language_of(context.language or intents.language)
+        if intents.refusal is None:
+            self._refuse_forbidden(intents, context, language)
         try:
-            plan = compose_plan(
-                draft,
+            plan = compose_intents(
+                intents,
                 context,
                 self.templates,
                 self.catalogue,
                 planner=self.name,
-                command_language=language,
                 model_calls=tally.calls,
                 tokens=tally.tokens,
                 repairs=tally.repairs,
@@ -281,23 +279,30 @@ class OpenAIPlanner:
         except ValidationFailed as exc:
             return content, exc.problems, None
         except PlanningFailed as exc:
-            # A draft that composes to nothing (a bad format or address, no period):
-            # the model may fix it, or refuse in words.
+            if intents.refusal is not None:
+                # The model refused: the refusal is said by code, in the language.
+                raise
+            # Intents that compose to nothing (a bad format or address, no period):
+            # the model may fix them, or refuse.
             return content, (Problem("plan", str(exc), "not_plannable"),), None
         return content, (), plan
 
     def _refuse_forbidden(
-        self, draft: PlanDraft, context: PlanContext, language: str
+        self, intents: IntentPlan, context: PlanContext, language: str
     ) -> None:
-        """Refuse a draft that needs an agent above the caller's role: repairing it
-        would quietly change what the caller asked for."""
+        """Refuse intents that need an agent above the caller's role: repairing
+        them would quietly change what the caller asked for."""
         role = context.role
-        template = self.templates.get(draft.template_id or "")
-        if role is None or template is None:
+        if role is None:
             return
-        agents = [step.agent for step in template.graph.steps if step.agent]
-        if draft.recipients:
-            agents.append(NOTIFY_AGENT)
+        agents: list[str] = []
+        for intent in intents.intents:
+            template = self.templates.get(_TEMPLATE_OF.get(intent.task, ""))
+            if template is not None:
+                agents.extend(step.agent for step in template.graph.steps if step.agent)
+            agents.extend(_AGENTS_OF.get(intent.task, ()))
+            if intent.documents is not None and intent.documents.is_batch:
+                agents.append("files_agent")
         needed = [
             agent.min_role
             for agent in map(self.catalogue.get, agents)
@@ -314,7 +319,7 @@ class OpenAIPlanner:
         client: openai.AsyncOpenAI,
         conversation: list[ChatCompletionMessageParam],
         tally: _Tally,
-    ) -> tuple[str, PlanChoice | None, tuple[Problem, ...]]:
+    ) -> tuple[str, IntentAnswer | None, tuple[Problem, ...]]:
         """Call the model once: its text, and its choice or why the choice is unfit.
 
         Raises:
@@ -328,7 +333,7 @@ class OpenAIPlanner:
                 raw = await client.chat.completions.with_raw_response.parse(
                     model=self.model,
                     messages=conversation,
-                    response_format=PlanChoice,
+                    response_format=IntentAnswer,
                     timeout=self.timeout_s,
                 )
         except (TimeoutError, openai.APITimeoutError) as exc:

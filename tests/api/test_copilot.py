@@ -16,6 +16,7 @@ import pytest
 from tests.api.conftest import make_key
 from tests.support.fake_openai import FakeOpenAI, Raw, Status, fake_openai
 from tests.support.gql import GraphQLClient
+from tests.support.intent_answers import answer
 from tests.support.server import ServerProcess
 
 if TYPE_CHECKING:
@@ -327,14 +328,7 @@ def openai_server(
 
 
 def choice(**fields: Any) -> str:
-    names = (
-        "template_id period_kind year month to_month quarter count start end "
-        "receipt_file "
-        "invoice_file format recipients language refusal"
-    ).split()
-    values: dict[str, Any] = dict.fromkeys(names)
-    values.update(language="fi", **fields)
-    return json.dumps(values)
+    return answer(**fields)
 
 
 async def test_the_server_plans_with_openai_when_a_key_is_set(

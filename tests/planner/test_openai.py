@@ -17,10 +17,11 @@ from agent_orchestrator.core.enums import Role
 from agent_orchestrator.core.errors import PlanningFailed
 from agent_orchestrator.core.templates import WorkflowTemplate
 from agent_orchestrator.planner.factory import create_planner
+from agent_orchestrator.planner.messages import refusal
 from agent_orchestrator.planner.model import PeriodKind, PlanContext
 from agent_orchestrator.planner.offline import OfflinePlanner
 from agent_orchestrator.planner.openai_planner import OpenAIPlanner
-from agent_orchestrator.planner.structured import PlanChoice
+from agent_orchestrator.planner.structured import IntentAnswer
 from agent_orchestrator.wiring.services import load_checked_templates
 from tests.support.fake_openai import (
     Delay,
@@ -31,6 +32,7 @@ from tests.support.fake_openai import (
     completion,
     fake_openai,
 )
+from tests.support.intent_answers import answer, intent, intents, period
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -46,11 +48,8 @@ OCTOBER = {"period_start": "2026-10-01", "period_end": "2026-10-31"}
 
 
 def choice(**fields: Any) -> str:
-    """The JSON of a `PlanChoice`: every field present, null unless given."""
-    values: dict[str, Any] = dict.fromkeys(PlanChoice.model_fields)
-    values["language"] = "fi"
-    values.update(fields)
-    return json.dumps(values)
+    """The JSON of a one-template `IntentAnswer`."""
+    return answer(**fields)
 
 
 VAT_CHOICE = choice(template_id="vat_report", period_kind="previous_month")
@@ -59,7 +58,7 @@ VAT_CHOICE = choice(template_id="vat_report", period_kind="previous_month")
 # A template only admins may run (its agent needs role ADMIN).
 ADMIN_TEMPLATE = WorkflowTemplate.model_validate(
     {
-        "id": "admin_audit",
+        "id": "vat_report",
         "name": {"fi": "Ylläpidon tarkistus", "en": "Admin audit"},
         "description": {"fi": "Ylläpidon tarkistus.", "en": "An admin audit."},
         "graph": {"steps": [{"id": "audit", "agent": "admin_only_agent"}]},
@@ -78,7 +77,7 @@ def parts(
         agent_plugins=["tests.support.agents"],
     )
     registry = create_agent_registry(settings)
-    return registry, {**load_checked_templates(registry), "admin_audit": ADMIN_TEMPLATE}
+    return registry, load_checked_templates(registry)
 
 
 @pytest.fixture
@@ -138,7 +137,7 @@ async def test_a_valid_plan_takes_one_call(parts: Any, fake: FakeOpenAI) -> None
     assert request["model"] == "gpt-4o-mini"
     schema = request["response_format"]["json_schema"]
     assert schema["strict"] is True
-    assert set(schema["schema"]["required"]) == set(PlanChoice.model_fields)
+    assert set(schema["schema"]["required"]) == set(IntentAnswer.model_fields)
     system, user = messages(fake, 0)
     assert system["role"] == "system" and user["role"] == "user"
     assert "2026-11-24" in user["content"] and VAT_LAST_MONTH in user["content"]
@@ -181,7 +180,7 @@ async def test_the_notification_step_carries_the_recipients(
     [
         (
             choice(template_id="monthly_vat", period_kind="previous_month"),
-            ["template_id", "unknown template 'monthly_vat'", "vat_report"],
+            ["intents.0.task", "vat_report"],
         ),
         (
             choice(
@@ -198,20 +197,20 @@ async def test_the_notification_step_carries_the_recipients(
                 start="2026-10-01",
                 end="31.10.2026",
             ),
-            ["end", "31.10.2026", "YYYY-MM-DD"],
+            ["intents[0].period.end", "31.10.2026", "YYYY-MM-DD"],
         ),
         (
             choice(template_id="vat_report", period_kind="month", month=13),
-            ["month", "12"],
+            ["intents[0].period.month", "12"],
         ),
         # JSON that does not fit the schema is repaired like a plan that does not
         # validate.
         (
-            json.dumps({"template_id": "vat_report", "period_kind": "previous_month"}),
+            json.dumps({"intents": [], "schedule": None}),
             ["Field required", "language"],
         ),
     ],
-    ids=["unknown template", "bad format", "bad date", "month 13", "missing fields"],
+    ids=["unknown task", "bad format", "bad date", "month 13", "missing fields"],
 )
 async def test_an_invalid_plan_is_repaired_with_the_problems(
     parts: Any, fake: FakeOpenAI, first: str, expected: list[str]
@@ -249,11 +248,13 @@ async def test_repairs_stop_after_max_retries_and_the_offline_planner_answers(
 async def test_a_plan_above_the_callers_role_is_refused_not_repaired(
     parts: Any, fake: FakeOpenAI
 ) -> None:
-    # admin_only_agent needs ADMIN: a repair could only turn the plan into something
-    # the caller did not ask for.
-    fake.reply(choice(template_id="admin_audit"), VAT_CHOICE)
+    # A deployment whose VAT report runs an admin-only agent: a repair could only
+    # turn the plan into something the caller did not ask for.
+    registry, templates = parts
+    admin = (registry, {**templates, "vat_report": ADMIN_TEMPLATE})
+    fake.reply(VAT_CHOICE, VAT_CHOICE)
     with pytest.raises(PlanningFailed) as refused:
-        await make(parts, fake).plan("Tee ylläpidon tarkistus", context(Role.OPERATOR))
+        await make(admin, fake).plan(VAT_LAST_MONTH, context(Role.OPERATOR))
     assert "OPERATOR" in str(refused.value) and "ADMIN" in str(refused.value)
     assert len(fake.requests) == 1 and fake.pending == 1
 
@@ -268,15 +269,25 @@ async def test_a_caller_who_may_not_run_workflows_is_refused_without_a_call(
     assert fake.requests == []
 
 
-async def test_a_refusal_the_model_writes_is_the_answer(
+async def test_a_refusal_the_model_chooses_is_said_by_code_in_finnish(
     parts: Any, fake: FakeOpenAI
 ) -> None:
-    reason = "En voi kertoa säätä: hoidan vain kirjanpitoa."
-    fake.reply(choice(refusal=reason))
+    fake.reply(choice(refusal="off_topic"))
     with pytest.raises(PlanningFailed) as refused:
         await make(parts, fake).plan("Mikä on sää huomenna?", context())
-    assert str(refused.value) == reason
+    assert str(refused.value) == refusal("off_topic", "fi")
     assert len(fake.requests) == 1
+
+
+async def test_a_part_the_model_cannot_do_is_quoted_in_the_refusal(
+    parts: Any, fake: FakeOpenAI
+) -> None:
+    fake.reply(choice(refusal="not_understood", quote="siirrä palkat pankkiin"))
+    with pytest.raises(PlanningFailed) as refused:
+        await make(parts, fake).plan(
+            "Tee ALV-laskelma ja siirrä palkat pankkiin", context()
+        )
+    assert "En ymmärtänyt tätä osaa: 'siirrä palkat pankkiin'" in str(refused.value)
 
 
 FAILURES: dict[str, tuple[Reply, str]] = {
@@ -366,7 +377,7 @@ async def test_the_system_prompt_shows_only_what_the_role_may_use(
             shown = f"- {agent.id}: {agent.description.fi}" in prompt
             assert shown == role.includes(agent.min_role), (role, agent.id)
     viewer, operator, admin = (prompts[r] for r in Role)
-    assert "- admin_audit:" in admin and "- admin_audit:" not in operator
+    assert "- admin_only_agent:" in admin and "- admin_only_agent:" not in operator
     assert "- receipt_processing:" in operator and "- receipt_processing:" not in viewer
     assert "- vat_report:" in viewer
     assert "`recipients`" in operator and "`recipients`" not in viewer
@@ -405,3 +416,100 @@ def test_the_factory_picks_the_planner_from_the_settings(
         registry, templates, model=keyed, max_retries=3, fallback=False
     )
     assert isinstance(alone, OpenAIPlanner) and alone.fallback is None
+
+
+async def test_a_composed_command_becomes_the_graph_of_the_models_intents(
+    parts: Any, fake: FakeOpenAI
+) -> None:
+    october = period("month", month=10)
+    fake.reply(
+        intents(
+            intent("process_receipts", folder="kuitit/2026-10"),
+            intent("vat_report", period=october),
+            intent("approve", approver="Mika"),
+            intent("send", recipients=["kirjanpito@firma.fi"]),
+        )
+    )
+    plan = await make(parts, fake).plan(
+        "Käsittele kansion kuitit/2026-10 kuitit, tee ALV-laskelma lokakuulta ja "
+        "lähetä se osoitteeseen kirjanpito@firma.fi kun Mika on hyväksynyt sen",
+        context(),
+    )
+    steps = {s["id"]: s for s in plan.graph["steps"]}
+    assert plan.template_id is None and plan.model_calls == 1
+    assert steps["files"]["inputs"]["folder"] == "kuitit/2026-10"
+    assert steps["receipts"]["for_each"] == "${steps.files.files}"
+    assert steps["receipts"]["workflow"] == {"template": "receipt_processing"}
+    assert plan.variables == OCTOBER
+    assert steps["approve"]["depends_on"] == ["vat"]
+    assert steps["notify"]["depends_on"] == ["approve"]
+    # A person's name is no role: the warning says who may decide.
+    assert any("Mika" in w for w in plan.warnings)
+    assert "1. Luetaan kansion kuitit/2026-10" in plan.explanation
+
+
+async def test_a_wrong_composed_answer_is_repaired_with_the_validators_problems(
+    parts: Any, fake: FakeOpenAI
+) -> None:
+    wrong = intents(
+        intent("vat_report", period=period("previous_month")),
+        # A condition on a document's total with no document before it.
+        intent(
+            "send",
+            recipients=["a@firma.fi"],
+            condition={
+                "measure": "document_total",
+                "comparison": "above",
+                "amount": 500,
+                "source": None,
+                "otherwise": False,
+            },
+        ),
+    )
+    right = intents(
+        intent("vat_report", period=period("previous_month")),
+        intent(
+            "send",
+            recipients=["a@firma.fi"],
+            condition={
+                "measure": "vat_payable",
+                "comparison": "above",
+                "amount": 500,
+                "source": 0,
+                "otherwise": False,
+            },
+        ),
+    )
+    fake.reply(wrong, right)
+    plan = await make(parts, fake).plan(
+        "Tee ALV-laskelma viime kuulta ja jos maksettavaa on yli 500 €, lähetä se "
+        "osoitteeseen a@firma.fi",
+        context(),
+    )
+    assert plan.model_calls == 2 and len(plan.repairs) == 1
+    assert any("document_total" in p or "asiakirjan" in p for p in plan.repairs[0])
+    notify = next(s for s in plan.graph["steps"] if s["id"] == "notify")
+    assert notify["when"] == "${steps.vat.payable} > 500"
+
+
+async def test_a_monthly_command_from_the_model_gets_a_cron_from_code(
+    parts: Any, fake: FakeOpenAI
+) -> None:
+    fake.reply(
+        intents(
+            intent("vat_report", period=period("previous_month")),
+            schedule={
+                "frequency": "monthly",
+                "weekdays": None,
+                "day_of_month": 1,
+                "month": None,
+                "hour": 8,
+                "minute": None,
+            },
+        )
+    )
+    plan = await make(parts, fake).plan(
+        "Joka kuun 1. päivä klo 8 ALV-laskelma edelliseltä kuukaudelta", context()
+    )
+    assert plan.schedule is not None and plan.schedule.cron == "0 8 1 * *"
+    assert plan.variables["period_start"] == "${period.previous_month.start}"
