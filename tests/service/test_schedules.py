@@ -459,3 +459,52 @@ async def test_a_request_cannot_take_a_schedules_slot_key(open_rig: Any) -> None
         rig.clock.at = dt.datetime(2026, 12, 1, 6, 0, 1, tzinfo=UTC)
         assert await rig.scheduler.fire_due() == 1
         assert [r["idempotency_key"] for r in await executions(rig.services)] == [key]
+
+
+async def test_a_monthly_copilot_command_fires_each_month_for_its_own_month(
+    open_rig: Any,
+) -> None:
+    from agent_orchestrator.service.copilot import Copilot, CopilotOptions
+
+    async with open_rig(dt.datetime(2026, 11, 24, 10, tzinfo=UTC)) as rig:
+        services = rig.services
+        copilot = Copilot(
+            services.access,
+            services.copilot.planner,
+            services.starter,
+            schedules=rig.schedules,
+        )
+        outcome = await copilot.execute(
+            caller(),
+            "Joka kuun ensimmäisenä päivänä klo 8 tee ALV-laskelma edelliseltä "
+            "kuukaudelta",
+            CopilotOptions(reference_date=dt.date(2026, 11, 24)),
+        )
+        assert outcome.execution is None and outcome.schedule is not None
+        assert outcome.schedule.cron == "0 8 1 * *"
+        # 08:00 in Helsinki on 1 December is 06:00 UTC; 1 January, 06:00 UTC too.
+        assert outcome.schedule.next_run_at == dt.datetime(2026, 12, 1, 6, tzinfo=UTC)
+        assert await rig.scheduler.fire_due() == 0
+        rig.clock.at = dt.datetime(2026, 12, 1, 6, 0, 5, tzinfo=UTC)
+        assert await rig.scheduler.fire_due() == 1
+        rig.clock.at = dt.datetime(2027, 1, 1, 6, 0, 5, tzinfo=UTC)
+        assert await rig.scheduler.fire_due() == 1
+        rows = await executions(services)
+        values = [_json(r["variables"]) for r in rows]
+        periods = sorted((v["period_start"], v["period_end"]) for v in values)
+        assert periods == [
+            ("2026-11-01", "2026-11-30"),
+            ("2026-12-01", "2026-12-31"),
+        ]
+        made = [
+            r for r in await audit_rows(services) if r["action"] == "copilot.execute"
+        ]
+        details = _json(made[0]["details"]) if made else {}
+        assert len(made) == 1 and details["schedule"] == "0 8 1 * *"
+        assert len(details["graph_sha256"]) == 64
+
+
+def _json(value: Any) -> Any:
+    import json
+
+    return json.loads(value) if isinstance(value, str) else value
