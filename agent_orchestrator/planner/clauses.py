@@ -198,6 +198,7 @@ _ORDINAL_DAY = re.compile(
     + "|".join(_ORDINALS)
     + r")\w*\s+(?:päivä\w*|arkipäivä\w*|day|dagen)"
 )
+_ENGLISH_DAY = re.compile(r"(?i)\b(?:on\s+)?(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)\b")
 _QUARTER_END = re.compile(
     r"(?i)(kvartaalin|neljänneksen|vuosineljänneksen)\s+(päätyttyä|jälkeen|alussa)"
 )
@@ -263,6 +264,9 @@ def read_schedule(text: str) -> tuple[ScheduleSpec | None, str]:
             nth = next(v for k, v in _ORDINALS.items() if stem.startswith(k))
             day = min(nth, 28)
             cut.append(ordinal.span())
+        elif (nth := _ENGLISH_DAY.search(text)) is not None:
+            day = int(nth.group(1))
+            cut.append(nth.span())
         else:
             for number in _DAY_NUMBER.finditer(text):
                 if time is not None and time.start() <= number.start() < time.end():
@@ -323,7 +327,7 @@ _SCALE = {
     "million": 1_000_000, "miljon": 1_000_000, "miljoner": 1_000_000,
 }  # fmt: skip
 _AMOUNT = re.compile(
-    r"(?i)(?<![\w.,])(\d{1,3}(?:[ \u00a0.]\d{3})+|\d+)(?:,(\d{1,2}))?(?!\d)"
+    r"(?i)(?<![\w.,])(\d{1,3}(?:[ \u00a0.,]\d{3})+(?![\d])|\d+)(?:,(\d{1,2}))?(?!\d)"
     r"(?:\s*(tuhatta|tuhat|milj\.?|miljoonaa|miljoona|thousand|million|k|t)\b)?"
     r"(?=\s*(?:€|e\b|eur|euro|euroa|euros?|kr)?)"
 )
@@ -345,7 +349,7 @@ def read_amount(text: str) -> Decimal | None:
     """The amount of euros a condition names ("1 000 €", "1.000,50 €", "tuhat
     euroa", "5 tuhatta", "2,5 milj."), or None."""
     for match in _AMOUNT.finditer(text):
-        whole = re.sub(r"[ \u00a0.]", "", match.group(1))
+        whole = re.sub(r"[ \u00a0.,]", "", match.group(1))
         cents = match.group(2)
         try:
             value = Decimal(whole + ("." + cents if cents else ""))

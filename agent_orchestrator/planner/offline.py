@@ -832,7 +832,7 @@ def _approver(words: Sequence[Word]) -> str | None:
 
 
 def _merge_bare(clauses: list[Clause], reader: _Reader) -> list[Clause]:
-    """Join a clause that is only a verb ("tee" in "tee sen jälkeen ALV-laskelma")
+    """Join a clause of one word (a verb: "tee" in "tee sen jälkeen ALV-laskelma")
     to the clause after it."""
     out: list[Clause] = []
     carry: Clause | None = None
@@ -843,10 +843,8 @@ def _merge_bare(clauses: list[Clause], reader: _Reader) -> list[Clause]:
                 carry.opener if carry.opener not in ("start", "and") else clause.opener,
             )
             carry = None
-        if (
-            len(clause.text.split()) == 1
-            and reader.analyzer.imperatives(clause.text)[0]
-        ):
+        if len(clause.text.split()) == 1 and "@" not in clause.text:
+            # One word is no part of its own ("gör sedan momsrapporten").
             carry = clause
             continue
         out.append(clause)
@@ -857,7 +855,8 @@ def _merge_bare(clauses: list[Clause], reader: _Reader) -> list[Clause]:
 
 _FILLER = frozenset(
     {"aina", "myös", "kiitos", "please", "thanks", "tack", "heti", "nyt", "now",
-     "hei", "moi", "moikka", "terve", "huomenta", "hello", "hi", "hej", "hejsan",
+     "hei", "moi", "moikka", "on", "the", "at", "terve", "huomenta", "hello",
+     "hi", "hej", "hejsan",
      "sitten", "vielä", "ensin", "also", "too", "också", "mielellään"}
 )  # fmt: skip
 
