@@ -264,9 +264,9 @@ def read_schedule(text: str) -> tuple[ScheduleSpec | None, str]:
             nth = next(v for k, v in _ORDINALS.items() if stem.startswith(k))
             day = min(nth, 28)
             cut.append(ordinal.span())
-        elif (nth := _ENGLISH_DAY.search(text)) is not None:
-            day = int(nth.group(1))
-            cut.append(nth.span())
+        elif (english := _ENGLISH_DAY.search(text)) is not None:
+            day = int(english.group(1))
+            cut.append(english.span())
         else:
             for number in _DAY_NUMBER.finditer(text):
                 if time is not None and time.start() <= number.start() < time.end():
