@@ -6,17 +6,20 @@ the OpenAI planner's model calls per plan against a fake OpenAI server on loopba
 Prints one JSON line per planner:
 ``{"planner": "offline", "plans", "correct", "p50_ms", "p95_ms", "max_ms",
 "goal_p95_ms", "goal_met"}`` (the goal: p95 under 5 ms per plan) and
+the same for the composed yardsticks (``"offline (composed)"``, goal: p95 under
+10 ms), and
 ``{"planner": "openai", "plans", "correct", "model_calls_per_plan",
 "tokens_per_plan", "repaired", "fallbacks", "p50_ms", "p95_ms"}``.
 
 The fake model answers every command with the plan the yardstick expects (the period
 written out as dates), except that every ``--repair-every``-th answer first names a
-template that does not exist, so that the plan needs one repair.
+task that does not exist, so that the plan needs one repair.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import statistics
@@ -43,7 +46,12 @@ from agent_orchestrator.wiring.services import load_checked_templates  # noqa: E
 from tests.support.fake_openai import fake_openai  # noqa: E402
 
 DEV_SET = ROOT / "tests" / "data" / "planner_dev.jsonl"
+COMPOSED_SETS = (
+    ROOT / "tests" / "data" / "planner_compose_dev.jsonl",
+    ROOT / "tests" / "data" / "planner_compose_cases.jsonl",
+)
 GOAL_P95_MS = 5.0
+GOAL_COMPOSED_P95_MS = 10.0
 
 
 def load_cases(path: Path) -> list[dict[str, Any]]:
@@ -167,8 +175,9 @@ async def bench_openai(
     cases: list[dict[str, Any]],
     repair_every: int,
 ) -> dict[str, Any]:
+    first = json.loads(model_answer(cases[0]))
     wrong = json.dumps(
-        {**json.loads(model_answer(cases[0])), "template_id": "no_such_template"}
+        {**first, "intents": [{**_intent("no_such_task"), "task": "no_such_task"}]}
     )
     with fake_openai() as fake:
         for i, case in enumerate(cases):
@@ -209,6 +218,52 @@ async def bench_openai(
     }
 
 
+def bench_composed(planner: OfflinePlanner, repeat: int) -> dict[str, Any]:
+    """The offline planner over the composed yardsticks, judged as the tests judge."""
+    from tests.planner.judge import judge
+
+    cases = [
+        case
+        for path in COMPOSED_SETS
+        for case in load_cases(path)[1:]  # the first line describes the format
+    ]
+
+    def run(case: dict[str, Any]) -> str | None:
+        ctx = dataclasses.replace(context(case), language=case.get("lang"))
+        try:
+            plan = planner.plan_now(case["command"], ctx)
+        except PlanningFailed:
+            return judge(case, None, "PLANNING_FAILED")
+        shown = {
+            "templateId": plan.template_id,
+            "variables": plan.variables,
+            "graph": plan.graph,
+            "schedule": None
+            if plan.schedule is None
+            else {"cron": plan.schedule.cron, "timezone": plan.schedule.timezone},
+        }
+        return judge(case, shown, None)
+
+    right = sum(run(case) is None for case in cases)
+    timings: list[float] = []
+    for _ in range(repeat):
+        for case in cases:
+            began = time.perf_counter()
+            run(case)
+            timings.append((time.perf_counter() - began) * 1000)
+    p95 = percentile(timings, 0.95)
+    return {
+        "planner": "offline (composed)",
+        "plans": len(timings),
+        "correct": f"{right}/{len(cases)}",
+        "p50_ms": round(statistics.median(timings), 3),
+        "p95_ms": round(p95, 3),
+        "max_ms": round(max(timings), 3),
+        "goal_p95_ms": GOAL_COMPOSED_P95_MS,
+        "goal_met": p95 < GOAL_COMPOSED_P95_MS,
+    }
+
+
 async def main(args: argparse.Namespace) -> None:
     cases = load_cases(args.cases)
     with tempfile.TemporaryDirectory() as files:
@@ -216,6 +271,7 @@ async def main(args: argparse.Namespace) -> None:
         templates = load_checked_templates(registry)
         offline = OfflinePlanner(templates, registry)
         print(json.dumps(await bench_offline(offline, cases, args.repeat)))
+        print(json.dumps(bench_composed(offline, args.repeat)))
         print(
             json.dumps(
                 await bench_openai(registry, templates, cases, args.repair_every)
