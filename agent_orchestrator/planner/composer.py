@@ -799,7 +799,7 @@ def cron_of(spec: ScheduleSpec) -> str:
     if spec.frequency is Frequency.DAILY:
         return f"{minute} {hour} * * *"
     if spec.frequency is Frequency.WEEKLY:
-        days = ",".join(str(d % 7) for d in sorted(set(spec.weekdays or [1])))
+        days = ",".join(str(d) for d in sorted({d % 7 for d in spec.weekdays or [1]}))
         return f"{minute} {hour} * * {days}"
     if spec.frequency is Frequency.MONTHLY:
         return f"{minute} {hour} {day} * *"
