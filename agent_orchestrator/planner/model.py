@@ -131,6 +131,7 @@ class Plan:
         tokens: Tokens the model used (0 offline).
         repairs: The validator's problems fed back to the model, per repair attempt.
         schedule: When the plan is to run repeatedly; None: run it now.
+        model: The model that planned it (None offline).
     """
 
     template_id: str | None
@@ -144,6 +145,7 @@ class Plan:
     tokens: int = 0
     repairs: tuple[tuple[str, ...], ...] = field(default=())
     schedule: PlannedSchedule | None = None
+    model: str | None = None
 
 
 class Planner(Protocol):

@@ -285,7 +285,7 @@ class OpenAIPlanner:
             # Intents that compose to nothing (a bad format or address, no period):
             # the model may fix them, or refuse.
             return content, (Problem("plan", str(exc), "not_plannable"),), None
-        return content, (), plan
+        return content, (), dataclasses.replace(plan, model=self.model)
 
     def _refuse_forbidden(
         self, intents: IntentPlan, context: PlanContext, language: str

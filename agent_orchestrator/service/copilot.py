@@ -156,6 +156,7 @@ def plan_metadata(command: str, plan: Plan, context: PlanContext) -> dict[str, A
         "planner": plan.planner,
         "language": plan.language,
         "warnings": list(plan.warnings),
+        "model": plan.model,
         "model_calls": plan.model_calls,
         "tokens": plan.tokens,
         "repairs": [list(r) for r in plan.repairs],
@@ -351,6 +352,8 @@ class Copilot:
         }
         if plan is not None:
             details["graph_sha256"] = graph_hash(plan.graph)
+            if plan.model is not None:
+                details["model"] = plan.model
             details["model_calls"] = plan.model_calls
             if plan.repairs:
                 details["repairs"] = [list(r) for r in plan.repairs]

@@ -437,6 +437,7 @@ async def test_a_composed_command_becomes_the_graph_of_the_models_intents(
     )
     steps = {s["id"]: s for s in plan.graph["steps"]}
     assert plan.template_id is None and plan.model_calls == 1
+    assert plan.model == "gpt-4o-mini"
     assert steps["files"]["inputs"]["folder"] == "kuitit/2026-10"
     assert steps["receipts"]["for_each"] == "${steps.files.files}"
     assert steps["receipts"]["workflow"] == {"template": "receipt_processing"}
