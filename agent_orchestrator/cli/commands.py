@@ -281,7 +281,8 @@ def _show_plan(plan: Plan) -> None:
     from ..core.graph import parse_graph
 
     console.print(
-        f"[bold]Plan[/bold]: {plan.template_id or '-'} [dim](planner {plan.planner}"
+        f"[bold]Plan[/bold]: {plan.template_id or 'composed'} "
+        f"[dim](planner {plan.planner}"
         + (f", {plan.model_calls} model calls" if plan.model_calls else "")
         + ")[/dim]"
     )
@@ -298,7 +299,12 @@ def _show_plan(plan: Plan) -> None:
     graph = parse_graph(plan.graph)
     dependencies = graph.dependencies()
     for step in graph.steps:
-        steps.add_row(step.id, step.agent, ", ".join(sorted(dependencies[step.id])))
+        what = step.agent or ""
+        if step.workflow is not None:
+            what = step.workflow.template or step.workflow.workflow_id or "(graph)"
+            if step.for_each is not None:
+                what += " (for each)"
+        steps.add_row(step.id, what, ", ".join(sorted(dependencies[step.id])))
     console.print(steps)
     console.print(plan.explanation, markup=False)
     for warning in plan.warnings:
