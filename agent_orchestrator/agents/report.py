@@ -2,9 +2,10 @@
 
 The report shows income, expenses by category, a VAT summary and the change against
 the comparison period of equal length, all net of VAT (`report_figures` documents the
-conventions). It is rendered as markdown, CSV, JSON or PDF (`report_render`) and saved
-in the artifact store under the step's idempotency key, so a retried or resumed step
-stores it once; the API serves it to the owning tenant's keys only.
+conventions). It is rendered as markdown, CSV, JSON, PDF or an Excel workbook
+(`report_render`) and saved in the artifact store under the step's idempotency key,
+so a retried or resumed step stores it once; the API serves it to the owning tenant's
+keys only.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ class ReportOutput(BaseModel):
         description="Download name, e.g. talousraportti_2026-10-01_2026-10-31.pdf."
     )
     content: str = Field(
-        description="The report's text (markdown, CSV or JSON); for a PDF, a summary."
+        description="The report's text (markdown, CSV or JSON); for a PDF or an "
+        "Excel workbook, a summary."
     )
     summary: str = Field(description="The headline figures in one paragraph.")
     totals: ReportTotals = Field(description="Income, expenses, VAT payable, result.")
@@ -107,14 +109,16 @@ class ReportAgent(BaseAgent[ReportInput, ReportOutput]):
         fi=(
             "Tekee talousraportin kaudelta kirjanpidon kirjauksista: tulot, kulut "
             "kategorioittain, ALV-yhteenveto ja vertailu edelliseen yhtä pitkään "
-            "kauteen (summat ilman ALV:tä). Muodot markdown, CSV, JSON tai PDF "
-            "(kaavion kanssa); raportti tallennetaan ladattavaksi tiedostoksi."
+            "kauteen (summat ilman ALV:tä). Muodot markdown, CSV, JSON, PDF "
+            "(kaavion kanssa) tai Excel (xlsx); raportti tallennetaan ladattavaksi "
+            "tiedostoksi."
         ),
         en=(
             "Makes the financial report of a period from the ledger: income, "
             "expenses by category, a VAT summary and a comparison with the previous "
-            "period of equal length (amounts net of VAT). Formats markdown, CSV, JSON "
-            "or PDF (with a chart); the report is stored as a downloadable file."
+            "period of equal length (amounts net of VAT). Formats markdown, CSV, JSON, "
+            "PDF (with a chart) or Excel (xlsx); the report is stored as a "
+            "downloadable file."
         ),
     )
     input_model = ReportInput
@@ -180,7 +184,7 @@ class ReportAgent(BaseAgent[ReportInput, ReportOutput]):
             filename=artifact.filename,
             # A retried step gets the file stored first: describe that one.
             content=text
-            if inputs.format == "pdf"
+            if inputs.format in ("pdf", "xlsx")
             else artifact.content.decode("utf-8"),
             summary=text,
             totals=ReportTotals(

@@ -1,4 +1,5 @@
-"""A `FinancialReport` as markdown, CSV, JSON or PDF (pure functions of the figures).
+"""A `FinancialReport` as markdown, CSV, JSON, PDF or xlsx (pure functions of the
+figures).
 
 Markdown and PDF show amounts the Finnish way (``1 234,56 €``, with no-break spaces),
 whatever the language of the labels; CSV and JSON carry plain decimals with a dot

@@ -24,6 +24,7 @@ from pypdf.generic import ContentStream, DictionaryObject, PdfObject
 
 from agent_orchestrator.agents.report import ReportAgent, ReportInput
 from agent_orchestrator.agents.report_figures import Period, previous_period
+from agent_orchestrator.agents.report_labels import LABELS
 from agent_orchestrator.agents.report_pdf import BAR_COLORS
 from agent_orchestrator.core.bookkeeping import EntryKind, NewLedgerEntry, VatLine
 from agent_orchestrator.core.errors import NotFound
@@ -340,6 +341,40 @@ async def test_json_loads_and_matches(books: Books) -> None:
     assert non_deductible == Decimal("24.30")
 
 
+async def test_xlsx_is_a_workbook_of_numbers_in_euros(books: Books) -> None:
+    import openpyxl
+
+    out = await run(books, "xlsx")
+    assert out.filename == "talousraportti_2026-10-01_2026-10-31.xlsx"
+    stored = await books.artifacts.get(out.artifact_id, "acme")
+    assert stored.content_type == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    book = openpyxl.load_workbook(io.BytesIO(stored.content))
+    overview, expenses, vat = book.worksheets
+    rows = {
+        str(r[0].value): r
+        for r in overview.iter_rows(min_row=6)
+        if r[0].value is not None and isinstance(r[1].value, (int, float))
+    }
+    for figure in ("income", "expenses", "result"):
+        row = rows[LABELS["fi"].totals[figure]]
+        # A number, not text, in a euro format; equal to the independent sums.
+        assert isinstance(row[1].value, (int, float))
+        assert Decimal(str(row[1].value)) == NOW.figure(figure)
+        assert Decimal(str(row[2].value)) == BEFORE.figure(figure)
+        assert "€" in row[1].number_format
+    categories = {
+        str(r[0].value): Decimal(str(r[2].value))
+        for r in expenses.iter_rows(min_row=2)
+        if r[0].value
+    }
+    assert categories[NAMES["representation"]] == NOW.categories["representation"]
+    assert vat.max_row >= 2 and all(
+        isinstance(c.value, (int, float)) for c in vat[2][1:]
+    )
+
+
 async def test_pdf_opens_with_the_figures_and_a_chart(books: Books) -> None:
     out = await run(books, "pdf")
     assert out.filename == "talousraportti_2026-10-01_2026-10-31.pdf"
@@ -423,7 +458,7 @@ async def test_another_tenant_sees_only_its_own_books(books: Books) -> None:
 
 
 async def test_an_empty_period_still_gives_every_format(books: Books) -> None:
-    for format in ("markdown", "csv", "json", "pdf"):
+    for format in ("markdown", "csv", "json", "xlsx", "pdf"):
         inputs = ReportInput(
             period_start=d("2030-01-01"), period_end=d("2030-01-31"), format=format
         )
