@@ -464,7 +464,11 @@ class _Reader:
         self.language = language
         words = self.analyzer.words(tokens) if language == "fi" else plain
         raw = " ".join(w.lower for w in words)
-        reason = _refusal_reason(words, raw, context.tenant_id)
+        checked = words
+        if any(lemma.startswith("hyväksy") for w in words for lemma in w.lemmas):
+            # "kunhan ylläpitäjä on hyväksynyt sen": who approves, not a role asked.
+            checked = [w for w in words if not w.lemmas & _APPROVER_ROLES]
+        reason = _refusal_reason(checked, raw, context.tenant_id)
         if reason is not None:
             quote = (
                 _quote_off_topic(rest, self, language)
@@ -706,6 +710,11 @@ class _Reader:
                     approver=reading.approver,
                     text=reading.clause.text,
                 )
+                if condition is not None and not reading.works and not reading.send:
+                    # "jos summa on yli 20 000 €, pyydä hyväksyntä ja lähetä ...":
+                    # the approval and what follows it run on the same condition.
+                    approval.condition = condition
+                    pending = condition
                 sends = [i for i, x in enumerate(intents) if x.task is Task.SEND]
                 if sends and not reading.works:
                     intents.insert(sends[-1], approval)
@@ -742,6 +751,7 @@ class _Reader:
         return intents
 
 
+_APPROVER_ROLES = frozenset({"ylläpitäjä", "pääkäyttäjä", "admin"})
 _WORKS = (
     Task.PROCESS_RECEIPTS,
     Task.PROCESS_INVOICES,
