@@ -1,7 +1,8 @@
 """A composed Finnish command end to end on a real server (SQLite and PostgreSQL):
-copilotExecute plans a for-each over a folder of receipts, the VAT report after it, an
-approval and an e-mail; the receipts are processed one by one, the execution waits for
-the approval, an admin approves, and the VAT report reaches a real SMTP server."""
+receipts are uploaded, copilotExecute plans a for-each over their folder, the VAT
+report after it, an approval and an e-mail; the receipts are processed one by one, the
+execution waits for the approval, an admin approves, and the VAT report reaches a real
+SMTP server."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import random
 from email.policy import default as default_policy
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 from tests.api.test_approvals import keyed, reach, wait_for
@@ -36,9 +38,10 @@ STEPS = """query($id: ID!) { execution(id: $id) { status errorMessage
 DECIDE = """mutation($e: ID!, $s: String!) {
   decideApproval(executionId: $e, stepId: $s, approve: true) { status } }"""
 COMMAND = (
-    "Käsittele kaikki kuitit kansiosta kuitit/2026-10, tee sen jälkeen ALV-laskelma "
+    "Käsittele kaikki kuitit kansiosta uploads, tee sen jälkeen ALV-laskelma "
     "lokakuulta ja lähetä se osoitteeseen kirjanpito@firma.fi kun hyväksyntä on saatu"
 )
+FILES = "/api/v1/agent-orchestrator/files"
 
 
 async def test_a_composed_command_runs_end_to_end(
@@ -47,11 +50,7 @@ async def test_a_composed_command_runs_end_to_end(
     from tests.support.gql import GraphQLClient
 
     url, keys = keyed
-    folder = tmp_path / "files" / "acme" / "kuitit" / "2026-10"
-    folder.mkdir(parents=True)
     rng = random.Random(2026)
-    for n in range(3):
-        (folder / f"kuitti-{n}.txt").write_text(text_of(make_receipt(rng)), "utf-8")
     with smtp_server() as box:
         env = {
             "DATABASE_URL": url,
@@ -63,6 +62,16 @@ async def test_a_composed_command_runs_end_to_end(
             "AGENT_RATE_LIMIT": "100000/minute",
         }
         with ServerProcess(env, tmp_path / "server.log") as server:
+            # The receipts arrive as a user sends them: uploaded, into uploads/.
+            async with httpx.AsyncClient(
+                base_url=server.url, headers={"X-API-Key": keys["operator"]}
+            ) as rest:
+                for n in range(3):
+                    text = text_of(make_receipt(rng)).encode()
+                    sent = await rest.post(
+                        FILES, files={"file": (f"kuitti-{n}.txt", text, "text/plain")}
+                    )
+                    assert sent.status_code == 201, sent.text
             operator = GraphQLClient(server.url, keys["operator"])
             admin = GraphQLClient(server.url, keys["admin"])
             made = (
@@ -81,7 +90,7 @@ async def test_a_composed_command_runs_end_to_end(
                 "approval_agent",
                 "notification_agent",
             ]
-            assert plan["explanation"].startswith("1. Luetaan kansion kuitit/2026-10")
+            assert plan["explanation"].startswith("1. Luetaan kansion uploads")
 
             waiting = await reach(operator, execution_id, "WAITING_APPROVAL")
             flat = (await operator.data(STEPS, {"id": execution_id}))["execution"]
