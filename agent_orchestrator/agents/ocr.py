@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import tempfile
 import threading
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,6 +31,7 @@ from .base import BaseAgent
 from .paper import binarise, page
 from .receipts import parse_receipt
 from .tenant_files import FileRefused, resolve_file, sniff, unreadable
+from .tesseract import TesseractTimeout, read_words
 from .vision import VisionReader
 
 if TYPE_CHECKING:
@@ -245,35 +245,18 @@ class OcrAgent(BaseAgent[OcrInput, OcrOutput]):
     def _tesseract_once(
         self, image: Image.Image, language: str, config: str
     ) -> PageText:
-        import pytesseract
-
-        with self._slots, tempfile.NamedTemporaryFile(suffix=".bmp") as file:
-            # Written once, uncompressed: pytesseract would compress a PNG that
-            # Tesseract then decompresses.
-            image.save(file, "BMP")
-            file.flush()
+        with self._slots:
             try:
-                data = pytesseract.image_to_data(
-                    file.name,
-                    lang=language,
-                    config=config,
-                    output_type=pytesseract.Output.DICT,
-                    timeout=PAGE_TIMEOUT_S,
-                )
-            except pytesseract.TesseractNotFoundError:
-                raise NonRetryableAgentError(
-                    "Tesseract is not installed on this server; install tesseract-ocr "
-                    "and tesseract-ocr-fin"
-                ) from None
-            except pytesseract.TesseractError as exc:
-                raise NonRetryableAgentError(
-                    f"Tesseract could not read the page ({exc.message.strip()}); "
-                    "scan the document again as PNG or PDF"
-                ) from exc
-            except RuntimeError as exc:  # pytesseract's timeout
+                data = read_words(image, language, config, PAGE_TIMEOUT_S)
+            except TesseractTimeout:
                 raise NonRetryableAgentError(
                     f"reading a page took over {PAGE_TIMEOUT_S} s; scan the document "
                     "at 300 dpi and try again"
+                ) from None
+            except RuntimeError as exc:
+                raise NonRetryableAgentError(
+                    f"Tesseract could not start for {language} ({exc}); install "
+                    "tesseract-ocr and tesseract-ocr-fin"
                 ) from exc
         return _words_to_text(data)
 
