@@ -26,7 +26,9 @@ from .base import BaseAgent
 from .parsing import Findings
 from .receipts import (
     MAX_TEXT,
+    MAX_UNCERTAIN,
     Receipt,
+    check_date_read_surely,
     check_items,
     check_total,
     finish,
@@ -36,6 +38,7 @@ from .receipts import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from decimal import Decimal
 
 #: Whether a viitenumero's last digit is its 7-3-1 check digit.
@@ -104,6 +107,13 @@ class InvoiceInput(BaseModel):
 
     text: str = Field(
         max_length=MAX_TEXT, description="The invoice's text, e.g. ocr_agent's text."
+    )
+    uncertain: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_UNCERTAIN,
+        description="Words the OCR read with low confidence (ocr_agent's "
+        "`uncertain`): the invoice date or due date read among them holds the "
+        "invoice for review.",
     )
 
 
@@ -221,8 +231,8 @@ def _cross_check(
             )
 
 
-def parse_invoice(text: str) -> InvoiceOutput:
-    """An invoice's fields from its text."""
+def parse_invoice(text: str, uncertain: Sequence[str] = ()) -> InvoiceOutput:
+    """An invoice's fields from its text; `uncertain`: words the OCR was unsure of."""
     lines = parsing.clean_lines(text)
     findings = Findings()
     if not lines:
@@ -262,6 +272,9 @@ def parse_invoice(text: str) -> InvoiceOutput:
         due_date=parsing.labelled_date(lines, _DUE),
     )
     _cross_check(invoice, ibans, "\n".join(lines), findings)
+    # A date read unsure (a 3 for an 8 is a valid date too) is not booked unseen.
+    check_date_read_surely(invoice.date, uncertain, findings)
+    check_date_read_surely(invoice.due_date, uncertain, findings)
     return finish(invoice, WEIGHTS, "invoice", findings, InvoiceOutput)
 
 
@@ -285,4 +298,4 @@ class InvoiceParserAgent(BaseAgent[InvoiceInput, InvoiceOutput]):
 
     async def run(self, inputs: InvoiceInput, ctx: AgentContext) -> InvoiceOutput:
         """Parse the text; fields that cannot be read come back null with a warning."""
-        return parse_invoice(inputs.text)
+        return parse_invoice(inputs.text, inputs.uncertain)

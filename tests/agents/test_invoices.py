@@ -262,3 +262,28 @@ async def test_invoices_read_from_files(
     read = await ocr.run(OcrInput(file=name), ctx())
     warnings = assert_matches(doc, read.text)
     assert not any("barcode says" in w for w in warnings), warnings
+
+
+@pytest.mark.parametrize("field", ["date", "due_date"])
+def test_a_date_the_ocr_was_unsure_of_holds_the_invoice_for_review(
+    field: str,
+) -> None:
+    doc = invoice(11)
+    text = text_of(doc)
+    sure = parse_invoice(text)
+    assert not sure.invoice.needs_review, sure.warnings
+    day = getattr(doc, field)
+    assert day is not None
+    # The date as printed (its format varies: 2026-08-11, 1. syyskuuta 2026, ...).
+    label = {"date": "Laskun päivämäärä", "due_date": "Eräpäivä"}[field]
+    line = next(line for line in text.splitlines() if line.startswith(label))
+    word = line.removeprefix(label).strip()
+    unsure = parse_invoice(text, [word])
+    # The same fields, read the same, but held for a person to check the date.
+    assert getattr(unsure.invoice, field) == day
+    assert unsure.invoice.needs_review
+    assert any("low OCR confidence" in w and str(day) in w for w in unsure.warnings), (
+        unsure.warnings
+    )
+    # An unsure word that is no date of the invoice changes nothing.
+    assert not parse_invoice(text, ["Kiitos"]).invoice.needs_review
