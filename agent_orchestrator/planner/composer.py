@@ -48,8 +48,8 @@ from .intents import (
     Task,
 )
 from .messages import language_of, refusal, template_name, text
-from .model import PeriodKind, PeriodSpec, Plan, PlanContext, PlanDraft, PlannedSchedule
-from .periods import PeriodError, resolve_period
+from .model import PeriodSpec, Plan, PlanContext, PlanDraft, PlannedSchedule
+from .periods import ROLLING, PeriodError, resolve_period
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -57,18 +57,9 @@ if TYPE_CHECKING:
     from ..core.protocols import AgentCatalogue
     from ..core.templates import WorkflowTemplate
 
-__all__ = ["PERIOD_NAMES", "compose_intents", "cron_of"]
+__all__ = ["compose_intents", "cron_of"]
 
-#: The rolling periods a scheduled plan may name, as ``${period.<name>.start}``.
-PERIOD_NAMES: Mapping[str, PeriodKind] = {
-    "previous_month": PeriodKind.PREVIOUS_MONTH,
-    "previous_quarter": PeriodKind.PREVIOUS_QUARTER,
-    "previous_year": PeriodKind.PREVIOUS_YEAR,
-    "previous_week": PeriodKind.PREVIOUS_WEEK,
-    "month_to_date": PeriodKind.CURRENT_MONTH,
-    "year_to_date": PeriodKind.CURRENT_YEAR,
-}
-_NAME_OF_KIND = {kind: name for name, kind in PERIOD_NAMES.items()}
+_NAME_OF_KIND = {kind: name for name, kind in ROLLING.items()}
 DEFAULT_HOUR = 8
 MAX_CONCURRENCY = 4
 

@@ -16,13 +16,17 @@ DESIGN.md "Shipped templates":
 from __future__ import annotations
 
 import datetime as dt
-from typing import TypeVar
+from types import MappingProxyType
+from typing import TYPE_CHECKING, TypeVar
 
 from ..core.errors import PlanningFailed
 from ..finnish import month_span, months_span, shift_months
 from .model import PeriodKind, PeriodSpec
 
-__all__ = ["PeriodError", "resolve_period"]
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["ROLLING", "PeriodError", "resolve_period"]
 
 _T = TypeVar("_T")
 
@@ -51,6 +55,20 @@ class PeriodError(PlanningFailed):
         self.field = field
         self.start = start
         self.end = end
+
+
+#: The rolling periods a schedule's variables may name as ``${period.<name>.start}``
+#: and ``${period.<name>.end}``, resolved when each run starts.
+ROLLING: Mapping[str, PeriodKind] = MappingProxyType(
+    {
+        "previous_month": PeriodKind.PREVIOUS_MONTH,
+        "previous_quarter": PeriodKind.PREVIOUS_QUARTER,
+        "previous_year": PeriodKind.PREVIOUS_YEAR,
+        "previous_week": PeriodKind.PREVIOUS_WEEK,
+        "month_to_date": PeriodKind.CURRENT_MONTH,
+        "year_to_date": PeriodKind.CURRENT_YEAR,
+    }
+)
 
 
 def resolve_period(spec: PeriodSpec, reference: dt.date) -> tuple[dt.date, dt.date]:

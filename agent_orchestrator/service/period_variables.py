@@ -8,23 +8,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import Problem
-from ..planner.model import PeriodKind, PeriodSpec
-from ..planner.periods import resolve_period
+from ..planner.model import PeriodSpec
+from ..planner.periods import ROLLING, resolve_period
 
 if TYPE_CHECKING:
     import datetime as dt
 
-#: The period names a schedule's variables may use, and the planner's kinds they are.
-PERIODS: dict[str, PeriodKind] = {
-    "previous_month": PeriodKind.PREVIOUS_MONTH,
-    "previous_quarter": PeriodKind.PREVIOUS_QUARTER,
-    "previous_year": PeriodKind.PREVIOUS_YEAR,
-    "previous_week": PeriodKind.PREVIOUS_WEEK,
-    "month_to_date": PeriodKind.CURRENT_MONTH,
-    "year_to_date": PeriodKind.CURRENT_YEAR,
-}
 _REFERENCE = re.compile(r"\$\{period\.([^.}]*)\.([^}]*)\}")
-_NAMES = ", ".join(PERIODS)
+_NAMES = ", ".join(ROLLING)
 
 
 def period_problems(variables: Mapping[str, Any], path: str) -> list[Problem]:
@@ -34,7 +25,7 @@ def period_problems(variables: Mapping[str, Any], path: str) -> list[Problem]:
     for where, text in _strings(variables, path):
         for match in _REFERENCE.finditer(text):
             name, end = match.groups()
-            if name not in PERIODS or end not in ("start", "end"):
+            if name not in ROLLING or end not in ("start", "end"):
                 problems.append(
                     Problem(
                         where,
@@ -62,7 +53,7 @@ def resolve_periods(value: Any, reference: dt.date) -> Any:
 
 def _date(match: re.Match[str], reference: dt.date) -> str:
     name, end = match.groups()
-    kind = PERIODS.get(name)
+    kind = ROLLING.get(name)
     if kind is None or end not in ("start", "end"):
         # Checked when the schedule was made; left as written if it slipped through.
         return match.group(0)

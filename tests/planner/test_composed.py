@@ -11,36 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from agent_orchestrator.agents.builtin import create_agent_registry
-from agent_orchestrator.config import Settings
 from agent_orchestrator.core.enums import Role
 from agent_orchestrator.core.errors import PlanningFailed
-from agent_orchestrator.core.templates import load_templates
 from agent_orchestrator.planner.model import Plan, PlanContext
-from agent_orchestrator.planner.offline import OfflinePlanner
 from tests.planner.judge import judge
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from agent_orchestrator.agents.registry import AgentRegistry
+    from agent_orchestrator.planner.offline import OfflinePlanner
 
 DATA = Path(__file__).parents[1] / "data"
 DEV_SET = DATA / "planner_compose_dev.jsonl"
 OWN_SET = DATA / "planner_compose_cases.jsonl"
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> AgentRegistry:
-    files = tmp_path_factory.mktemp("files")
-    return create_agent_registry(Settings(_env_file=None, agent_files_dir=files))
-
-
-@pytest.fixture(scope="module")
-def planner(registry: AgentRegistry) -> Iterator[OfflinePlanner]:
-    offline = OfflinePlanner(load_templates(), registry)
-    yield offline
-    offline.close()
 
 
 def read_cases(path: Path) -> list[dict[str, Any]]:

@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent_orchestrator.agents.builtin import create_agent_registry
-from agent_orchestrator.config import Settings
 from agent_orchestrator.core.enums import Role
 from agent_orchestrator.core.errors import PlanningFailed
 from agent_orchestrator.core.templates import load_templates
@@ -39,12 +37,6 @@ CONTEXT = PlanContext(
 )
 OCTOBER = PeriodSpec(kind=PeriodKind.MONTH, month=10)
 LAST_MONTH = PeriodSpec(kind=PeriodKind.PREVIOUS_MONTH)
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> AgentRegistry:
-    files = tmp_path_factory.mktemp("files")
-    return create_agent_registry(Settings(_env_file=None, agent_files_dir=files))
 
 
 def compose(

@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from agent_orchestrator.agents.builtin import create_agent_registry
-from agent_orchestrator.config import Settings
 from agent_orchestrator.core.enums import Role
 from agent_orchestrator.core.errors import PlanningFailed
 from agent_orchestrator.core.templates import load_templates
@@ -22,26 +20,11 @@ from agent_orchestrator.planner.model import Plan, PlanContext
 from agent_orchestrator.planner.offline import OfflinePlanner
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from agent_orchestrator.agents.registry import AgentRegistry
 
 DEV_SET = Path(__file__).parents[1] / "data" / "planner_dev.jsonl"
 OWN_SET = Path(__file__).with_name("cases.jsonl")
 REFERENCE = dt.date(2026, 11, 24)
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> AgentRegistry:
-    files = tmp_path_factory.mktemp("files")
-    return create_agent_registry(Settings(_env_file=None, agent_files_dir=files))
-
-
-@pytest.fixture(scope="module")
-def planner(registry: AgentRegistry) -> Iterator[OfflinePlanner]:
-    offline = OfflinePlanner(load_templates(), registry)
-    yield offline
-    offline.close()
 
 
 def read_cases(path: Path) -> list[dict[str, Any]]:
