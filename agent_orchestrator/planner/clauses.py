@@ -339,7 +339,7 @@ _COMPARISONS = (
     (Comparison.AT_LEAST, r"vähintään|at\s+least|minst|ainakin"),
     (Comparison.AT_MOST, r"enintään|korkeintaan|at\s+most|högst"),
     (Comparison.BELOW, r"alle|alittaa|alittavat|alittaa|vähemmän|under|below|less|"
-     r"mindre"),
+     r"mindre|negatiivi|miinukse|tappiolli|negative|negativ"),
     (Comparison.ABOVE, r"yli|ylittää|ylittävät|ylittyy|enemmän|isompi|suurempi|over|"
      r"above|exceeds?|more|greater|mer|överstiger"),
 )  # fmt: skip

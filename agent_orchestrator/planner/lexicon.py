@@ -395,3 +395,7 @@ MESSAGE_NOUNS = frozenset(
     {"viesti", "ilmoitus", "tieto", "meili", "maili", "sähköposti", "message",
      "notification", "meddelande", "besked"}
 )  # fmt: skip
+PLURAL_PRONOUNS = frozenset(
+    {"ne", "niitä", "niistä", "nämä", "näistä", "molemmat", "molemmista", "them",
+     "both", "dem", "båda"}
+)  # fmt: skip

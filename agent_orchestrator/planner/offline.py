@@ -436,6 +436,7 @@ class _Reading:
     approver: str | None = None
     condition: Condition | _Unmeasured | None = None
     pronoun: bool = False
+    all_of_them: bool = False  # "lähetä ne": every result since the last sending
     document_kind: Task | None = None  # "kirjaa ne kuitteina": the kind of a batch
     period: PeriodSpec | None = None
     format: str | None = None
@@ -516,6 +517,7 @@ class _Reader:
         lemmas = {lemma for w in words for lemma in w.lemmas}
         reading.recipients = list(found.emails)
         reading.pronoun = bool({w.lower for w in words} & lx.PRONOUNS)
+        reading.all_of_them = bool({w.lower for w in words} & lx.PLURAL_PRONOUNS)
         if language == "fi" and words:
             first, only = self.analyzer.imperatives(words[0].lower)
             if first and not first & lx.ACTION_VERBS_FI:
@@ -730,6 +732,13 @@ class _Reader:
                 send = Intent(
                     task=Task.SEND, recipients=recipients, text=reading.clause.text
                 )
+                if reading.all_of_them:
+                    since = max(
+                        (i for i, x in enumerate(intents) if x.task is Task.SEND),
+                        default=-1,
+                    )
+                    done = [i for i in range(since + 1, len(intents))]
+                    send.after = done or None
                 if condition is not None:
                     send.condition = condition
                     last_condition = condition

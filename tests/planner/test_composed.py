@@ -45,6 +45,12 @@ def as_json(plan: Plan) -> dict[str, Any]:
     }
 
 
+def run_context() -> PlanContext:
+    return PlanContext(
+        tenant_id="default", role=Role.OPERATOR, reference_date=dt.date(2026, 11, 24)
+    )
+
+
 def run(planner: OfflinePlanner, case: dict[str, Any]) -> str | None:
     context = PlanContext(
         tenant_id="default",
@@ -188,3 +194,24 @@ def test_the_judge_refuses_a_wrong_plan(change: str) -> None:
     assert judge(CASE, _break(change), None) is not None
     assert judge({"expect": {"error": True}}, right_plan(), None) is not None
     assert judge({"expect": {"error": True}}, None, "PLANNING_FAILED") is None
+
+
+@pytest.mark.parametrize(
+    ("words", "operator"),
+    [
+        ("on negatiivinen", "< 0"),
+        ("on yli 5 000 €", "> 5000"),
+        ("on vähintään 1.000,50 €", ">= 1000.5"),
+        ("jää alle tuhannen euron", "< "),
+    ],
+)
+def test_a_condition_compares_the_way_the_command_says(
+    planner: OfflinePlanner, words: str, operator: str
+) -> None:
+    command = (
+        f"Tee talousraportti lokakuulta ja jos tulos {words}, lähetä se "
+        "osoitteeseen a@firma.fi"
+    )
+    plan = planner.plan_now(command, run_context())
+    [notify] = [s for s in plan.graph["steps"] if s["id"] == "notify"]
+    assert notify["when"].startswith("${steps.report.totals.result} " + operator)
