@@ -25,11 +25,12 @@ run: install
 	$(BIN)/agent-orchestrator serve --host $${HOST:-127.0.0.1} --port $(PORT)
 
 # The gates run first: a finding stops the run before the suite starts. The suite runs in
-# TEST_WORKERS processes (default 3), each test module's tests in one of them.
+# TEST_WORKERS processes (default 3), each test module's tests in one of them, the longest
+# modules first (tests/support/ordering.py).
 test: lint
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-redis.sh
-	$(BIN)/pytest -n $${TEST_WORKERS:-3} --dist loadscope
+	$(BIN)/pytest -n $${TEST_WORKERS:-3} --dist loadscope --no-loadscope-reorder
 
 lint: install
 	$(BIN)/ruff check $(CODE)

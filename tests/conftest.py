@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
+pytest_plugins = ["tests.support.ordering"]
+
 DATABASES = ("sqlite", "postgresql")
 
 
