@@ -78,9 +78,7 @@ def list_schedules(
         database_url, lambda s: s.schedules.list(Caller.cli(tenant))
     )
     if as_json:
-        from ..resolvers.schedules_rest import schedule_json
-
-        print(json.dumps([schedule_json(r) for r in found], ensure_ascii=False))
+        print(json.dumps([r.as_json() for r in found], ensure_ascii=False))
         return
     table = Table("id", "name", "cron", "timezone", "enabled", "next run", "last error")
     for r in found:

@@ -85,9 +85,10 @@ async def ready_database(
 async def open_admin_services(settings: Settings) -> AsyncIterator[AdminServices]:
     """The use cases that need only the database (API keys, audit log, metrics), once
     the database is checked."""
+    await ready_database(settings)
+    # Imported once the database is known to be usable: a refusal comes at once.
     from ..wiring.admin import open_admin_services as open_admin
 
-    await ready_database(settings)
     async with open_admin(settings) as services:
         yield services
 
@@ -98,9 +99,9 @@ async def open_checked_services(
 ) -> AsyncIterator[Services]:
     """Every service (database, registry, planner, runner), once the database is
     checked."""
+    await ready_database(settings)
     from ..wiring.services import open_services
 
-    await ready_database(settings)
     async with open_services(settings, resume=resume) as services:
         yield services
 

@@ -68,6 +68,31 @@ class ScheduleRecord:
     last_error: str | None = None
     created_by: str | None = None
 
+    def as_json(self) -> dict[str, Any]:
+        """The schedule as the REST API and ``schedules list --json`` show it
+        (snake_case, ISO times)."""
+
+        def iso(when: dt.datetime | None) -> str | None:
+            return when.isoformat() if when is not None else None
+
+        return {
+            "id": self.id,
+            "name": self.name,
+            "cron": self.cron,
+            "timezone": self.timezone,
+            "enabled": self.enabled,
+            "next_run_at": iso(self.next_run_at),
+            "last_run_at": iso(self.last_run_at),
+            "template_id": self.template_id,
+            "workflow_id": self.workflow_id,
+            "graph": dict(self.graph) if self.graph is not None else None,
+            "variables": dict(self.variables),
+            "last_execution_id": self.last_execution_id,
+            "last_error": self.last_error,
+            "created_by": self.created_by,
+            "created_at": self.created_at.isoformat(),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class SlotOutcome:

@@ -5,14 +5,11 @@ and ``POST /schedules/{id}/resume``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..core.errors import Problem, ValidationFailed
-from ..core.schedules import ScheduleRecord
 from ..security.permissions import Permission
 from ..service.caller import Caller
 from ..service.container import Services
@@ -30,33 +27,12 @@ _FIELDS = (
 )
 
 
-def schedule_json(record: ScheduleRecord) -> dict[str, Any]:
-    """A schedule as the REST API shows it (snake_case)."""
-    return {
-        "id": record.id,
-        "name": record.name,
-        "cron": record.cron,
-        "timezone": record.timezone,
-        "enabled": record.enabled,
-        "next_run_at": record.next_run_at.isoformat() if record.next_run_at else None,
-        "last_run_at": record.last_run_at.isoformat() if record.last_run_at else None,
-        "template_id": record.template_id,
-        "workflow_id": record.workflow_id,
-        "graph": dict(record.graph) if record.graph is not None else None,
-        "variables": dict(record.variables),
-        "last_execution_id": record.last_execution_id,
-        "last_error": record.last_error,
-        "created_by": record.created_by,
-        "created_at": record.created_at.isoformat(),
-    }
-
-
 @endpoint
 async def list_schedules(
     request: Request, services: Services, caller: Caller
 ) -> JSONResponse:
     found = await services.schedules.list(caller)
-    return JSONResponse({"schedules": [schedule_json(r) for r in found]})
+    return JSONResponse({"schedules": [r.as_json() for r in found]})
 
 
 @endpoint
@@ -96,7 +72,7 @@ async def create_schedule(
             variables=body.get("variables"),
         ),
     )
-    return JSONResponse(schedule_json(record), status_code=201)
+    return JSONResponse(record.as_json(), status_code=201)
 
 
 @endpoint
@@ -104,7 +80,7 @@ async def get_schedule(
     request: Request, services: Services, caller: Caller
 ) -> JSONResponse:
     record = await services.schedules.get(caller, request.path_params["schedule_id"])
-    return JSONResponse(schedule_json(record))
+    return JSONResponse(record.as_json())
 
 
 @endpoint
@@ -112,7 +88,7 @@ async def pause_schedule(
     request: Request, services: Services, caller: Caller
 ) -> JSONResponse:
     record = await services.schedules.pause(caller, request.path_params["schedule_id"])
-    return JSONResponse(schedule_json(record))
+    return JSONResponse(record.as_json())
 
 
 @endpoint
@@ -120,7 +96,7 @@ async def resume_schedule(
     request: Request, services: Services, caller: Caller
 ) -> JSONResponse:
     record = await services.schedules.resume(caller, request.path_params["schedule_id"])
-    return JSONResponse(schedule_json(record))
+    return JSONResponse(record.as_json())
 
 
 @endpoint
