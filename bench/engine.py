@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent_orchestrator.agents.base import BaseAgent  # noqa: E402
 from agent_orchestrator.agents.registry import AgentRegistry  # noqa: E402
+from agent_orchestrator.core.heap import freeze_startup_heap  # noqa: E402
 from agent_orchestrator.core.protocols import (  # noqa: E402
     Agent,
     AgentContext,
@@ -284,6 +285,9 @@ async def main(args: argparse.Namespace) -> None:
             # Per element against per step of the plain fan-out (the "floor" here).
             count = args.n
             peers = (("floor", fanout), ("agent_orchestrator", ours))
+        # Every process of the product freezes its start-up heap once it has started
+        # (`core.heap`); both peers run after that here, as they would there.
+        freeze_startup_heap()
         per_step: dict[str, list[float]] = {}
         for peer, measure in peers:
             for _ in range(args.warmup):

@@ -269,7 +269,7 @@ def _approval_problems(
     if not guarded:
         return []
     graph = checker.graph
-    dependencies = graph.dependencies()
+    dependencies = checker.dependencies
     index = {step.id: i for i, step in enumerate(graph.steps)}
     steps = {
         step.id: (
@@ -312,6 +312,8 @@ class _GraphChecker:
         self.stack = stack
         self.id_room = id_room  # characters left for this graph's step run ids
         self.index = {step.id: i for i, step in enumerate(graph.steps)}
+        #: What each step waits for (read by several checks; computed once).
+        self.dependencies = graph.dependencies()
         self.agents: dict[str, Agent] = {}  # by step id, first step with the id
         self.step_agents: list[Agent | None] = [None] * len(graph.steps)
         # by step id: the schema of the step's output (None: unknown, anything)
@@ -397,7 +399,7 @@ class _GraphChecker:
             for name, value in self.graph.outputs.items():
                 properties[name] = self._value_schema(value) or {}
         else:
-            deps = self.graph.dependencies()
+            deps = self.dependencies
             used = {d for edges in deps.values() for d in edges}
             for step in self.graph.steps:
                 if step.id not in used:
@@ -421,7 +423,7 @@ class _GraphChecker:
             return cast("JsonSchema | None", done.value)
 
     def _dependency_order(self) -> list[int]:
-        deps = self.graph.dependencies()
+        deps = self.dependencies
         order: list[int] = []
         state: dict[str, int] = {}
         for start in self.graph.steps:
@@ -773,7 +775,7 @@ class _GraphChecker:
         return current
 
     def _cycles(self) -> Iterable[Problem]:
-        all_deps = self.graph.dependencies()
+        all_deps = self.dependencies
         deps = {
             node: sorted(d for d in edges if d in self.index)
             for node, edges in all_deps.items()

@@ -13,6 +13,7 @@ from ..agents.builtin import create_agent_registry
 from ..agents.smtp import SmtpServer
 from ..core.clocks import ScaledClock, SchedulerClock, SystemClock
 from ..core.errors import Problem, ValidationFailed
+from ..core.heap import freeze_startup_heap
 from ..core.subworkflows import Found, RefKey, resolver
 from ..core.templates import WorkflowTemplate, load_templates
 from ..core.validation import validate_workflow
@@ -265,6 +266,7 @@ async def open_services(
                 )
             if scheduler is not None:
                 await tg.start(scheduler.run)
+            freeze_startup_heap()
             try:
                 yield services
             finally:
