@@ -7,8 +7,6 @@ conflict."""
 
 from __future__ import annotations
 
-import dataclasses
-import random
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +14,7 @@ import anyio
 import httpx
 import pytest
 
-from tests.support.documents import make_receipt, money, text_of
+from tests.support.documents import mangled_receipt
 from tests.support.gql import ws_connect
 
 if TYPE_CHECKING:
@@ -33,28 +31,6 @@ CORRECT = f"""mutation($id: ID!, $input: DocumentCorrectionInput!) {{
 BOOK = f"mutation($id: ID!) {{ bookDocument(id: $id) {{ {FIELDS} }} }}"
 QUEUE = f"""query {{ reviewQueue(first: 50) {{ edges {{ node {{ {FIELDS} }} }}
   pageInfo {{ hasNextPage }} }} }}"""
-
-
-def mangled_receipt() -> tuple[Document, str]:
-    """A receipt with one VAT row whose VAT amount was misprinted (net + VAT is no
-    longer its gross), and its text."""
-    rng = random.Random(7301)
-    while True:
-        doc = make_receipt(rng)
-        single = not any(left.startswith("Sis. ALV") for left, _ in doc.lines)
-        if len(doc.vat_rows) == 1 and single:
-            break
-    row = doc.vat_rows[0]
-    wrong = money(row.vat + Decimal("0.40"))
-    lines = tuple(
-        (left.replace(money(row.vat), wrong), right)
-        if money(row.net) in left and money(row.vat) in left
-        else (left, right)
-        for left, right in doc.lines
-    )
-    assert lines != doc.lines
-    mangled = dataclasses.replace(doc, lines=lines)
-    return doc, text_of(mangled)
 
 
 async def run_template(api: Api, template: str, variables: dict[str, Any]) -> Any:

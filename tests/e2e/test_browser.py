@@ -1,6 +1,6 @@
 """The real server in a real headless Chromium: GraphiQL runs a query with the key from
-its headers editor, and the dashboard shows live metrics, with nothing leaving the
-machine."""
+its headers editor, the dashboard shows live metrics, and a person corrects and books a
+document held for review there, with nothing leaving the machine."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
+from agent_orchestrator.core.ids import DEFAULT_TENANT
+from tests.support.documents import mangled_receipt, money
 from tests.support.server import ROOT, ServerProcess
-from tests.web.browser import open_page
+from tests.web.browser import Traffic, open_page
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -142,3 +145,84 @@ def test_dashboard_lists_schedules_and_pauses_one(server: tuple[str, str]) -> No
             expect(rows.first).to_contain_text("Keskeytetty")
         after = http.get(f"{base}/{schedule['id']}").json()
     assert after["enabled"] is False and after["next_run_at"] is None
+
+
+def test_a_document_held_for_review_is_corrected_and_booked_from_the_page(
+    server: tuple[str, str], tmp_path: Path
+) -> None:
+    url, key = server
+    doc, text = mangled_receipt()
+    row = doc.vat_rows[0]
+    area = tmp_path / DEFAULT_TENANT / "review"
+    area.mkdir(parents=True)
+    (area / "kuitti.txt").write_text(text, encoding="utf-8")
+    traffic = Traffic()
+    with (
+        httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as http,
+        open_page(traffic) as page,
+    ):
+        page.goto(url + "/workflows/metrics")
+        page.fill("#key", key)
+        page.click("#key-form button[type=submit]")
+        expect(page.locator("#review")).to_contain_text("Ei tarkistettavaa")
+        started = http.post(
+            "/graphql",
+            json={
+                "query": "mutation { executeWorkflow(input: {templateId: "
+                '"receipt_processing", initialVariables: {receipt_file: '
+                '"review/kuitti.txt"}}) { id } }'
+            },
+        ).json()
+        assert not started.get("errors"), started
+        # The draft shows up while the page is open (no reload), with why it is held.
+        rows = page.locator("#review tr")
+        expect(rows.first).to_contain_text(doc.merchant, timeout=60_000)
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("left out")
+        book = rows.first.get_by_role("button", name="Kirjaa · Book")
+        expect(book).to_be_disabled()
+
+        form = rows.first.locator("form")
+        # A correction that does not add up is refused; the typed values stay.
+        wrong_gross = money(row.gross + Decimal("1.00")).replace(",", ".")
+        for name, value in (
+            ("rate", str(row.rate)),
+            ("net", str(row.net)),
+            ("vat", str(row.vat)),
+            ("gross", wrong_gross),
+        ):
+            form.locator(f"input[name={name}]").fill(value)
+        form.get_by_role("button", name="Korjaa · Correct").click()
+        expect(page.locator("#review-status")).to_contain_text("gross")
+        expect(page.locator("#review-status")).to_have_class("error")
+        expect(form.locator("input[name=gross]")).to_have_value(wrong_gross)
+
+        form.locator("input[name=gross]").fill(str(row.gross))
+        form.get_by_role("button", name="Korjaa · Correct").click()
+        expect(page.locator("#review-status")).to_have_text("Korjattu · Corrected")
+        book = page.locator("#review tr").first.get_by_role(
+            "button", name="Kirjaa · Book"
+        )
+        expect(book).to_be_enabled()
+        book.click()
+        expect(page.locator("#review-status")).to_have_text("Kirjattu · Booked")
+        expect(page.locator("#review")).to_contain_text("Ei tarkistettavaa")
+        page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
+        traffic.settle(page)
+
+        audit = http.post(
+            "/graphql",
+            json={
+                "query": "query { auditLogs(first: 20, filter: "
+                '{resourceType: "document"}) { edges { node { action details } } } }'
+            },
+        ).json()
+    traffic.assert_clean()
+    actions = [e["node"]["action"] for e in audit["data"]["auditLogs"]["edges"]]
+    assert "document.correct" in actions and "document.book" in actions
+    booked = [
+        e["node"]["details"]
+        for e in audit["data"]["auditLogs"]["edges"]
+        if e["node"]["action"] == "document.book" and "gross" in e["node"]["details"]
+    ]
+    assert booked and booked[0]["gross"] == str(doc.total)

@@ -9,13 +9,11 @@ viitenumero, RF) are computed here by hand, independently of the product's check
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import random
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import random
 
 CENT = Decimal("0.01")
 MONTHS = (
@@ -400,3 +398,25 @@ def printed_vat(
 def text_of(doc: Document) -> str:
     """The document as plain text (what a perfect OCR would read)."""
     return "\n".join(f"{left}  {right}".rstrip() for left, right in doc.lines) + "\n"
+
+
+def mangled_receipt() -> tuple[Document, str]:
+    """A receipt with one VAT row whose VAT amount was misprinted (net + VAT is no
+    longer its gross), and its text."""
+    rng = random.Random(7301)
+    while True:
+        doc = make_receipt(rng)
+        single = not any(left.startswith("Sis. ALV") for left, _ in doc.lines)
+        if len(doc.vat_rows) == 1 and single:
+            break
+    row = doc.vat_rows[0]
+    wrong = money(row.vat + Decimal("0.40"))
+    lines = tuple(
+        (left.replace(money(row.vat), wrong), right)
+        if money(row.net) in left and money(row.vat) in left
+        else (left, right)
+        for left, right in doc.lines
+    )
+    assert lines != doc.lines
+    mangled = dataclasses.replace(doc, lines=lines)
+    return doc, text_of(mangled)

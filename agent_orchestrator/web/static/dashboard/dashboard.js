@@ -184,13 +184,16 @@ function reviewForm(conn, node) {
   book.disabled = !node.canBook;
   book.title = node.problems.join("\n");
   form.append(correct, book);
+  form.addEventListener("input", () => form.classList.add("edited"));
   const run = async (text, variables, done) => {
     try {
       await query(conn.key, text, variables);
-      reviewStatus(done);
     } catch (error) {
+      // The typed values stay in the form, to be put right and sent again.
       reviewStatus(error.message, true);
+      return;
     }
+    reviewStatus(done);
     refreshReview(conn);
   };
   form.addEventListener("submit", (event) => {
@@ -202,6 +205,12 @@ function reviewForm(conn, node) {
   });
   book.addEventListener("click", () => run(BOOK, { id: node.id }, "Kirjattu · Booked"));
   return form;
+}
+
+/** Whether a correction form has focus or holds typed, unsent values. */
+function reviewBeingEdited() {
+  const review = $("review");
+  return review.contains(document.activeElement) || review.querySelector("form.edited") !== null;
 }
 
 function showReview(conn, edges) {
@@ -374,6 +383,9 @@ function connect(key, attempt = 0) {
           status(`Päivitetty ${new Date().toLocaleTimeString("fi-FI")} · Updated`);
           refreshExecutions(conn);
           refreshApprovals(conn);
+          // New documents to review show up as they come, unless a person is
+          // typing a correction (a refresh would throw it away).
+          if (!reviewBeingEdited()) refreshReview(conn);
         }
         break;
       case "error":
