@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Any
 
 import strawberry
@@ -60,7 +61,16 @@ class Agent:
 
     @classmethod
     def of(cls, agent: AgentProtocol) -> Agent:
-        """The GraphQL view of an agent."""
+        """The GraphQL view of an agent, made once per agent: the registry's agents
+        live as long as the process and do not change, and `agents` lists them all
+        on every request."""
+        view = _AGENT_VIEWS.get(agent)
+        if view is None:
+            view = _AGENT_VIEWS[agent] = cls._view(agent)
+        return view
+
+    @classmethod
+    def _view(cls, agent: AgentProtocol) -> Agent:
         return cls(
             id=strawberry.ID(agent.id),
             name=agent.name,
@@ -72,6 +82,11 @@ class Agent:
             input_schema=JSON(json_schema(agent.input_model)),
             output_schema=JSON(json_schema(agent.output_model)),
         )
+
+
+_AGENT_VIEWS: weakref.WeakKeyDictionary[AgentProtocol, Agent] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @strawberry.type
