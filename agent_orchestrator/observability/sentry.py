@@ -1,4 +1,5 @@
-"""Sentry: unexpected errors go there in full (clients see a masked message)."""
+"""Sentry: unexpected errors go there in full (clients see a masked message), and one
+event for each execution that ends FAILED (`observability.failures`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ def configure_sentry(dsn: str | None, *, environment: str | None = None) -> bool
     # Imported only when a DSN is set: the SDK and its integrations take over half a
     # second to import.
     import sentry_sdk
+    from sentry_sdk.integrations.logging import ignore_logger
     from sentry_sdk.integrations.starlette import StarletteIntegration
     from sentry_sdk.integrations.strawberry import StrawberryIntegration
 
@@ -26,6 +28,9 @@ def configure_sentry(dsn: str | None, *, environment: str | None = None) -> bool
         send_default_pii=False,
         traces_sample_rate=0.0,
     )
+    # An agent's failed attempt is no event of its own: the execution that fails for
+    # good is, with its attempts as breadcrumbs (`observability.failures`).
+    ignore_logger("agent_orchestrator.agents.*")
     return True
 
 

@@ -21,7 +21,8 @@ from ..engine.bus import EventBus, Fanout
 from ..engine.hub import EventHub
 from ..engine.runner import Runner
 from ..engine.settings import EngineSettings
-from ..observability.logging import configure_logging
+from ..observability.failures import FailureReports
+from ..observability.logging import Redactor, configure_logging
 from ..observability.prometheus import PrometheusMetrics
 from ..planner.factory import open_planner
 from ..security.sockets import KeySockets
@@ -163,10 +164,12 @@ async def open_services(
         runs = SqlRunStore(database)
         bus = EventBus()
         prometheus = PrometheusMetrics()
+        failures = FailureReports(runs, Redactor(settings.secret_values()))
+        stack.callback(failures.close)
         runner = Runner(
             runs,
             registry,
-            Fanout(bus, prometheus),
+            Fanout(bus, prometheus, failures),
             engine_settings(settings, resume=resume),
         )
         if enabled:
@@ -253,6 +256,7 @@ async def open_services(
         )
         async with anyio.create_task_group() as tg:
             await tg.start(listen_for_events, database, hub.remote_event)
+            await tg.start(failures.run)
             await tg.start(
                 services.api_keys.watch_sockets,
                 services.sockets,

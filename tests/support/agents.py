@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 class FlakyInput(BaseModel):
     fail_times: int = 0
     retryable: bool = True
+    #: Fail as an agent's bug would: an exception that is no `AgentError`.
+    unexpected: bool = False
     message: str = "simulated failure"
 
 
@@ -41,6 +43,8 @@ class FlakyAgent(BaseAgent[FlakyInput, FlakyOutput]):
 
     async def run(self, inputs: FlakyInput, ctx: AgentContext) -> FlakyOutput:
         if ctx.attempt <= inputs.fail_times:
+            if inputs.unexpected:
+                raise RuntimeError(f"{inputs.message} (attempt {ctx.attempt})")
             if inputs.retryable:
                 raise AgentError(f"{inputs.message} (attempt {ctx.attempt})")
             raise NonRetryableAgentError(f"{inputs.message} (attempt {ctx.attempt})")

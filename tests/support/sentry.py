@@ -24,6 +24,7 @@ class FakeSentry:
     def __init__(self) -> None:
         self.envelopes: list[str] = []
         received = self.envelopes
+        self.arrived = arrived = threading.Condition()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
@@ -33,7 +34,9 @@ class FakeSentry:
                     body = gzip.decompress(body)
                 elif encoding == "deflate":
                     body = zlib.decompress(body)
-                received.append(body.decode("utf-8", "replace"))
+                with arrived:
+                    received.append(body.decode("utf-8", "replace"))
+                    arrived.notify_all()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
@@ -46,6 +49,18 @@ class FakeSentry:
         port = self.server.server_address[1]
         self.dsn = f"http://public@127.0.0.1:{port}/1"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def wait_for(self, text: str, timeout: float) -> None:
+        """Block until an envelope holding `text` has arrived.
+
+        Raises:
+            AssertionError: None came within `timeout` seconds.
+        """
+        with self.arrived:
+            if not self.arrived.wait_for(
+                lambda: any(text in e for e in self.envelopes), timeout
+            ):
+                raise AssertionError(f"no Sentry envelope with {text!r} in {timeout} s")
 
     def __enter__(self) -> FakeSentry:
         self.thread.start()
