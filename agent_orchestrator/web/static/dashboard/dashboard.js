@@ -227,10 +227,14 @@ function showReview(conn, edges) {
   $("review").replaceChildren(...(rows.length ? rows : [row(none)]));
 }
 
-async function refreshReview(conn) {
+/** Show the review queue anew; a periodic refresh (`periodic`) leaves the rows alone
+ * while a person types a correction, also when the typing began during the query. */
+async function refreshReview(conn, periodic = false) {
+  if (periodic && reviewBeingEdited()) return;
   try {
     const data = await query(conn.key, REVIEW);
-    if (live === conn) showReview(conn, data.reviewQueue.edges);
+    if (live !== conn || (periodic && reviewBeingEdited())) return;
+    showReview(conn, data.reviewQueue.edges);
   } catch (error) {
     // A viewer's key may not read the queue: said here, the rest of the page works.
     if (live === conn) reviewStatus(error.message, true);
@@ -385,7 +389,7 @@ function connect(key, attempt = 0) {
           refreshApprovals(conn);
           // New documents to review show up as they come, unless a person is
           // typing a correction (a refresh would throw it away).
-          if (!reviewBeingEdited()) refreshReview(conn);
+          refreshReview(conn, true);
         }
         break;
       case "error":
