@@ -113,15 +113,55 @@ def _uneven(gray: NDArray[np.uint8]) -> bool:
 
 def find_paper(gray: NDArray[np.uint8]) -> NDArray[np.float32] | None:
     """The four corners of the sheet (top-left, top-right, bottom-right,
-    bottom-left, in `gray`'s pixels), or None when no sheet stands out."""
+    bottom-left, in `gray`'s pixels), or None when no sheet stands out.
+
+    The sheet is the bright blob the image's Otsu threshold separates from the
+    table. Where a shadow darkens part of the sheet below that threshold, a lower
+    one, just above the brightest of the table along the frame, takes the shadowed
+    part in too; of the outlines that pass as a sheet, the largest is taken (a
+    threshold that lets the table in makes a blob that fails the checks).
+    """
     import cv2
     import numpy as np
 
     height, width = gray.shape
     factor = _SEARCH_SIDE / max(height, width)
-    small = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (5, 5), 0)
-    _, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    resized = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    small: NDArray[np.uint8] = cv2.GaussianBlur(resized, (5, 5), 0).astype(np.uint8)
+    otsu, _ = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    edge = 12
+    frame = np.concatenate(
+        [
+            small[:edge].ravel(),
+            small[-edge:].ravel(),
+            small[:, :edge].ravel(),
+            small[:, -edge:].ravel(),
+        ]
+    )
+    thresholds = [float(otsu)]
+    lower = float(np.percentile(frame, 99)) + 8
+    if lower < otsu - 5:
+        thresholds.append(lower)
+    found = [
+        sheet
+        for threshold in thresholds
+        if (sheet := _sheet(small, threshold)) is not None
+    ]
+    if not found:
+        return None
+    _, corners = max(found, key=lambda sheet: sheet[0])
+    return _order(corners) / np.float32(factor)
+
+
+def _sheet(
+    small: NDArray[np.uint8], threshold: float
+) -> tuple[float, NDArray[np.float32]] | None:
+    """The blob brighter than `threshold` that passes as a sheet: its area and its
+    four corners (in `small`'s pixels), or None."""
+    import cv2
+    import numpy as np
+
+    _, bright = cv2.threshold(small, threshold, 255, cv2.THRESH_BINARY)
     # Close the printed lines' gaps so the sheet is one blob; open away specks.
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
     bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, kernel)
@@ -130,7 +170,8 @@ def find_paper(gray: NDArray[np.uint8]) -> NDArray[np.float32] | None:
     if not contours:
         return None
     sheet = max(contours, key=cv2.contourArea)
-    area = cv2.contourArea(sheet) / (small.shape[0] * small.shape[1])
+    blob = cv2.contourArea(sheet)
+    area = blob / (small.shape[0] * small.shape[1])
     if not _MIN_AREA <= area <= _MAX_AREA:
         return None
     # A sheet on a table lies inside the frame: a bright patch running along two
@@ -165,9 +206,9 @@ def find_paper(gray: NDArray[np.uint8]) -> NDArray[np.float32] | None:
     # Four corners that leave out much of the blob, or take in much that is not in
     # it, do not outline a sheet.
     quad_area = cv2.contourArea(corners)
-    if not 0.85 <= cv2.contourArea(sheet) / max(quad_area, 1.0) <= 1.1:
+    if not 0.85 <= blob / max(quad_area, 1.0) <= 1.1:
         return None
-    return _order(corners) / np.float32(factor)
+    return blob, corners
 
 
 def straighten(gray: NDArray[np.uint8], quad: NDArray[np.float32]) -> NDArray[np.uint8]:

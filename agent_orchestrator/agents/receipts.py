@@ -180,6 +180,32 @@ def check_date_read_surely(
             return
 
 
+def total_read_surely(
+    total: Decimal | None,
+    uncertain: Sequence[str],
+    vat: list[vat_lines.Vat],
+    items: list[Item],
+    findings: Findings,
+) -> bool:
+    """False (with a problem noted) for a total the OCR read with low confidence that
+    no other printed figure confirms: neither the VAT lines' gross nor the items add
+    up to it. A misread digit (88,41 as 33,41) is left out rather than booked."""
+    if total is None or not any(total in parsing.amounts(word) for word in uncertain):
+        return True
+    if vat and all(v.gross is not None for v in vat):
+        gross = sum((v.gross for v in vat if v.gross is not None), Decimal(0))
+        if abs(gross - total) <= parsing.CENT:
+            return True
+    summed = sum((Decimal(str(i.amount)) for i in items), Decimal(0))
+    if items and summed == total:
+        return True
+    findings.problem(
+        f"the total was read as {total} with low OCR confidence and neither the VAT "
+        "lines nor the items add up to it; left empty, check it on the document"
+    )
+    return False
+
+
 def card_slip_start(lines: list[str], after: int) -> int:
     """Where a stapled card terminal receipt begins (after line `after`), else the
     number of lines."""
@@ -315,6 +341,8 @@ def parse_receipt(text: str, uncertain: Sequence[str] = ()) -> ReceiptOutput:
     vat = vat_lines.read(lines, day, total, findings)
     end = chosen[0] if chosen else len(lines)
     items = items_of(lines, end)
+    if not total_read_surely(total, uncertain, vat, items, findings):
+        total = None
     check_items(items, total, lines, findings)
     receipt = Receipt(
         merchant=merchant,

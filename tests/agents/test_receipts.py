@@ -447,3 +447,38 @@ async def test_a_date_read_with_low_ocr_confidence_is_held_for_review() -> None:
     # An unsure word that is another date does not flag this one.
     other = await agent.run(ReceiptInput(text=text(), uncertain=["23.11.2026"]), ctx)
     assert other.receipt.needs_review is False
+
+
+UNSURE_TOTAL = """Yliopiston Apteekki
+Aleksanterinkatu 5
+33100 TAMPERE
+Y-TUNNUS: 1254852-4
+8.10.2026 08:27
+BURANA 400MG 30TABL 10,65
+PARACETAMOL 500MG 7,66
+YHTEENSÄ EUR {total}
+"""
+
+
+@pytest.mark.parametrize(
+    ("printed", "uncertain", "kept"),
+    [
+        # 18,31 is what the items add up to: confirmed, kept however unsure.
+        ("18,31", ("18,31",), True),
+        # A misread digit the items do not confirm: left out, never booked.
+        ("13,31", ("13,31",), False),
+        # Read surely: kept (and the items' disagreement flags it for review).
+        ("13,31", (), True),
+    ],
+)
+def test_an_unsure_total_is_kept_only_when_a_printed_figure_confirms_it(
+    printed: str, uncertain: tuple[str, ...], kept: bool
+) -> None:
+    parsed = parse_receipt(UNSURE_TOTAL.format(total=printed), uncertain)
+    value = Decimal(printed.replace(",", "."))
+    if kept:
+        assert parsed.receipt.total == float(value)
+    else:
+        assert parsed.receipt.total is None
+        assert parsed.receipt.needs_review
+        assert any("low OCR confidence" in w for w in parsed.warnings)
