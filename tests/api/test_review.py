@@ -10,12 +10,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import anyio
 import httpx
 import pytest
 
 from tests.support.documents import mangled_receipt
-from tests.support.gql import ws_connect
+from tests.support.gql import follow_to_end
 
 if TYPE_CHECKING:
     from tests.support.documents import Document
@@ -43,15 +42,7 @@ async def run_template(api: Api, template: str, variables: dict[str, Any]) -> An
         {"t": template, "v": variables},
     )
     execution_id = started["executeWorkflow"]["id"]
-    with anyio.fail_after(120):
-        async with ws_connect(api.url, api.keys["operator"]) as ws:
-            op = await ws.start(
-                "subscription($id: ID!) { executionEvents(executionId: $id, "
-                "afterSeq: 0) { type } }",
-                {"id": execution_id},
-            )
-            async for _ in ws.messages(op):
-                pass  # the stream completes after the final event
+    await follow_to_end(api.url, api.keys["operator"], execution_id)
     data = await client.data(
         "query($id: ID!) { execution(id: $id) { id status errorMessage result "
         "steps { stepId status } } }",

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import make_keys
-from tests.support.gql import ws_connect
+from tests.support.gql import follow_to_end
 from tests.support.sentry import FakeSentry
 from tests.support.server import ServerProcess
 
@@ -77,15 +77,7 @@ async def run_to_end(
     ).json()
     assert not started.get("errors"), started
     execution_id: str = started["data"]["executeWorkflow"]["id"]
-    with anyio.fail_after(120):
-        async with ws_connect(url, key) as ws:
-            op = await ws.start(
-                "subscription($id: ID!) { executionEvents(executionId: $id, "
-                "afterSeq: 0) { type } }",
-                {"id": execution_id},
-            )
-            async for _ in ws.messages(op):
-                pass  # the stream completes after the final event
+    await follow_to_end(url, key, execution_id)
     return execution_id
 
 

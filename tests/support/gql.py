@@ -8,6 +8,7 @@ import uuid
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import httpx
 import websockets
 from websockets.typing import Subprotocol
@@ -113,3 +114,19 @@ async def ws_connect(
             ack = json.loads(await socket.recv())
             assert ack["type"] == "connection_ack", ack
         yield Subscription(socket)
+
+
+async def follow_to_end(
+    base_url: str, key: str, execution_id: str, timeout: float = 120
+) -> None:
+    """Follow an execution's events over a WebSocket until its stream completes (after
+    the final event): the execution has ended when this returns."""
+    with anyio.fail_after(timeout):
+        async with ws_connect(base_url, key) as ws:
+            op = await ws.start(
+                "subscription($id: ID!) { executionEvents(executionId: $id, "
+                "afterSeq: 0) { type } }",
+                {"id": execution_id},
+            )
+            async for _ in ws.messages(op):
+                pass
