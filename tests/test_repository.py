@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# A path that leaves the clone for a sibling folder named "shared": a relative path
-# that goes up into it, or a Path built from the clone's parent.
+# A path that leaves the clone for the team's sibling folder (named by SIBLING): a
+# relative path that goes up into it, or a Path built from the clone's parent.
 SIBLING = "sh" + "ared"  # spelled in two so that this guard does not match itself
 OUTSIDE = re.compile(
     rf"\.\.[/\\]+{SIBLING}\b"

@@ -14,13 +14,13 @@ runner stores, so each failed execution is reported once however many processes 
 from __future__ import annotations
 
 import logging
-import sys
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from ..core.enums import EventType
 from ..core.protocols import ExecutionEvent
+from .sentry import sentry_started
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,13 +41,6 @@ _BREADCRUMBS = {
 #: Failed executions waiting to be reported; beyond this (a storm), the rest are
 #: dropped with a log line rather than held in memory.
 _QUEUE = 1_000
-
-
-def sentry_started() -> bool:
-    """Whether `configure_sentry` started the SDK in this process (without importing
-    it otherwise: the import alone costs time)."""
-    sdk = sys.modules.get("sentry_sdk")
-    return sdk is not None and bool(sdk.is_initialized())
 
 
 class FailureReports:

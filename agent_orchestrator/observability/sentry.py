@@ -3,6 +3,8 @@ event for each execution that ends FAILED (`observability.failures`)."""
 
 from __future__ import annotations
 
+import sys
+
 from .. import __version__
 
 
@@ -34,15 +36,20 @@ def configure_sentry(dsn: str | None, *, environment: str | None = None) -> bool
     return True
 
 
+def sentry_started() -> bool:
+    """Whether `configure_sentry` started the SDK in this process (without importing
+    it otherwise: the import alone costs time)."""
+    sdk = sys.modules.get("sentry_sdk")
+    return sdk is not None and bool(sdk.is_initialized())
+
+
 def report_problem(message: str, *, tags: dict[str, str] | None = None) -> None:
     """Send a problem that is no exception (e.g. a schedule that could not fire) to
     Sentry as an error event; nothing when Sentry is not configured."""
-    import sys
-
-    # Only when the SDK was started (`configure_sentry`): importing it costs time.
-    sentry_sdk = sys.modules.get("sentry_sdk")
-    if sentry_sdk is None or not sentry_sdk.is_initialized():
+    if not sentry_started():
         return
+    import sentry_sdk
+
     with sentry_sdk.new_scope() as scope:
         for key, value in (tags or {}).items():
             scope.set_tag(key, value)
