@@ -185,8 +185,16 @@ class Settings(BaseSettings):
     # Engine knobs beyond the guide's list.
     agent_retry_initial_ms: int = Field(1_000, ge=0, le=600_000)
     agent_retry_max_ms: int = Field(100_000, ge=0, le=3_600_000)
-    agent_lease_seconds: float = Field(30.0, gt=0, le=3_600)
+    # A worker renews its leases every third of this; a process that dies without
+    # handing its executions back holds them this long at most.
+    agent_lease_seconds: float = Field(10.0, gt=0, le=3_600)
     agent_max_concurrent_executions: int = Field(100, ge=1, le=10_000)
+    # At most this many running executions per tenant, across all processes.
+    agent_tenant_max_concurrent: int | None = Field(None, ge=1, le=100_000)
+    # On SIGTERM, how long attempts under way may take before they are cut off and
+    # their executions handed back to the other workers.
+    agent_drain_seconds: float = Field(8.0, ge=0, le=3_600)
+    # False: `serve` answers the API only; workflows run in `worker` processes.
     agent_worker_enabled: bool = True
     # Schedules: the longest wait between looks for schedules other processes made.
     agent_schedule_rescan_s: float = Field(30.0, gt=0, le=3_600)

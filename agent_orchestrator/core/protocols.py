@@ -369,14 +369,24 @@ class RunStore(Protocol):
         *,
         execution_ids: Sequence[str] | None = None,
         limit: int = 100,
+        tenant_cap: int | None = None,
+        dead_owners: Sequence[str] = (),
     ) -> list[str]:
-        """Take the lease of unfinished executions nobody holds.
+        """Take the lease of unfinished executions nobody holds, tenants in turn
+        (fewest running first, then each tenant's oldest).
 
-        An execution whose lease ran out counts as held by nobody.
+        An execution whose lease ran out, or is held by one of `dead_owners`, counts
+        as held by nobody. With `tenant_cap`, no tenant is given more than that many
+        running executions.
 
         Returns:
             The ids now held by `owner`.
         """
+        ...
+
+    async def lease_owners(self, prefix: str) -> list[str]:
+        """Owners of live leases on unfinished executions whose names start with
+        `prefix`."""
         ...
 
     async def renew(

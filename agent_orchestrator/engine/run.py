@@ -88,6 +88,10 @@ class ExecutionRun:
         self.seq = record.last_seq
         self.cancel_requested = record.cancel_requested
         self.abandoned = False
+        #: Set by `hand_back`: no step starts any more; the run ends when the
+        #: attempts under way have ended, leaving the rest to another worker.
+        self.handing_back = False
+        self._backoffs: set[anyio.CancelScope] = set()
         #: Set when the run ended with the execution parked (WAITING_APPROVAL).
         self.parked = False
         # The step that failed (None: the execution as a whole) and why.
@@ -152,6 +156,24 @@ class ExecutionRun:
         self.cancel_requested = True
         if self._scope is not None:
             self._scope.cancel()
+
+    def hand_back(self) -> None:
+        """Start no more steps (a worker that drains before it stops): attempts under
+        way may end and are stored; steps waiting to retry stop waiting here."""
+        self.handing_back = True
+        for scope in self._backoffs:
+            scope.cancel()
+
+    @property
+    def handed_back(self) -> bool:
+        """The run ended unfinished because of `hand_back` (nothing failed, nothing
+        was cancelled): its execution is for another worker to continue."""
+        return (
+            self.handing_back
+            and self.final_status is None
+            and self.failure is None
+            and not self.cancel_requested
+        )
 
     def abandon(self) -> None:
         """Stop without writing anything (another worker took the lease)."""
@@ -226,7 +248,7 @@ class ExecutionRun:
             async with anyio.create_task_group() as self._tg:
                 for step_id in launch:
                     self._tg.start_soon(self._step, step_id)
-        if self.final_status is None and not self.abandoned:
+        if self.final_status is None and not self.abandoned and not self.handed_back:
             with anyio.CancelScope(shield=True), anyio.fail_after(_FINALISE_TIMEOUT_S):
                 if self._waits_for_approval():
                     await self._park()
@@ -271,7 +293,10 @@ class ExecutionRun:
         self._fail_in(batch, step_id, error, utcnow())
 
     def _ready(self, candidates: Iterable[str], batch: WriteBatch) -> list[str]:
-        """Start or skip every candidate whose dependencies are all done."""
+        """Start or skip every candidate whose dependencies are all done (none while
+        the run is being handed back: the next worker starts them)."""
+        if self.handing_back:
+            return []
         queue = deque(candidates)
         launch: list[str] = []
         now = utcnow()
@@ -474,7 +499,14 @@ class ExecutionRun:
                     },
                 )
                 await self.writer.commit(batch)
-                await anyio.sleep(delay)
+                with anyio.CancelScope() as waiting:
+                    self._backoffs.add(waiting)
+                    if self.handing_back:
+                        waiting.cancel()
+                    await anyio.sleep(delay)
+                self._backoffs.discard(waiting)
+                if waiting.cancel_called:
+                    return None  # handed back: the retry runs on another worker
                 batch = WriteBatch()
                 self._start_attempt(step_id, batch, utcnow())
                 await self.writer.commit(batch)

@@ -1,9 +1,19 @@
 """The runner: owns the task group every execution of this process runs in.
 
-It leases executions so that several workers can share one PostgreSQL database: new
-executions are leased to the runner that creates them; a lease is renewed while the
-execution runs; when a process dies its leases run out and another runner (or the same
-one restarted) claims the executions and resumes them from their stored state.
+It leases executions so that several processes can share one PostgreSQL database:
+
+* A new execution is leased to the runner that creates it when that runner runs
+  workflows and has room; otherwise it is stored PENDING without an owner and announced
+  (``NOTIFY``), and a runner with room claims it at once (polling is the fallback).
+* Claims take tenants in turn (`RunStore.claim`), never more than
+  `EngineSettings.max_concurrent_executions` here, nor more than the per-tenant cap.
+* A lease is renewed while the execution runs. On shutdown the runner drains: it starts
+  no more steps, lets the attempts under way end (until `EngineSettings.drain_s`), then
+  hands the executions back, announced, so another process continues at once.
+* When a process dies its leases run out and another runner claims the executions and
+  resumes them from their stored state; leases of a process of this host that is gone
+  (its pid no longer runs) are taken at once, so a restarted process does not wait out
+  the leases it held itself.
 """
 
 from __future__ import annotations
@@ -57,8 +67,38 @@ class RunnerStatistics:
 
 
 def worker_name() -> str:
-    """A lease owner name that says which process holds an execution."""
+    """A lease owner name that says which process holds an execution:
+    ``<host>:<pid>:<random>``."""
     return f"{socket.gethostname()}:{os.getpid()}:{new_id()[:8]}"
+
+
+#: Owner names of the runners open in this process (a process may open several).
+_OPEN_HERE: set[str] = set()
+
+
+def gone(owner: str) -> bool:
+    """Whether `owner` (a `worker_name` of this host) names a process that no longer
+    runs: its pid is not alive (or a zombie), or it is this process's pid under a name
+    no runner here has (an earlier process, e.g. a container restarted with the same
+    pid)."""
+    _, _, rest = owner.rpartition(":")
+    pid_text = owner[: -len(rest) - 1].rpartition(":")[2]
+    if owner in _OPEN_HERE or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 class Runner:
@@ -91,13 +131,23 @@ class Runner:
         self._on_finished = on_finished
         self._claimed_once = anyio.Event()
         self._lease_rounds = 0
+        self._wake = anyio.Event()
+        self._claiming = anyio.Lock()
+        # Whether executions may be waiting for room (the last claim filled it, or
+        # work was announced while there was none): a run that ends then claims.
+        self._more_waiting = False
+        self._draining = False
+        self._host_prefix = f"{socket.gethostname()}:"
 
     # --- lifecycle -------------------------------------------------------------------
 
     async def __aenter__(self) -> Runner:
+        _OPEN_HERE.add(self.owner)
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
         self._tg.start_soon(self._lease_loop)
+        if self.settings.resume:
+            self._tg.start_soon(self._claim_loop)
         return self
 
     async def __aexit__(
@@ -107,18 +157,66 @@ class Runner:
         tb: TracebackType | None,
     ) -> bool | None:
         assert self._tg is not None
+        if exc_type is None:
+            with anyio.CancelScope(shield=True):
+                await self.drain()
         held = list(self._active)
         self._tg.cancel_scope.cancel()
         try:
             return await self._tg.__aexit__(exc_type, exc, tb)
         finally:
             self._tg = None
+            _OPEN_HERE.discard(self.owner)
             # Hand unfinished executions back at once rather than when the lease ends.
             with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                 try:
                     await self.store.release(self.owner, held)
                 except Exception:
                     log.warning("could not release leases on shutdown", exc_info=True)
+
+    async def drain(self, deadline_s: float | None = None) -> list[str]:
+        """Stop taking work and hand back what runs here: no step starts any more,
+        attempts under way may end until the deadline (`EngineSettings.drain_s`), then
+        the rest are cut off; the leases are released and announced.
+
+        Returns:
+            The executions handed back unfinished.
+        """
+        self._draining = True
+        runs = list(self._active.values())
+        for run in runs:
+            run.hand_back()
+        deadline = self.settings.drain_s if deadline_s is None else deadline_s
+        with anyio.move_on_after(deadline):
+            for run in runs:
+                await run.finished.wait()
+        for run in runs:
+            if not run.finished.is_set():
+                log.warning(
+                    "execution %s: an attempt ran past the %.0f s drain; it is cut "
+                    "off and runs again on another worker",
+                    run.id,
+                    deadline,
+                )
+                run.abandon()
+        with anyio.move_on_after(5):
+            for run in runs:
+                await run.finished.wait()
+        back = [run.id for run in runs if run.final_status is None and not run.parked]
+        if back:
+            with anyio.move_on_after(5):
+                try:
+                    await self.store.release(self.owner, back)
+                except Exception:
+                    log.warning("could not hand back leases", exc_info=True)
+            log.info("handed back %d unfinished executions", len(back))
+        return back
+
+    def wake(self) -> None:
+        """There may be work to claim (another process announced it): claim now
+        rather than at the next poll."""
+        self._more_waiting = True
+        self._wake.set()
 
     # --- what callers use ------------------------------------------------------------
 
@@ -148,12 +246,32 @@ class Runner:
             The record and True, or an earlier execution with the same idempotency key
             and False (not started again).
         """
+        here = self._takes_new()
         record, created = await self.store.create_execution(
-            new, lease_owner=self.owner, lease_s=self.settings.lease_s, audit=audit
+            new,
+            lease_owner=self.owner if here else None,
+            lease_s=self.settings.lease_s,
+            audit=audit,
         )
         if created:
-            self._launch(record)
+            if here:
+                self._launch(record)
+            else:
+                self.wake()
         return record, created
+
+    def _takes_new(self) -> bool:
+        """Whether a new execution is leased to this runner as it is stored: only when
+        it runs workflows, has room, and nothing may be waiting before it (then the
+        claim decides, tenants in turn)."""
+        return (
+            self._tg is not None
+            and not self._draining
+            and self.settings.run_submitted
+            and self.settings.tenant_max_concurrent is None
+            and not (self.settings.resume and self._more_waiting)
+            and len(self._active) < self.settings.max_concurrent_executions
+        )
 
     def cancel(self, execution_id: str) -> bool:
         """Cancel an execution this runner drives; False if it drives no such one."""
@@ -207,10 +325,17 @@ class Runner:
         """
         if self._tg is None or execution_id in self._active:
             return execution_id in self._active
-        if len(self._active) >= self.settings.max_concurrent_executions:
+        if (
+            self._draining
+            or not self.settings.run_submitted
+            or len(self._active) >= self.settings.max_concurrent_executions
+        ):
             return False
         claimed = await self.store.claim(
-            self.owner, self.settings.lease_s, execution_ids=[execution_id]
+            self.owner,
+            self.settings.lease_s,
+            execution_ids=[execution_id],
+            tenant_cap=self.settings.tenant_max_concurrent,
         )
         if execution_id not in claimed:
             return False
@@ -241,6 +366,8 @@ class Runner:
             self._active.pop(run.id, None)
             if self._on_finished is not None:
                 self._on_finished(run)
+            if self._more_waiting and not self._draining:
+                self._wake.set()  # room for what waits
         if run.parked:
             # A decision that came while the run was parking found the execution
             # still running and left it to this check.
@@ -256,6 +383,8 @@ class Runner:
                 )
 
     async def _lease_loop(self) -> None:
+        """Renew the leases held here; look for executions of processes that are gone;
+        claim what waits (the fallback when no announcement came)."""
         interval = max(self.settings.lease_s / 3, 0.05)
         while True:
             try:
@@ -266,14 +395,38 @@ class Runner:
                     anyio.fail_after(self.settings.lease_s),
                 ):
                     await self._renew()
-                    if self.settings.resume:
-                        await self._claim()
+                    if self.settings.resume and not self._draining:
+                        await self._claim(await self._gone_owners())
             except Exception:
                 log.warning("lease upkeep failed; trying again", exc_info=True)
             finally:
                 self._lease_rounds += 1
                 self._claimed_once.set()
             await anyio.sleep(interval)
+
+    async def _claim_loop(self) -> None:
+        """Claim as soon as work is announced or room appears."""
+        while True:
+            await self._wake.wait()
+            self._wake = anyio.Event()
+            if self._draining:
+                continue
+            try:
+                with (
+                    anyio.CancelScope(shield=True),
+                    anyio.fail_after(self.settings.lease_s),
+                ):
+                    await self._claim()
+            except Exception:
+                log.warning("could not claim announced work", exc_info=True)
+
+    async def _gone_owners(self) -> list[str]:
+        """Lease owners of this host whose process no longer runs."""
+        owners = await self.store.lease_owners(self._host_prefix)
+        found = [o for o in owners if gone(o)]
+        if found:
+            log.info("taking over the executions of stopped processes %s", found)
+        return found
 
     async def _renew(self) -> None:
         ids = list(self._active)
@@ -292,18 +445,31 @@ class Runner:
             elif held[execution_id] and not run.cancel_requested:
                 run.request_cancel()
 
-    async def _claim(self) -> None:
-        room = self.settings.max_concurrent_executions - len(self._active)
-        if room <= 0:
-            return
-        for execution_id in await self.store.claim(
-            self.owner, self.settings.lease_s, limit=room
-        ):
-            # The claim takes no live lease of this runner's own (see
-            # `RunStore.claim`); one that ran out while its run is still here is kept.
-            if execution_id in self._active:
-                continue
-            record = await self.store.load_execution(execution_id)
-            if record.last_seq or record.started_at:
-                log.info("resuming execution %s", execution_id)
-            self._launch(record)
+    async def _claim(self, gone_owners: list[str] | None = None) -> None:
+        async with self._claiming:
+            room = self.settings.max_concurrent_executions - len(self._active)
+            if room <= 0 or self._tg is None:
+                self._more_waiting = True
+                return
+            claimed = await self.store.claim(
+                self.owner,
+                self.settings.lease_s,
+                limit=room,
+                tenant_cap=self.settings.tenant_max_concurrent,
+                dead_owners=gone_owners or (),
+            )
+            # Room filled: more may wait. A per-tenant cap may hold work back that
+            # any ending run (anywhere) frees, so keep looking then too.
+            self._more_waiting = (
+                len(claimed) >= room or self.settings.tenant_max_concurrent is not None
+            )
+            for execution_id in claimed:
+                # The claim takes no live lease of this runner's own (see
+                # `RunStore.claim`); one that ran out while its run is still here is
+                # kept.
+                if execution_id in self._active:
+                    continue
+                record = await self.store.load_execution(execution_id)
+                if record.last_seq or record.started_at:
+                    log.info("resuming execution %s", execution_id)
+                self._launch(record)

@@ -20,8 +20,16 @@ class EngineSettings:
         retry_factor: Each further retry waits this much longer.
         retry_max_ms: No retry waits longer than this.
         lease_s: How long a worker's claim on an execution lasts without renewal.
-        max_concurrent_executions: Executions one runner drives at once.
-        resume: Whether the runner takes over unfinished executions nobody holds.
+        max_concurrent_executions: Executions one runner drives at once; what is
+            above it waits as PENDING and is claimed in turn.
+        resume: Whether the runner claims unfinished executions nobody holds (new
+            ones other processes stored, and those of processes that stopped).
+        run_submitted: Whether executions submitted through this runner run here
+            when it has room (False: an API-only process; they wait for a worker).
+        tenant_max_concurrent: At most this many running executions per tenant
+            across all processes (``AGENT_TENANT_MAX_CONCURRENT``; None: no cap).
+        drain_s: On shutdown, how long running step attempts may take to end
+            before they are cut off and their executions handed back.
         max_foreach_items: Elements one for-each may run
             (``AGENT_MAX_FOREACH_ITEMS``).
         max_step_runs: Step runs one execution may expand to, for-each elements
@@ -34,9 +42,12 @@ class EngineSettings:
     retry_initial_ms: int = 1_000
     retry_factor: float = 2.0
     retry_max_ms: int = 100_000
-    lease_s: float = 30.0
+    lease_s: float = 10.0
     max_concurrent_executions: int = 100
     resume: bool = True
+    run_submitted: bool = True
+    tenant_max_concurrent: int | None = None
+    drain_s: float = 8.0
     max_foreach_items: int = 1_000
     max_step_runs: int = 200_000
 

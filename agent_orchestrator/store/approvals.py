@@ -20,7 +20,7 @@ from ..core.errors import Conflict, NotFound
 from ..core.ids import as_utc, utcnow
 from .audit import write_audit
 from .models import ApprovalRow, ExecutionRow, StepRunRow, StoredRow, table_of
-from .runs import reopen_statement
+from .runs import announce_work, reopen_statement
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -232,6 +232,8 @@ class SqlApprovalStore:
                     reopen_statement().where(executions.c.id == execution_id)
                 )
             ).first() is not None
+            if reopened:
+                await announce_work(conn)
             await write_audit(conn, audit)
         decided = ApprovalRecord(
             request=record.request,
@@ -265,7 +267,10 @@ class SqlApprovalStore:
         """Every parked execution that has a decided waiting step back to PENDING
         (a decision whose runner stopped before taking the execution)."""
         async with self.db.write() as conn:
-            return [r[0] for r in await conn.execute(reopen_statement())]
+            reopened = [r[0] for r in await conn.execute(reopen_statement())]
+            if reopened:
+                await announce_work(conn)
+            return reopened
 
     async def take_unannounced(self, limit: int = 20) -> list[ApprovalRecord]:
         """Waiting approvals nobody was told of yet, marked as told (each is taken

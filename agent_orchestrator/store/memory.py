@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ..core.enums import ExecutionStatus, StepStatus
@@ -151,24 +152,61 @@ class MemoryRunStore:
         *,
         execution_ids: Sequence[str] | None = None,
         limit: int = 100,
+        tenant_cap: int | None = None,
+        dead_owners: Sequence[str] = (),
     ) -> list[str]:
         """See `RunStore.claim`."""
         now = utcnow()
-        claimed: list[str] = []
-        for execution_id, record in self._executions.items():
-            if len(claimed) >= limit:
-                break
+
+        def free(execution_id: str) -> bool:
+            lease = self._leases[execution_id]
+            return (
+                lease.owner is None
+                or lease.owner in dead_owners
+                or (lease.expires is not None and lease.expires < now)
+            )
+
+        unfinished = [
+            (execution_id, record)
+            for execution_id, record in self._executions.items()
+            if record.status in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+        ]
+        running: Counter[str] = Counter(
+            record.tenant_id for id_, record in unfinished if not free(id_)
+        )
+        places: Counter[str] = Counter()
+        queue: list[tuple[int, dt.datetime, str]] = []
+        for execution_id, record in sorted(unfinished, key=lambda i: i[1].created_at):
+            if not free(execution_id):
+                continue
             if execution_ids is not None and execution_id not in execution_ids:
                 continue
-            if record.status not in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING):
-                continue
-            lease = self._leases[execution_id]
-            if lease.owner is None or (lease.expires and lease.expires < now):
-                self._leases[execution_id] = _Lease(
-                    owner, now + dt.timedelta(seconds=lease_s)
-                )
-                claimed.append(execution_id)
+            places[record.tenant_id] += 1
+            turn = running[record.tenant_id] + places[record.tenant_id]
+            if tenant_cap is None or turn <= tenant_cap:
+                queue.append((turn, record.created_at, execution_id))
+        claimed = [
+            execution_id for _, _, execution_id in sorted(queue)[: max(limit, 0)]
+        ]
+        for execution_id in claimed:
+            self._leases[execution_id] = _Lease(
+                owner, now + dt.timedelta(seconds=lease_s)
+            )
         return claimed
+
+    async def lease_owners(self, prefix: str) -> list[str]:
+        """See `RunStore.lease_owners`."""
+        now = utcnow()
+        return sorted(
+            {
+                lease.owner
+                for execution_id, lease in self._leases.items()
+                if lease.owner is not None
+                and lease.owner.startswith(prefix)
+                and (lease.expires is None or lease.expires >= now)
+                and not self._executions[execution_id].status.is_final
+            }
+        )
 
     async def renew(
         self, owner: str, execution_ids: Sequence[str], lease_s: float

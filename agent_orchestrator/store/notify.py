@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .batches import NOTIFY_CHANNEL
+from .runs import WORK_CHANNEL
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine
@@ -24,11 +25,12 @@ async def listen_for_events(
     database: Database,
     on_event: Callable[[str, int], Awaitable[None]],
     *,
+    on_work: Callable[[], None] | None = None,
     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
     """Call `on_event(execution_id, last_seq)` for every batch of events any process
-    stores, until cancelled; reconnects when the connection drops. Nothing on SQLite
-    (a single process)."""
+    stores, and `on_work()` whenever work to claim is announced, until cancelled;
+    reconnects when the connection drops. Nothing on SQLite (a single process)."""
     if database.is_sqlite:
         task_status.started()
         await anyio.sleep_forever()
@@ -51,15 +53,28 @@ async def listen_for_events(
             except Exception:
                 log.warning("could not relay events of %s", execution_id, exc_info=True)
 
+    def work(_conn: Any, _pid: int, _channel: str, _payload: str) -> None:
+        if on_work is not None:
+            on_work()
+
     with send, receive:
-        await _listen(dsn, heard, deliver, task_status)
+        await _listen(
+            dsn,
+            {NOTIFY_CHANNEL: heard, WORK_CHANNEL: work},
+            deliver,
+            task_status,
+            # Work announced while the connection was down was not heard.
+            on_connect=on_work,
+        )
 
 
 async def _listen(
     dsn: str,
-    heard: Any,
+    listeners: dict[str, Any],
     deliver: Callable[[], Coroutine[Any, Any, None]],
     task_status: TaskStatus[None],
+    *,
+    on_connect: Callable[[], None] | None,
 ) -> None:
     import asyncpg
 
@@ -70,7 +85,10 @@ async def _listen(
             conn = None
             try:
                 conn = await asyncpg.connect(dsn)
-                await conn.add_listener(NOTIFY_CHANNEL, heard)
+                for channel, heard in listeners.items():
+                    await conn.add_listener(channel, heard)
+                if on_connect is not None:
+                    on_connect()
                 if not started:
                     started = True
                     task_status.started()

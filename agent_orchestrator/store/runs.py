@@ -31,6 +31,8 @@ from .models import ExecutionEventRow, ExecutionRow, StepRunRow, StoredRow, tabl
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from ..core.records import AuditEntry
     from .database import Database
 
@@ -42,6 +44,11 @@ _UNFINISHED = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
 _WAITING = ExecutionStatus.WAITING_APPROVAL.value
 _PENDING = ExecutionStatus.PENDING.value
 _CANCELLABLE = (*_UNFINISHED, _WAITING)
+#: The advisory lock claims take on PostgreSQL while a per-tenant cap is in force.
+_CLAIM_LOCK_KEY = 0x616F_636C  # "aocl"
+#: New work (an execution nobody holds) is announced here, once it is committed, so
+#: that idle workers claim it at once rather than at their next poll.
+WORK_CHANNEL = "agent_orchestrator_work"
 # Statements of the read paths, built once (building them costs more than SQLite
 # takes to run them).
 _BY_ID = select(executions).where(executions.c.id == bindparam("id"))
@@ -137,6 +144,8 @@ class SqlRunStore:
                 await conn.execute(insert(executions), [row])
                 if step_rows:
                     await conn.execute(insert(steps), step_rows)
+                if lease_owner is None:
+                    await announce_work(conn)
                 if audit is not None:
                     await write_audit(
                         conn, replace(audit, resource_id=audit.resource_id or new.id)
@@ -240,29 +249,60 @@ class SqlRunStore:
         *,
         execution_ids: Sequence[str] | None = None,
         limit: int = 100,
+        tenant_cap: int | None = None,
+        dead_owners: Sequence[str] = (),
     ) -> list[str]:
-        """Lease unfinished executions that nobody holds; see `RunStore.claim`."""
+        """Lease unfinished executions that nobody holds; see `RunStore.claim`.
+
+        Tenants take turns: candidates are ordered by how many executions their
+        tenant runs now plus their place in that tenant's queue, so one tenant's burst
+        does not keep another's single execution waiting. With `tenant_cap`, no
+        tenant gets more running executions than that (claims of all processes are
+        serialised on PostgreSQL while a cap is in force, so that two of them cannot
+        both take a tenant's last free place).
+        """
         if limit <= 0:
             return []
         now = utcnow()
+        dead = list(dead_owners)
+        nobody_holds = or_(
+            executions.c.lease_owner.is_(None),
+            executions.c.lease_expires_at < now,
+            *([executions.c.lease_owner.in_(dead)] if dead else []),
+        )
+        claimable = and_(executions.c.status.in_(_UNFINISHED), nobody_holds)
+        running = (
+            select(executions.c.tenant_id, func.count().label("n"))
+            .where(executions.c.status.in_(_UNFINISHED), ~nobody_holds)
+            .group_by(executions.c.tenant_id)
+            .cte("running")
+        )
+        queued = select(
+            executions.c.id,
+            executions.c.tenant_id,
+            func.row_number()
+            .over(partition_by=executions.c.tenant_id, order_by=executions.c.created_at)
+            .label("place"),
+        ).where(claimable)
+        if execution_ids is not None:
+            queued = queued.where(executions.c.id.in_(list(execution_ids)))
+        ranked = queued.cte("queued")
+        turn = func.coalesce(running.c.n, 0) + ranked.c.place
         candidates = (
             select(executions.c.id)
-            .where(
-                executions.c.status.in_(_UNFINISHED),
-                # Not the owner's own leases: those it drives and renews; one whose
-                # run stopped is taken back when its lease runs out.
-                or_(
-                    executions.c.lease_owner.is_(None),
-                    executions.c.lease_expires_at < now,
-                ),
+            .select_from(
+                executions.join(ranked, ranked.c.id == executions.c.id).outerjoin(
+                    running, running.c.tenant_id == ranked.c.tenant_id
+                )
             )
-            .order_by(executions.c.created_at)
+            .where(claimable)
+            .order_by(turn, executions.c.created_at)
             .limit(limit)
         )
-        if execution_ids is not None:
-            candidates = candidates.where(executions.c.id.in_(list(execution_ids)))
+        if tenant_cap is not None:
+            candidates = candidates.where(turn <= tenant_cap)
         if not self.db.is_sqlite:
-            candidates = candidates.with_for_update(skip_locked=True)
+            candidates = candidates.with_for_update(of=executions, skip_locked=True)
         statement = (
             update(executions)
             .where(executions.c.id.in_(candidates.scalar_subquery()))
@@ -272,7 +312,24 @@ class SqlRunStore:
             .returning(executions.c.id)
         )
         async with self.db.write() as conn:
+            if tenant_cap is not None and not self.db.is_sqlite:
+                await conn.execute(select(func.pg_advisory_xact_lock(_CLAIM_LOCK_KEY)))
             return [r[0] for r in await conn.execute(statement)]
+
+    async def lease_owners(self, prefix: str) -> list[str]:
+        """Owners of live leases whose names start with `prefix` (a host's)."""
+        now = utcnow()
+        async with self.db.read() as conn:
+            found = await conn.execute(
+                select(executions.c.lease_owner)
+                .where(
+                    executions.c.status.in_(_UNFINISHED),
+                    executions.c.lease_owner.startswith(prefix, autoescape=True),
+                    executions.c.lease_expires_at >= now,
+                )
+                .distinct()
+            )
+            return [r[0] for r in found]
 
     async def renew(
         self, owner: str, execution_ids: Sequence[str], lease_s: float
@@ -311,6 +368,7 @@ class SqlRunStore:
                 )
                 .values(lease_owner=None, lease_expires_at=None)
             )
+            await announce_work(conn)
 
     async def request_cancel(
         self, execution_id: str, tenant_id: str, audit: AuditEntry | None = None
@@ -339,6 +397,7 @@ class SqlRunStore:
             ).first()
             if found is not None:
                 await write_audit(conn, audit)
+                await announce_work(conn)
         if found is None:
             raise NotFound(f"execution {execution_id} not found")
         return await self.load_execution(execution_id, tenant_id)
@@ -349,7 +408,10 @@ class SqlRunStore:
             found = await conn.execute(
                 reopen_statement().where(executions.c.id == execution_id)
             )
-            return found.first() is not None
+            if found.first() is None:
+                return False
+            await announce_work(conn)
+            return True
 
     # --- events ----------------------------------------------------------------------
 
@@ -376,6 +438,13 @@ class SqlRunStore:
                 .first()
             )
         return event_record(row) if row is not None else None
+
+
+async def announce_work(conn: AsyncConnection) -> None:
+    """Tell idle workers of every process that there is work to claim (PostgreSQL
+    NOTIFY, heard once the transaction commits; nothing on SQLite, one process)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(func.pg_notify(WORK_CHANNEL, "")))
 
 
 def reopen_statement() -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING
 
 import anyio
@@ -60,7 +61,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("agent_orchestrator")
 
 
-def engine_settings(settings: Settings, *, resume: bool = True) -> EngineSettings:
+def engine_settings(
+    settings: Settings, *, resume: bool = True, run_submitted: bool = True
+) -> EngineSettings:
     """The engine's knobs from the service settings."""
     return EngineSettings(
         max_retries=settings.agent_max_retries,
@@ -70,6 +73,9 @@ def engine_settings(settings: Settings, *, resume: bool = True) -> EngineSetting
         lease_s=settings.agent_lease_seconds,
         max_concurrent_executions=settings.agent_max_concurrent_executions,
         resume=resume,
+        run_submitted=run_submitted,
+        tenant_max_concurrent=settings.agent_tenant_max_concurrent,
+        drain_s=settings.agent_drain_seconds,
         max_foreach_items=settings.agent_max_foreach_items,
         max_step_runs=settings.agent_max_steps * settings.agent_max_foreach_items,
     )
@@ -130,8 +136,11 @@ async def open_services(
 
     Args:
         settings: The configuration.
-        resume: Whether this process takes over unfinished executions nobody holds
-            (default: when ``AGENT_WORKER_ENABLED``).
+        resume: Whether this process claims executions nobody holds: new ones
+            other processes stored and those of stopped processes. Default: when
+            ``AGENT_WORKER_ENABLED`` (a server with workers off then runs no workflow
+            at all, not even those it is asked to start: they wait for a worker).
+            Given explicitly (the CLI's commands), the process runs what it starts.
     """
     configure_logging(
         settings.log_level, settings.log_format, secrets=settings.secret_values()
@@ -139,8 +148,9 @@ async def open_services(
     enabled = settings.agent_orchestrator_enabled
     if not enabled:
         log.warning("AGENT_ORCHESTRATOR_ENABLED is false: %s", DISABLED_MESSAGE)
+    run_submitted = True
     if resume is None:
-        resume = settings.agent_worker_enabled
+        resume = run_submitted = settings.agent_worker_enabled
     async with AsyncExitStack() as stack:
         database = await stack.enter_async_context(
             create_database(settings.database_url)
@@ -170,7 +180,7 @@ async def open_services(
             runs,
             registry,
             Fanout(bus, prometheus, failures),
-            engine_settings(settings, resume=resume),
+            engine_settings(settings, resume=resume, run_submitted=run_submitted),
         )
         if enabled:
             await stack.enter_async_context(runner)
@@ -255,7 +265,11 @@ async def open_services(
             sockets=KeySockets(settings.agent_ws_max_sockets_per_key),
         )
         async with anyio.create_task_group() as tg:
-            await tg.start(listen_for_events, database, hub.remote_event)
+            await tg.start(
+                partial(listen_for_events, on_work=runner.wake),
+                database,
+                hub.remote_event,
+            )
             await tg.start(failures.run)
             await tg.start(
                 services.api_keys.watch_sockets,

@@ -35,7 +35,12 @@ COMBINATIONS = [
 ]
 
 FAST = EngineSettings(
-    max_retries=3, timeout_ms=5_000, retry_initial_ms=20, retry_max_ms=2_000, lease_s=5
+    max_retries=3,
+    timeout_ms=5_000,
+    retry_initial_ms=20,
+    retry_max_ms=2_000,
+    lease_s=5,
+    drain_s=0.5,
 )
 
 
