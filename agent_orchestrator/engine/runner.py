@@ -187,30 +187,39 @@ class Runner:
         for run in runs:
             run.hand_back()
         deadline = self.settings.drain_s if deadline_s is None else deadline_s
-        with anyio.move_on_after(deadline):
+        back: list[str] = []
+        async with anyio.create_task_group() as tg:
             for run in runs:
-                await run.finished.wait()
-        for run in runs:
-            if not run.finished.is_set():
-                log.warning(
-                    "execution %s: an attempt ran past the %.0f s drain; it is cut "
-                    "off and runs again on another worker",
-                    run.id,
-                    deadline,
-                )
-                run.abandon()
-        with anyio.move_on_after(5):
-            for run in runs:
-                await run.finished.wait()
-        back = [run.id for run in runs if run.final_status is None and not run.parked]
+                tg.start_soon(self._hand_back, run, deadline, back)
         if back:
-            with anyio.move_on_after(5):
-                try:
-                    await self.store.release(self.owner, back)
-                except Exception:
-                    log.warning("could not hand back leases", exc_info=True)
             log.info("handed back %d unfinished executions", len(back))
         return back
+
+    async def _hand_back(
+        self, run: ExecutionRun, deadline: float, back: list[str]
+    ) -> None:
+        """Release one execution as soon as its run has stopped, so another process
+        continues it while this one waits for the others."""
+        with anyio.move_on_after(deadline):
+            await run.finished.wait()
+        if not run.finished.is_set():
+            log.warning(
+                "execution %s: an attempt ran past the %g s drain; it is cut off and "
+                "runs again on another worker",
+                run.id,
+                deadline,
+            )
+            run.abandon()
+            with anyio.move_on_after(5):
+                await run.finished.wait()
+        if run.final_status is not None or run.parked:
+            return
+        back.append(run.id)
+        with anyio.move_on_after(5):
+            try:
+                await self.store.release(self.owner, [run.id])
+            except Exception:
+                log.warning("could not hand back execution %s", run.id, exc_info=True)
 
     def wake(self) -> None:
         """There may be work to claim (another process announced it): claim now
