@@ -19,6 +19,7 @@ from agent_orchestrator.service.starting import ExecutionStarter
 from agent_orchestrator.store.database import create_database
 from agent_orchestrator.store.memory import MemoryRunStore
 from agent_orchestrator.store.runs import SqlRunStore
+from tests.api import gate_agent
 from tests.support.agents import create_agents
 
 if TYPE_CHECKING:
@@ -63,7 +64,9 @@ class Engine:
 
 
 def make_registry() -> AgentRegistry:
-    return AgentRegistry([WaitAgent(), ApprovalAgent(), *create_agents(None)])
+    return AgentRegistry(
+        [WaitAgent(), ApprovalAgent(), *create_agents(None), gate_agent.GateAgent()]
+    )
 
 
 @pytest.fixture
