@@ -8,11 +8,14 @@ COPY migrations ./migrations
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir -e .
 
 FROM python:3.11-slim-bookworm
+# /data/files is made here, owned by the service's user: a named volume mounted on it
+# (docker-compose.yml) starts with that owner, so the API and workers can write it.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-fin \
       tesseract-ocr-eng libvoikko1 voikko-fi curl \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --create-home --uid 10001 orchestrator
+ && useradd --create-home --uid 10001 orchestrator \
+ && mkdir -p /data/files && chown orchestrator:orchestrator /data/files
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=orchestrator:orchestrator /src /src
 WORKDIR /src

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("agent_orchestrator")
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_app_from_environment"]
 
 
 _GRAPHQL_PARAMETERS = ("query", "operationName", "variables", "extensions")
@@ -238,6 +238,24 @@ def create_app(settings: Settings) -> Starlette:
             ),
         )
     return Starlette(routes=list(routes), middleware=middleware, lifespan=lifespan)
+
+
+def create_app_from_environment() -> Starlette:
+    """The application of one process of ``serve --workers N``, which uvicorn's
+    process manager builds in each new worker process by this import name.
+
+    The settings are read from the environment and ``.env``, as the ``serve`` that
+    started the workers read them (it puts ``--database-url`` in ``DATABASE_URL``);
+    each worker sets up its own logging before the first line.
+    """
+    from .config import load_settings
+    from .observability.logging import configure_logging
+
+    settings = load_settings()
+    configure_logging(
+        settings.log_level, settings.log_format, secrets=settings.secret_values()
+    )
+    return create_app(settings)
 
 
 def _services(running: _Running) -> Services:

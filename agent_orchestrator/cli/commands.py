@@ -7,6 +7,7 @@ the planner are loaded by the commands that use them, never by ``--help``.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path  # noqa: TC003 (typer reads the annotations at run time)
 from typing import TYPE_CHECKING, Annotated, Any
@@ -386,6 +387,15 @@ def serve(
         bool,
         typer.Option(help="Bind a public address even with API keys switched off."),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="AGENT_SERVE_WORKERS",
+            help="API processes sharing the port (uvicorn's process manager); more "
+            "than 1 needs PostgreSQL.",
+        ),
+    ] = 1,
     database_url: DatabaseOption = None,
 ) -> None:
     """Serve the API (and run workflows) with uvicorn.
@@ -395,6 +405,8 @@ def serve(
     with `agent-orchestrator migrate`.
     """
     settings = load_settings(database_url)
+    if workers > 1:
+        _check_workers(settings, workers)
     if not settings.agent_api_key_enabled:
         if not _is_loopback(host) and not (
             allow_insecure or settings.agent_allow_insecure_bind
@@ -423,19 +435,36 @@ def serve(
             f"'{DEFAULT_TENANT}' (shown only now; send it as the X-API-Key header):\n"
             f"  [bold]{key}[/bold]"
         )
-    _serve(settings, host, port)
+    _serve(settings, host, port, workers)
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _check_workers(settings: Settings, workers: int) -> None:
+    """Refuse several processes on SQLite; warn when each would count its own rate
+    limit."""
+    if settings.is_sqlite:
+        fail(
+            f"serve --workers {workers} needs PostgreSQL: SQLite is the single-process "
+            "embedded database. Set DATABASE_URL=postgresql://user:pass@host:5432/db "
+            "(then run `agent-orchestrator migrate`), or serve with --workers 1."
+        )
+    if settings.agent_rate_limit_storage == "memory":
+        warn(
+            f"AGENT_RATE_LIMIT_STORAGE=memory: each of the {workers} processes counts "
+            f"AGENT_RATE_LIMIT ({settings.agent_rate_limit}) on its own, so a key may "
+            f"make {workers} times as many requests; set AGENT_RATE_LIMIT_STORAGE="
+            "redis://host:6379/0 to share the limit"
+        )
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
-
-    from ..app import create_app
 
     base = f"http://{_display_host(host)}:{port}"
     where = "GraphiQL" if settings.agent_graphiql else "GraphQL"
+    processes = f" ({workers} processes)" if workers > 1 else ""
     console.print(
         f"Agent Orchestrator {__version__}: {where} at [bold]{base}/graphql[/bold], "
-        f"health at {base}/health"
+        f"health at {base}/health{processes}"
     )
     from ..observability.logging import configure_logging
 
@@ -444,19 +473,33 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     configure_logging(
         settings.log_level, settings.log_format, secrets=settings.secret_values()
     )
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_config=None,
-        log_level=settings.log_level.lower(),
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "log_level": settings.log_level.lower(),
         # One log line per request costs more than a small query; errors are still
         # logged, and Prometheus counts traffic.
-        access_log=settings.log_level == "DEBUG",
-        ws="websockets-sansio" if _has_sansio() else "auto",
+        "access_log": settings.log_level == "DEBUG",
+        "ws": "websockets-sansio" if _has_sansio() else "auto",
         # Compressing every small event message for every subscriber costs more CPU
         # than the bytes it saves on a LAN.
-        ws_per_message_deflate=False,
+        "ws_per_message_deflate": False,
+    }
+    if workers == 1:
+        from ..app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+        return
+    # uvicorn's process manager starts each worker in a new interpreter (spawn) that
+    # imports the app by name and reads the settings from the environment: what
+    # --database-url said must be there too.
+    os.environ["DATABASE_URL"] = settings.database_url
+    uvicorn.run(
+        "agent_orchestrator.app:create_app_from_environment",
+        factory=True,
+        workers=workers,
+        **options,
     )
 
 

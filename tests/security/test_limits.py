@@ -4,7 +4,6 @@ size, and API keys never stored or logged in plain text."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +11,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import make_key
-from tests.support.server import ServerProcess, free_port
+from tests.support.server import ServerProcess, check_redis, free_port, redis_url
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -21,24 +20,6 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 QUERY = {"query": "{ agents { id } }"}
-
-
-def redis_url() -> str:
-    return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def check_redis() -> None:
-    import socket
-    from urllib.parse import urlsplit
-
-    where = urlsplit(redis_url())
-    host, port = where.hostname or "127.0.0.1", where.port or 6379
-    try:
-        socket.create_connection((host, port), timeout=2).close()
-    except OSError as exc:
-        raise RuntimeError(
-            f"Redis for the rate-limit test is not reachable at {redis_url()}: {exc}"
-        ) from exc
 
 
 def test_rate_limit_holds_across_two_processes(

@@ -10,11 +10,12 @@ import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import httpx
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,19 +27,50 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def redis_url() -> str:
+    """The Redis that tests share rate limits through (``TEST_REDIS_URL``)."""
+    return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def check_redis() -> None:
+    """Fail loudly (never skip) when the test Redis is not reachable."""
+    where = urlsplit(redis_url())
+    host, port = where.hostname or "127.0.0.1", where.port or 6379
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError as exc:
+        raise RuntimeError(
+            f"Redis for the rate-limit tests is not reachable at {redis_url()}: "
+            f"{exc}. Run `make test` (it starts one) or set TEST_REDIS_URL."
+        ) from exc
+
+
 class ServerProcess:
-    """``agent-orchestrator serve`` in a child process.
+    """``agent-orchestrator serve`` in a child process (in a session of its own, so
+    that the worker processes of ``--workers N`` go with it when it is killed).
 
     Example::
 
         with ServerProcess({"DATABASE_URL": url}, log_path) as server:
             httpx.get(server.url + "/health")
+
+    Args:
+        env: Variables on top of this process's environment.
+        log_path: Where the server's output goes.
+        port: The port to bind (default: a free one).
+        args: More options of ``serve`` (``["--workers", "2"]``).
     """
 
     def __init__(
-        self, env: Mapping[str, str], log_path: Path, *, port: int | None = None
+        self,
+        env: Mapping[str, str],
+        log_path: Path,
+        *,
+        port: int | None = None,
+        args: Sequence[str] = (),
     ) -> None:
         self.port = port or free_port()
+        self.args = list(args)
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.env = {
@@ -69,11 +101,13 @@ class ServerProcess:
                 "--port",
                 str(self.port),
                 "--no-bootstrap-key",
+                *self.args,
             ],
             cwd=ROOT,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -86,8 +120,7 @@ class ServerProcess:
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        self.process.kill()
-        self.process.wait(timeout=10)
+        self.kill()
         raise RuntimeError(
             f"server did not become healthy in {timeout} s:\n{self.log()}"
         )
@@ -99,9 +132,13 @@ class ServerProcess:
         )
 
     def kill(self) -> None:
-        """SIGKILL: the process dies mid-whatever, as in a crash."""
+        """SIGKILL: the process (and any worker process of its) dies mid-whatever,
+        as in a crash."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # the whole group is gone already
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
