@@ -93,3 +93,63 @@ class MetricsSnapshot:
     error_rate: float
     agents: Sequence[AgentFigures]
     by_status: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesBucket:
+    """The executions created in one interval of a metrics series.
+
+    Attributes:
+        start: Where the interval begins (aware UTC); it ends where the next begins.
+        by_status: How many of them are in each status now (`ExecutionStatus` values;
+            a status none is in is left out).
+        p50_duration_ms: The median duration of those that ended (nearest rank).
+        p95_duration_ms: Their 95th percentile (nearest rank), as `MetricsSnapshot`'s.
+    """
+
+    start: dt.datetime
+    by_status: Mapping[str, int] = field(default_factory=dict)
+    p50_duration_ms: float | None = None
+    p95_duration_ms: float | None = None
+
+    @property
+    def total(self) -> int:
+        """All the executions created in the interval."""
+        return sum(self.by_status.values())
+
+
+@dataclass(frozen=True, slots=True)
+class AgentOutcomes:
+    """How many of an agent's steps succeeded and failed in a series' window."""
+
+    agent_id: str
+    succeeded: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSeries:
+    """A tenant's executions over a window, per interval, for charts.
+
+    Attributes:
+        window: The window's name (``1h``, ``24h``, ``7d``, ``30d``).
+        interval_s: The nominal length of an interval in seconds (a calendar day's is
+            86,400 even on the days the clocks turn).
+        since: Where the first interval begins.
+        until: When the figures were read (inside the last interval).
+        buckets: One per interval, oldest first.
+        agents: Per agent (by id), its steps' outcomes in the window.
+        queued: Executions waiting for a worker now (``PENDING``), whenever created.
+        running: Executions running now.
+        waiting_approval: Executions parked for an approval now.
+    """
+
+    window: str
+    interval_s: int
+    since: dt.datetime
+    until: dt.datetime
+    buckets: Sequence[SeriesBucket]
+    agents: Sequence[AgentOutcomes]
+    queued: int
+    running: int
+    waiting_approval: int

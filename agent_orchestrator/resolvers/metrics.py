@@ -8,7 +8,7 @@ import anyio
 import strawberry
 
 from ..schema.context import Info
-from ..schema.types.metrics import Metrics
+from ..schema.types.metrics import WINDOW_HELP, Metrics, MetricsSeries
 from ..security.permissions import Permission
 from .access import allow, key_guard
 
@@ -26,6 +26,14 @@ class MetricsQuery:
             info.context.caller, hours_back
         )
         return Metrics.of(snapshot)
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description=f"The executions per interval of a window: {WINDOW_HELP}; "
+        "by status, their p50/p95 durations, the agents' outcomes and the queue now."
+    )
+    async def metrics_series(self, info: Info, window: str = "24h") -> MetricsSeries:
+        series = await info.context.services.metrics.series(info.context.caller, window)
+        return MetricsSeries.of(series)
 
 
 @strawberry.type

@@ -1,20 +1,25 @@
 """Process-wide caches behind subscriptions: one payload per event and selection however
-many follow it, and one metrics computation per tenant and window per interval."""
+many follow it, and one metrics computation (figures or series) per tenant and window
+per interval."""
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import anyio
 
 from ..core.protocols import ExecutionEvent
-from ..core.records import MetricsSnapshot
+from ..core.records import MetricsSeries, MetricsSnapshot
 from ..store.metrics import MetricsQueries
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+
+    from ..core.windows import SeriesWindow
+
+T = TypeVar("T")
 
 
 class EventPayloads:
@@ -47,27 +52,48 @@ class EventPayloads:
 
 
 class MetricsFeed:
-    """Metrics snapshots shared by every subscriber of the same tenant and window."""
+    """Metrics snapshots and series shared by every subscriber of the same tenant and
+    window."""
 
     def __init__(self, queries: MetricsQueries, interval_s: float = 5.0) -> None:
         self.queries = queries
         self.interval_s = interval_s
-        self._cache: dict[tuple[str, int], tuple[float, MetricsSnapshot]] = {}
-        self._locks: dict[tuple[str, int], anyio.Lock] = {}
+        self._cache: dict[tuple[str, str, str], tuple[float, object]] = {}
+        self._locks: dict[tuple[str, str, str], anyio.Lock] = {}
 
     async def snapshot(
         self, tenant_id: str, hours_back: int, *, fresh: bool = False
     ) -> MetricsSnapshot:
         """The tenant's metrics, at most `interval_s` old unless `fresh`."""
-        key = (tenant_id, hours_back)
         if fresh:
             return await self.queries.snapshot(tenant_id, hours_back)
+        return await self._shared(
+            ("snapshot", tenant_id, str(hours_back)),
+            lambda: self.queries.snapshot(tenant_id, hours_back),
+        )
+
+    async def series(
+        self, tenant_id: str, window: SeriesWindow, *, fresh: bool = False
+    ) -> MetricsSeries:
+        """The tenant's series over `window`, at most `interval_s` old unless
+        `fresh`."""
+        if fresh:
+            return await self.queries.series(tenant_id, window)
+        return await self._shared(
+            ("series", tenant_id, window.name),
+            lambda: self.queries.series(tenant_id, window),
+        )
+
+    async def _shared(
+        self, key: tuple[str, str, str], compute: Callable[[], Awaitable[T]]
+    ) -> T:
+        # One computation per key at a time: the others wait for it and share it.
         lock = self._locks.setdefault(key, anyio.Lock())
         async with lock:
             cached = self._cache.get(key)
             now = time.monotonic()
             if cached is not None and now - cached[0] < self.interval_s * 0.9:
-                return cached[1]
-            snapshot = await self.queries.snapshot(tenant_id, hours_back)
-            self._cache[key] = (now, snapshot)
-            return snapshot
+                return cast("T", cached[1])
+            value = await compute()
+            self._cache[key] = (now, value)
+            return value

@@ -19,10 +19,12 @@ if TYPE_CHECKING:
     from ..core.records import (
         AuditEntry,
         AuditRecord,
+        MetricsSeries,
         MetricsSnapshot,
         Page,
         WorkflowRecord,
     )
+    from ..core.windows import SeriesWindow
 
 
 class ExecutionReader(Protocol):
@@ -168,6 +170,13 @@ class MetricsSource(Protocol):
         self, tenant_id: str, hours_back: int, *, fresh: bool = False
     ) -> MetricsSnapshot:
         """The tenant's metrics, at most `interval_s` old unless `fresh`."""
+        ...
+
+    async def series(
+        self, tenant_id: str, window: SeriesWindow, *, fresh: bool = False
+    ) -> MetricsSeries:
+        """The tenant's executions per interval of `window`, at most `interval_s`
+        old unless `fresh`."""
         ...
 
 

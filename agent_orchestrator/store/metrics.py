@@ -1,5 +1,6 @@
 """Execution metrics computed in SQL over a time window (the deployment guide's figures
-plus p95 duration and error rate)."""
+plus p95 duration and error rate), and the same executions per interval for charts
+(`MetricsQueries.series`)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,22 @@ import datetime as dt
 import math
 from typing import TYPE_CHECKING
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 
 from ..core.enums import ExecutionStatus, StepStatus
 from ..core.errors import Problem, ValidationFailed
 from ..core.ids import utcnow
-from ..core.records import AgentFigures, MetricsSnapshot
+from ..core.records import (
+    AgentFigures,
+    AgentOutcomes,
+    MetricsSeries,
+    MetricsSnapshot,
+    SeriesBucket,
+)
 from .models import ExecutionRow, StepRunRow, table_of
 
 if TYPE_CHECKING:
+    from ..core.windows import SeriesWindow
     from .database import Database
 
 executions = table_of(ExecutionRow)
@@ -23,6 +31,11 @@ steps = table_of(StepRunRow)
 MAX_HOURS_BACK = 24 * 366
 _FINISHED = [s.value for s in ExecutionStatus if s.is_final]
 _STEP_FINISHED = [StepStatus.SUCCEEDED.value, StepStatus.FAILED.value]
+_NOW = [
+    ExecutionStatus.PENDING.value,
+    ExecutionStatus.RUNNING.value,
+    ExecutionStatus.WAITING_APPROVAL.value,
+]
 
 
 class MetricsQueries:
@@ -138,3 +151,153 @@ class MetricsQueries:
             ],
             by_status=by_status,
         )
+
+    async def series(
+        self, tenant_id: str, window: SeriesWindow, now: dt.datetime | None = None
+    ) -> MetricsSeries:
+        """The tenant's executions per interval of `window`, by the time they were
+        created: how many are in each status now, and the p50 and p95 durations of
+        those that ended; its agents' steps that succeeded and failed in the window;
+        and the executions queued, running and waiting for an approval now.
+
+        Everything is counted in SQL, the percentiles too (nearest rank, with window
+        functions that SQLite has as well): at most a row per interval and status
+        comes back, whatever the number of executions.
+
+        Args:
+            tenant_id: Whose executions.
+            window: The window and its intervals.
+            now: The present moment (aware); the tests fix it.
+        """
+        until = now or utcnow()
+        starts = window.bucket_starts(until)
+        created = executions.c.created_at
+        in_window = (executions.c.tenant_id == tenant_id) & (created >= starts[0])
+        # The interval of each row, by its creation time: the newest start it is not
+        # before. Compared with the bound times in SQL, the same on both databases
+        # (and right across the days the clocks turn, which date arithmetic is not).
+        bucket = case(
+            *((created >= start, i) for i, start in reversed(list(enumerate(starts)))),
+            else_=0,
+        ).label("bucket")
+        rows = select(bucket, executions.c.status).where(in_window).subquery()
+        ended = (
+            select(bucket, executions.c.duration_ms.label("duration_ms"))
+            .where(
+                in_window,
+                executions.c.status.in_(_FINISHED),
+                executions.c.duration_ms.is_not(None),
+            )
+            .subquery()
+        )
+        ranked = select(
+            ended.c.bucket,
+            ended.c.duration_ms,
+            func.row_number()
+            .over(partition_by=ended.c.bucket, order_by=ended.c.duration_ms)
+            .label("rank"),
+            func.count().over(partition_by=ended.c.bucket).label("n"),
+        ).subquery()
+        p50 = _nearest_rank(ranked.c.rank, ranked.c.n, 50)
+        p95 = _nearest_rank(ranked.c.rank, ranked.c.n, 95)
+        async with self.db.read() as conn:
+            counts = (
+                await conn.execute(
+                    select(rows.c.bucket, rows.c.status, func.count()).group_by(
+                        rows.c.bucket, rows.c.status
+                    )
+                )
+            ).all()
+            percentiles = (
+                await conn.execute(
+                    select(
+                        ranked.c.bucket,
+                        func.max(case((p50, ranked.c.duration_ms))),
+                        func.max(case((p95, ranked.c.duration_ms))),
+                    )
+                    .where(or_(p50, p95))
+                    .group_by(ranked.c.bucket)
+                )
+            ).all()
+            agent_rows = (
+                await conn.execute(
+                    select(
+                        steps.c.agent_id,
+                        func.sum(
+                            case(
+                                (steps.c.status == StepStatus.SUCCEEDED.value, 1),
+                                else_=0,
+                            )
+                        ),
+                        func.sum(
+                            case(
+                                (steps.c.status == StepStatus.FAILED.value, 1), else_=0
+                            )
+                        ),
+                    )
+                    .select_from(
+                        steps.join(executions, steps.c.execution_id == executions.c.id)
+                    )
+                    .where(
+                        in_window,
+                        steps.c.status.in_(_STEP_FINISHED),
+                        # For-each and sub-workflow steps run no agent themselves.
+                        steps.c.agent_id != "",
+                    )
+                    .group_by(steps.c.agent_id)
+                    .order_by(steps.c.agent_id)
+                )
+            ).all()
+            current: dict[str, int] = dict(
+                (
+                    await conn.execute(
+                        select(executions.c.status, func.count())
+                        .where(
+                            executions.c.tenant_id == tenant_id,
+                            executions.c.status.in_(_NOW),
+                        )
+                        .group_by(executions.c.status)
+                    )
+                ).all()
+            )
+        by_bucket: list[dict[str, int]] = [{} for _ in starts]
+        for index, status, n in counts:
+            by_bucket[int(index)][str(status)] = int(n)
+        durations = {int(index): (mid, high) for index, mid, high in percentiles}
+        return MetricsSeries(
+            window=window.name,
+            interval_s=int(window.interval.total_seconds()),
+            since=starts[0],
+            until=until,
+            buckets=[
+                SeriesBucket(
+                    start=start,
+                    by_status=by_bucket[i],
+                    p50_duration_ms=_float(durations.get(i, (None, None))[0]),
+                    p95_duration_ms=_float(durations.get(i, (None, None))[1]),
+                )
+                for i, start in enumerate(starts)
+            ],
+            agents=[
+                AgentOutcomes(agent_id=str(agent), succeeded=int(ok), failed=int(bad))
+                for agent, ok, bad in agent_rows
+            ],
+            queued=int(current.get(ExecutionStatus.PENDING.value, 0)),
+            running=int(current.get(ExecutionStatus.RUNNING.value, 0)),
+            waiting_approval=int(
+                current.get(ExecutionStatus.WAITING_APPROVAL.value, 0)
+            ),
+        )
+
+
+def _nearest_rank(
+    rank: ColumnElement[int], n: ColumnElement[int], percent: int
+) -> ColumnElement[bool]:
+    """Whether `rank` (1, 2, ...) of `n` is the nearest rank of `percent`: the least
+    rank with ``rank / n >= percent / 100``, i.e. ``ceil(percent * n / 100)``, in
+    integers (SQLite has no ``ceil`` unless built with its maths functions)."""
+    return (rank * 100 >= n * percent) & ((rank - 1) * 100 < n * percent)
+
+
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)

@@ -199,6 +199,13 @@ OPS = [
     ),
     gql_op("metrics", "query", "viewer", False, "{ metrics { totalExecutions } }"),
     gql_op(
+        "metricsSeries",
+        "query",
+        "viewer",
+        False,
+        '{ metricsSeries(window: "1h") { window queued } }',
+    ),
+    gql_op(
         "artifact",
         "query",
         "viewer",
