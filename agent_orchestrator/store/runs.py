@@ -280,29 +280,35 @@ class SqlRunStore:
         queued = select(
             executions.c.id,
             executions.c.tenant_id,
+            executions.c.created_at,
             func.row_number()
             .over(partition_by=executions.c.tenant_id, order_by=executions.c.created_at)
             .label("place"),
         ).where(claimable)
         if execution_ids is not None:
             queued = queued.where(executions.c.id.in_(list(execution_ids)))
-        ranked = queued.cte("queued")
+        ranked = queued.subquery("queued")
         turn = func.coalesce(running.c.n, 0) + ranked.c.place
-        candidates = (
-            select(executions.c.id)
+        # Chosen from the ranked rows alone, then locked by primary key: joining the
+        # ranking back to the table let the planner pick a nested loop over the whole
+        # queue (hundreds of ms for a thousand waiting rows) when its statistics were
+        # stale, as a queue table's often are.
+        chosen = (
+            select(ranked.c.id)
             .select_from(
-                executions.join(ranked, ranked.c.id == executions.c.id).outerjoin(
-                    running, running.c.tenant_id == ranked.c.tenant_id
-                )
+                ranked.outerjoin(running, running.c.tenant_id == ranked.c.tenant_id)
             )
-            .where(claimable)
-            .order_by(turn, executions.c.created_at)
+            .order_by(turn, ranked.c.created_at)
             .limit(limit)
         )
         if tenant_cap is not None:
-            candidates = candidates.where(turn <= tenant_cap)
+            chosen = chosen.where(turn <= tenant_cap)
+        candidates = select(executions.c.id).where(
+            executions.c.id.in_(chosen.scalar_subquery()), claimable
+        )
         if not self.db.is_sqlite:
-            candidates = candidates.with_for_update(of=executions, skip_locked=True)
+            # A row another claim holds now is skipped: that claim takes it.
+            candidates = candidates.with_for_update(skip_locked=True)
         statement = (
             update(executions)
             .where(executions.c.id.in_(candidates.scalar_subquery()))
