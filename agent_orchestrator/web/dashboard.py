@@ -9,7 +9,12 @@ line (``correctDocument``) and books it (``bookDocument``), the approvals that w
 ("Odottaa hyväksyntää", ``approvals(status: PENDING)``), each with an optional comment
 and Approve / Reject buttons (``decideApproval``), and the schedules ("Ajastukset") with
 their next and last runs and a button that pauses or resumes each (``pauseSchedule`` /
-``resumeSchedule``). No CDN, no build step.
+``resumeSchedule``). Charts (``static/dashboard/charts.js``, drawn with the vendored
+uPlot of ``static/vendor/uplot``) show the ``series`` that comes with each update for
+the chosen window (1 h, 24 h, 7 d, 30 d): executions per interval stacked by status,
+p50 and p95 durations, the agents' succeeded and failed steps, and the queue and
+running executions as sampled since the page was opened. No CDN, no build step; the
+page's Content-Security-Policy allows this server's own files and connections only.
 """
 
 from __future__ import annotations
@@ -19,7 +24,30 @@ from html import escape
 
 from .graphiql import STATIC_PREFIX
 
-__all__ = ["dashboard_html"]
+__all__ = ["CONTENT_SECURITY_POLICY", "UPLOT", "dashboard_html"]
+
+#: The page's policy (a ``<meta>`` element): scripts, styles, images and connections
+#: (``fetch`` and the WebSocket) from this server only; no inline script or style.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'"
+)
+#: The vendored uPlot files below ``static/`` and their Subresource Integrity values
+#: (see ``static/vendor/uplot/README.md``).
+UPLOT = {
+    "vendor/uplot/uPlot.min.css": (
+        "sha384-IfV0B7MIOYuO95kO9G5ySKPz/85zqFNOAs8iy4tkK5zd9izhJAB8b7lHrwYqqmYE"
+    ),
+    "vendor/uplot/uPlot.iife.min.js": (
+        "sha384-Gx3t0zdBAuQOuvvmaLZj7HKEiSgWTAs+VdtNY7wt19QDPTDQjFIwAuXDj0zeN00c"
+    ),
+}
+_WINDOWS = (
+    ("1h", "1 tunti", "1 hour"),
+    ("24h", "24 tuntia", "24 hours"),
+    ("7d", "7 päivää", "7 days"),
+    ("30d", "30 päivää", "30 days"),
+)
 
 
 @functools.cache
@@ -33,14 +61,24 @@ def dashboard_html(
         graphql_path: The GraphQL endpoint, for both HTTP and WebSocket.
     """
     static = escape(static_prefix)
+    uplot_css, uplot_js = (
+        f'"{static}/{path}" integrity="{sri}"' for path, sri in UPLOT.items()
+    )
+    windows = "\n".join(
+        f'        <option value="{name}"{" selected" if name == "24h" else ""}>'
+        f"{fi} · {en}</option>"
+        for name, fi, en in _WINDOWS
+    )
     return f"""<!doctype html>
 <html lang="fi">
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <meta name="referrer" content="no-referrer">
+  <meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">
   <title>Agent Orchestrator · mittaristo</title>
   <link rel="icon" href="{static}/graphiql/favicon.svg">
+  <link rel="stylesheet" href={uplot_css}>
   <link rel="stylesheet" href="{static}/dashboard/dashboard.css">
 </head>
 <body data-graphql-path="{escape(graphql_path)}">
@@ -58,6 +96,12 @@ def dashboard_html(
       <small lang="en">Not connected</small></p>
   </header>
   <main>
+    <form id="window-form" class="toolbar">
+      <label for="window">Aikaväli <small lang="en">Window</small></label>
+      <select id="window" name="window">
+{windows}
+      </select>
+    </form>
     <section class="cards" aria-labelledby="summary-title">
       <h2 id="summary-title">Viimeiset 24 tuntia
         <small lang="en">Last 24 hours</small></h2>
@@ -71,6 +115,31 @@ def dashboard_html(
         <small lang="en">Average duration</small></div>
       <div class="card"><span id="p95">–</span>Kesto, 95. persentiili
         <small lang="en">p95 duration</small></div>
+    </section>
+    <section class="charts" aria-labelledby="charts-title">
+      <h2 id="charts-title">Kaaviot <small lang="en">Charts</small>
+        <span id="charts-interval"></span></h2>
+      <figure>
+        <figcaption>Suoritukset tilan mukaan
+          <small lang="en">Executions by status</small></figcaption>
+        <div class="plot" id="chart-executions"></div>
+      </figure>
+      <figure>
+        <figcaption>Kesto, mediaani ja 95. persentiili
+          <small lang="en">Duration, p50 and p95</small></figcaption>
+        <div class="plot" id="chart-durations"></div>
+      </figure>
+      <figure>
+        <figcaption>Agenttien vaiheet
+          <small lang="en">Agents' steps, succeeded and failed</small></figcaption>
+        <div class="plot" id="chart-agents"></div>
+      </figure>
+      <figure>
+        <figcaption>Jono ja käynnissä nyt
+          <small lang="en">Queue and running now, since this page was opened</small>
+          <span id="queue-now"></span></figcaption>
+        <div class="plot" id="chart-queue"></div>
+      </figure>
     </section>
     <section aria-labelledby="agents-title">
       <h2 id="agents-title">Agentit <small lang="en">Agents</small></h2>
@@ -144,6 +213,8 @@ def dashboard_html(
   </main>
   <noscript>Mittaristo tarvitsee JavaScriptin. <small lang="en">The dashboard needs
     JavaScript.</small></noscript>
+  <script src={uplot_js}></script>
+  <script src="{static}/dashboard/charts.js"></script>
   <script src="{static}/dashboard/dashboard.js"></script>
 </body>
 </html>

@@ -4,6 +4,7 @@ a stand-in schema with the fields the pages use."""
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import Info
 
+from agent_orchestrator.core.windows import SERIES_WINDOWS
 from agent_orchestrator.web.dashboard import dashboard_html
 from agent_orchestrator.web.graphiql import (
     STATIC_DIR,
@@ -43,6 +45,116 @@ class AgentMetrics:
 
 
 @strawberry.type
+class MetricsBucket:
+    start: dt.datetime
+    total: int
+    pending: int
+    running: int
+    waiting_approval: int
+    succeeded: int
+    failed: int
+    cancelled: int
+    p50_duration_ms: float | None
+    p95_duration_ms: float | None
+
+
+@strawberry.type
+class AgentOutcomes:
+    agent_id: str
+    succeeded: int
+    failed: int
+
+
+@strawberry.type
+class MetricsSeries:
+    window: str
+    interval_seconds: int
+    since: dt.datetime
+    until: dt.datetime
+    buckets: list[MetricsBucket]
+    agents: list[AgentOutcomes]
+    queued: int
+    running: int
+    waiting_approval: int
+
+
+#: When the stand-in's series were read.
+UNTIL = dt.datetime(2026, 11, 24, 10, 30, 15, tzinfo=dt.UTC)
+
+
+def canned_series(window: str) -> MetricsSeries:
+    """A series with numbers of every kind (and empty intervals) for each window;
+    ``30d`` has no executions at all."""
+    chosen = SERIES_WINDOWS.get(window)
+    if chosen is None:
+        raise GraphQLError("unknown window", extensions={"code": "VALIDATION_FAILED"})
+    starts = chosen.bucket_starts(UNTIL)
+    if window == "30d":
+        return MetricsSeries(
+            window=window,
+            interval_seconds=int(chosen.interval.total_seconds()),
+            since=starts[0],
+            until=UNTIL,
+            buckets=[
+                MetricsBucket(
+                    start=start,
+                    total=0,
+                    pending=0,
+                    running=0,
+                    waiting_approval=0,
+                    succeeded=0,
+                    failed=0,
+                    cancelled=0,
+                    p50_duration_ms=None,
+                    p95_duration_ms=None,
+                )
+                for start in starts
+            ],
+            agents=[],
+            queued=0,
+            running=0,
+            waiting_approval=0,
+        )
+    buckets = []
+    for i, start in enumerate(starts):
+        last = i == len(starts) - 1
+        succeeded, failed, cancelled = (i * 7) % 5, int(i % 3 == 0), int(i % 7 == 0)
+        counts = {
+            "pending": 2 if last else 0,
+            "running": 1 if last else 0,
+            "waiting_approval": 1 if i == len(starts) - 2 else 0,
+            "succeeded": succeeded,
+            "failed": failed,
+            "cancelled": cancelled,
+        }
+        ended = succeeded + failed + cancelled
+        buckets.append(
+            MetricsBucket(
+                start=start,
+                total=sum(counts.values()),
+                p50_duration_ms=float(300 + 40 * i) if ended else None,
+                p95_duration_ms=float(900 + 55 * i) if ended else None,
+                **counts,
+            )
+        )
+    return MetricsSeries(
+        window=window,
+        interval_seconds=int(chosen.interval.total_seconds()),
+        since=starts[0],
+        until=UNTIL,
+        buckets=buckets,
+        agents=[
+            AgentOutcomes(agent_id="categorizer_agent", succeeded=31, failed=0),
+            AgentOutcomes(agent_id="ocr_agent", succeeded=40, failed=4),
+            AgentOutcomes(agent_id="receipt_parser_agent", succeeded=36, failed=9),
+        ],
+        queued=2,
+        running=1,
+        waiting_approval=1,
+    )
+
+
+@strawberry.type
 class Metrics:
     total_executions: int
     success_rate: float
@@ -50,6 +162,11 @@ class Metrics:
     p95_duration_ms: float | None
     error_rate: float
     agents: list[AgentMetrics]
+
+    @strawberry.field
+    def series(self, info: Info, window: str = "24h") -> MetricsSeries:
+        info.context["seen"].windows.append(window)
+        return canned_series(window)
 
 
 @strawberry.type
@@ -179,6 +296,8 @@ class Seen:
 
     init_payloads: list[dict[str, Any]] = field(default_factory=list)
     http_keys: list[str | None] = field(default_factory=list)
+    #: The `window` of each series the subscriptions asked for.
+    windows: list[str] = field(default_factory=list)
 
 
 class LocalGraphQL(GraphQL[dict[str, Any], None]):

@@ -1,13 +1,28 @@
 // The live metrics dashboard: `metricsUpdates` over graphql-transport-ws (the
-// protocol of the graphql-ws library, its PROTOCOL.md) and recent executions over HTTP. The API key stays in this tab's sessionStorage and travels only
-// in the connection_init payload and the X-API-Key header, never in a URL.
+// protocol of the graphql-ws library, its PROTOCOL.md), with the series of the chosen
+// window for the charts (charts.js), and recent executions over HTTP. The API key
+// stays in this tab's sessionStorage and travels only in the connection_init payload
+// and the X-API-Key header, never in a URL.
 "use strict";
 
 const GRAPHQL_PATH = document.body.dataset.graphqlPath || "/graphql";
 const KEY_STORAGE = "agentOrchestrator.apiKey";
-const METRICS = `subscription { metricsUpdates(hoursBack: 24) {
+const WINDOW_STORAGE = "agentOrchestrator.window";
+const METRICS = `subscription Metrics($hoursBack: Int!, $window: String!) {
+  metricsUpdates(hoursBack: $hoursBack) {
   totalExecutions successRate avgDurationMs p95DurationMs errorRate
-  agents { agentId executions successRate avgDurationMs } } }`;
+  agents { agentId executions successRate avgDurationMs }
+  series(window: $window) { window intervalSeconds since until queued running
+    waitingApproval agents { agentId succeeded failed }
+    buckets { start pending running waitingApproval succeeded failed cancelled
+      p50DurationMs p95DurationMs } } } }`;
+// The windows of the selector: the cards' hoursBack and the heading above them.
+const WINDOWS = {
+  "1h": [1, "Viimeinen tunti", "Last hour"],
+  "24h": [24, "Viimeiset 24 tuntia", "Last 24 hours"],
+  "7d": [168, "Viimeiset 7 päivää", "Last 7 days"],
+  "30d": [720, "Viimeiset 30 päivää", "Last 30 days"],
+};
 const EXECUTIONS = `{ executions(first: 20) { edges { node {
   id status templateId startedAt durationMs } } } }`;
 const REVIEW = `{ reviewQueue(first: 20) { edges { node {
@@ -55,6 +70,8 @@ const time = (iso) => (iso ? new Date(iso).toLocaleString("fi-FI") : "–");
 
 /** The live connection: one at a time; a stale socket's events are ignored. */
 let live = null;
+/** Subscriptions made on the connections so far (each gets a new id). */
+let subscriptions = 0;
 
 function status(text, isError = false) {
   $("status").textContent = text;
@@ -373,17 +390,22 @@ function connect(key, attempt = 0) {
       case "connection_ack":
         conn.attempt = 0;
         status("Yhdistetty, odotetaan lukuja… · Connected, waiting for figures…");
-        send({ id: "metrics", type: "subscribe", payload: { query: METRICS } });
+        conn.acked = true;
+        subscribe(conn);
         refreshExecutions(conn);
         refreshReview(conn);
         refreshApprovals(conn);
         refreshSchedules(conn);
         break;
       case "next":
+        // A message of a subscription this page has since replaced is not shown.
+        if (message.id !== conn.subscription) break;
         if (message.payload.errors) {
           status(errorText(message.payload.errors), true);
         } else {
-          showMetrics(message.payload.data.metricsUpdates);
+          const metrics = message.payload.data.metricsUpdates;
+          showMetrics(metrics);
+          dashboardCharts.show(metrics.series);
           status(`Päivitetty ${new Date().toLocaleTimeString("fi-FI")} · Updated`);
           refreshExecutions(conn);
           refreshApprovals(conn);
@@ -393,13 +415,15 @@ function connect(key, attempt = 0) {
         }
         break;
       case "error":
-        status(errorText(message.payload), true);
+        if (message.id === conn.subscription) status(errorText(message.payload), true);
         break;
       case "ping":
         send({ type: "pong" });
         break;
       case "complete":
-        status("Palvelin lopetti päivitykset · The server ended the updates", true);
+        if (message.id === conn.subscription) {
+          status("Palvelin lopetti päivitykset · The server ended the updates", true);
+        }
         break;
     }
   };
@@ -417,6 +441,31 @@ function connect(key, attempt = 0) {
     status(`Yhteys katkesi, uusi yritys ${seconds} s kuluttua · Retrying in ${seconds} s`, true);
     conn.timer = setTimeout(() => live === conn && connect(key, conn.attempt + 1), delay * 1000);
   };
+}
+
+/** Subscribe to the chosen window's figures, ending the subscription it replaces. */
+function subscribe(conn) {
+  const send = (message) => conn.socket.send(JSON.stringify(message));
+  if (conn.subscription) send({ id: conn.subscription, type: "complete" });
+  subscriptions += 1;
+  conn.subscription = `metrics-${subscriptions}`;
+  const chosen = chosenWindow();
+  send({ id: conn.subscription, type: "subscribe", payload: { query: METRICS,
+    variables: { hoursBack: WINDOWS[chosen][0], window: chosen } } });
+}
+
+function chosenWindow() {
+  const value = $("window").value;
+  return WINDOWS[value] ? value : "24h";
+}
+
+/** The heading of the cards follows the window. */
+function showWindow() {
+  const [, fi, en] = WINDOWS[chosenWindow()];
+  const english = document.createElement("small");
+  english.lang = "en";
+  english.textContent = en;
+  $("summary-title").replaceChildren(`${fi} `, english);
 }
 
 function disconnect() {
@@ -444,6 +493,20 @@ $("forget").addEventListener("click", () => {
   $("key").value = "";
   status("Avain unohdettu · Key forgotten");
 });
+
+$("window-form").addEventListener("submit", (event) => event.preventDefault());
+$("window").addEventListener("change", () => {
+  sessionStorage.setItem(WINDOW_STORAGE, chosenWindow());
+  showWindow();
+  if (live && live.acked && live.socket.readyState === WebSocket.OPEN) {
+    status("Vaihdetaan aikaväliä… · Changing the window…");
+    subscribe(live);
+  }
+});
+
+const savedWindow = sessionStorage.getItem(WINDOW_STORAGE);
+if (savedWindow && WINDOWS[savedWindow]) $("window").value = savedWindow;
+showWindow();
 
 const saved = sessionStorage.getItem(KEY_STORAGE);
 if (saved) {
