@@ -28,9 +28,9 @@ from .receipts import (
     MAX_TEXT,
     MAX_UNCERTAIN,
     Receipt,
-    check_date_read_surely,
     check_items,
     check_total,
+    date_read_surely,
     finish,
     items_of,
     money,
@@ -257,6 +257,13 @@ def parse_invoice(text: str, uncertain: Sequence[str] = ()) -> InvoiceOutput:
     number = next((m.group(1) for line in lines if (m := _NUMBER.search(line))), None)
     items = items_of(lines, chosen[0] if chosen else len(lines))
     check_items(items, total, lines, findings)
+    # A date read unsure (a 3 for an 8 is a valid date too) and printed nowhere else
+    # is left empty for review; the virtual barcode may still give the due date.
+    due = parsing.labelled_date(lines, _DUE)
+    if not date_read_surely(day, uncertain, lines, findings):
+        day = None
+    if not date_read_surely(due, uncertain, lines, findings, "due_date"):
+        due = None
     invoice = Invoice(
         merchant=parsing.merchant(lines, _SKIP),
         business_id=parsing.business_id(lines, findings),
@@ -269,12 +276,9 @@ def parse_invoice(text: str, uncertain: Sequence[str] = ()) -> InvoiceOutput:
         iban=ibans[0] if ibans else None,
         bic=_bic(lines),
         reference=_reference(lines, findings),
-        due_date=parsing.labelled_date(lines, _DUE),
+        due_date=due,
     )
     _cross_check(invoice, ibans, "\n".join(lines), findings)
-    # A date read unsure (a 3 for an 8 is a valid date too) is not booked unseen.
-    check_date_read_surely(invoice.date, uncertain, findings)
-    check_date_read_surely(invoice.due_date, uncertain, findings)
     return finish(invoice, WEIGHTS, "invoice", findings, InvoiceOutput)
 
 

@@ -89,6 +89,8 @@ class Findings:
 
     warnings: list[str] = field(default_factory=list)
     review: bool = False
+    #: Fields read but left empty on purpose, each with its problem saying why.
+    withheld: set[str] = field(default_factory=set)
 
     def note(self, message: str) -> None:
         """A warning that needs no review (a field not printed, a harmless mend)."""
@@ -98,6 +100,12 @@ class Findings:
         """A warning about figures that disagree: the document needs review."""
         self.warnings.append(message)
         self.review = True
+
+    def withhold(self, field_name: str, message: str) -> None:
+        """A field that was read but is left empty (not sure enough to book): a
+        problem that says why, in place of "not found"."""
+        self.withheld.add(field_name)
+        self.problem(message)
 
 
 # --- numbers --------------------------------------------------------------------------

@@ -164,20 +164,36 @@ def document_date(lines: list[str], findings: Findings) -> dt.date | None:
     return found[0]
 
 
-def check_date_read_surely(
-    day: dt.date | None, uncertain: Sequence[str], findings: Findings
-) -> None:
-    """A date that the OCR read with low confidence (a 3 for an 8 reads as a valid
-    date too) is not booked unseen: the document needs review."""
+def date_read_surely(
+    day: dt.date | None,
+    uncertain: Sequence[str],
+    lines: Sequence[str],
+    findings: Findings,
+    field_name: str = "date",
+) -> bool:
+    """False (with a problem noted) for a date the OCR read with low confidence that
+    no sure reading confirms: a 3 read for an 8 is a valid date too, so such a date is
+    left empty for a person rather than booked. A date printed again elsewhere on the
+    document (the card slip below the till's receipt, a delivery date) and read surely
+    there is kept."""
     if day is None:
-        return
-    for word in uncertain:
-        if any(day in parsing.dates(line) for line in parsing.clean_lines(word)):
-            findings.problem(
-                f"the date {day} was read with low OCR confidence ('{word}'); "
-                "check it on the document"
-            )
-            return
+        return True
+    unsure = [
+        word
+        for word in uncertain
+        if any(day in parsing.dates(line) for line in parsing.clean_lines(word))
+    ]
+    if not unsure:
+        return True
+    printed = sum(day in parsing.dates(line) for line in lines)
+    if printed > len(unsure):
+        return True
+    findings.withhold(
+        field_name,
+        f"the date {day} was read with low OCR confidence ('{unsure[0]}') and is "
+        "printed nowhere else; left empty, check it on the document",
+    )
+    return False
 
 
 def total_read_surely(
@@ -199,9 +215,10 @@ def total_read_surely(
     summed = sum((Decimal(str(i.amount)) for i in items), Decimal(0))
     if items and summed == total:
         return True
-    findings.problem(
+    findings.withhold(
+        "total",
         f"the total was read as {total} with low OCR confidence and neither the VAT "
-        "lines nor the items add up to it; left empty, check it on the document"
+        "lines nor the items add up to it; left empty, check it on the document",
     )
     return False
 
@@ -328,7 +345,6 @@ def parse_receipt(text: str, uncertain: Sequence[str] = ()) -> ReceiptOutput:
     merchant = parsing.merchant(lines, _HEADER_SKIP)
     business_id = parsing.business_id(lines, findings)
     day = document_date(lines, findings)
-    check_date_read_surely(day, uncertain, findings)
     candidates = parsing.total_candidates(lines)
     if candidates:
         # A card terminal's receipt below the till's repeats the amount: not a total.
@@ -339,6 +355,9 @@ def parse_receipt(text: str, uncertain: Sequence[str] = ()) -> ReceiptOutput:
     chosen = check_total(lines, candidates, vat, findings)
     total = chosen[1] if chosen else None
     vat = vat_lines.read(lines, day, total, findings)
+    # After the VAT lines: the rates in force are looked up by the date as read.
+    if not date_read_surely(day, uncertain, lines, findings):
+        day = None
     end = chosen[0] if chosen else len(lines)
     items = items_of(lines, end)
     if not total_read_surely(total, uncertain, vat, items, findings):
@@ -370,7 +389,7 @@ def finish(
     missing = [
         f"{_FIELD_NAMES.get(name, name)} not found on the {kind}; left empty"
         for name, ok in found.items()
-        if not ok
+        if not ok and name not in findings.withheld
     ]
     document.needs_review = findings.review or not all(
         found.get(name, True) for name in REQUIRED

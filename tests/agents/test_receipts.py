@@ -435,15 +435,21 @@ async def test_a_date_read_with_low_ocr_confidence_is_held_for_review() -> None:
     )
     sure = await agent.run(ReceiptInput(text=text(), uncertain=["Kiitos"]), ctx)
     assert sure.receipt.needs_review is False and sure.warnings == []
-    # Tesseract unsure of the date's word (a 3 read for an 8 is a valid date too).
+    # Tesseract unsure of the date's word (a 3 read for an 8 is a valid date too):
+    # left empty for a person, never booked unseen.
     for word in ("24.11.2026", "24.11.2O26"):
         unsure = await agent.run(ReceiptInput(text=text(), uncertain=[word]), ctx)
-        assert unsure.receipt.date == dt.date(2026, 11, 24)  # read, not invented
+        assert unsure.receipt.date is None
         assert unsure.receipt.needs_review is True
         assert unsure.warnings == [
-            f"the date 2026-11-24 was read with low OCR confidence ('{word}'); "
-            "check it on the document"
+            f"the date 2026-11-24 was read with low OCR confidence ('{word}') and is "
+            "printed nowhere else; left empty, check it on the document"
         ]
+    # The same date printed again below (a card slip) and read surely there: kept.
+    twice = text() + "\nKORTTIMAKSU\n24.11.2026 14:05\n"
+    confirmed = await agent.run(ReceiptInput(text=twice, uncertain=["24.11.2026"]), ctx)
+    assert confirmed.receipt.date == dt.date(2026, 11, 24)
+    assert not any("low OCR confidence" in w for w in confirmed.warnings)
     # An unsure word that is another date does not flag this one.
     other = await agent.run(ReceiptInput(text=text(), uncertain=["23.11.2026"]), ctx)
     assert other.receipt.needs_review is False
