@@ -8,7 +8,17 @@ import datetime as dt
 import math
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Subquery,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from ..core.enums import ExecutionStatus, StepStatus
 from ..core.errors import Problem, ValidationFailed
@@ -20,9 +30,11 @@ from ..core.records import (
     MetricsSnapshot,
     SeriesBucket,
 )
-from .models import ExecutionRow, StepRunRow, table_of
+from .models import ExecutionRow, StepRunRow, Timestamp, table_of
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..core.windows import SeriesWindow
     from .database import Database
 
@@ -171,20 +183,25 @@ class MetricsQueries:
         """
         until = now or utcnow()
         starts = window.bucket_starts(until)
-        created = executions.c.created_at
-        in_window = (executions.c.tenant_id == tenant_id) & (created >= starts[0])
-        # The interval of each row, by its creation time: the newest start it is not
-        # before. Compared with the bound times in SQL, the same on both databases
-        # (and right across the days the clocks turn, which date arithmetic is not).
-        bucket = case(
-            *((created >= start, i) for i, start in reversed(list(enumerate(starts)))),
-            else_=0,
-        ).label("bucket")
-        rows = select(bucket, executions.c.status).where(in_window).subquery()
+        in_window = (executions.c.tenant_id == tenant_id) & (
+            executions.c.created_at >= starts[0]
+        )
+        # Each execution joined to the interval of its creation, found by a range
+        # seek on (tenant_id, created_at) per interval: bound times compared in SQL,
+        # the same on both databases and right across the days the clocks turn. The
+        # last interval is left open an interval past now (a clock a little ahead).
+        intervals = _intervals(starts, until + window.interval)
+        of_interval = executions.join(
+            intervals,
+            (executions.c.created_at >= intervals.c.start)
+            & (executions.c.created_at < intervals.c.end),
+        )
+        mine = executions.c.tenant_id == tenant_id
         ended = (
-            select(bucket, executions.c.duration_ms.label("duration_ms"))
+            select(intervals.c.bucket, executions.c.duration_ms)
+            .select_from(of_interval)
             .where(
-                in_window,
+                mine,
                 executions.c.status.in_(_FINISHED),
                 executions.c.duration_ms.is_not(None),
             )
@@ -203,9 +220,10 @@ class MetricsQueries:
         async with self.db.read() as conn:
             counts = (
                 await conn.execute(
-                    select(rows.c.bucket, rows.c.status, func.count()).group_by(
-                        rows.c.bucket, rows.c.status
-                    )
+                    select(intervals.c.bucket, executions.c.status, func.count())
+                    .select_from(of_interval)
+                    .where(mine)
+                    .group_by(intervals.c.bucket, executions.c.status)
                 )
             ).all()
             percentiles = (
@@ -288,6 +306,22 @@ class MetricsQueries:
                 current.get(ExecutionStatus.WAITING_APPROVAL.value, 0)
             ),
         )
+
+
+def _intervals(starts: Sequence[dt.datetime], end: dt.datetime) -> Subquery:
+    """The intervals as rows (``bucket``, ``start``, ``end``): each ends where the
+    next begins, the last at `end`."""
+    ends = [*starts[1:], end]
+    return union_all(
+        *(
+            select(
+                literal(i, Integer).label("bucket"),
+                literal(start, Timestamp).label("start"),
+                literal(stop, Timestamp).label("end"),
+            )
+            for i, (start, stop) in enumerate(zip(starts, ends, strict=True))
+        )
+    ).subquery("intervals")
 
 
 def _nearest_rank(
