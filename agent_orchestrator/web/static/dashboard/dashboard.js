@@ -128,7 +128,15 @@ function showExecutions(edges) {
   const rows = edges.map(({ node }) =>
     row(cell(node.id.slice(0, 8)), statusCell(node.status), cell(node.templateId || "–"),
       cell(time(node.startedAt)), cell(duration(node.durationMs))));
-  rows.forEach((tr, i) => (tr.firstChild.title = edges[i].node.id));
+  rows.forEach((tr, i) => {
+    // The id opens the execution's live view (web/execution_view.py) in this tab,
+    // which keeps the key in its sessionStorage.
+    const link = document.createElement("a");
+    link.href = `/workflows/executions/${encodeURIComponent(edges[i].node.id)}`;
+    link.textContent = tr.firstChild.textContent;
+    link.title = edges[i].node.id;
+    tr.firstChild.replaceChildren(link);
+  });
   $("executions").replaceChildren(...(rows.length ? rows : [row(emptyCell(5))]));
 }
 
