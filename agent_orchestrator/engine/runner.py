@@ -183,14 +183,19 @@ class Runner:
             The executions handed back unfinished.
         """
         self._draining = True
-        runs = list(self._active.values())
-        for run in runs:
-            run.hand_back()
+        async with self._claiming:
+            pass  # a claim under way launches what it took first
         deadline = self.settings.drain_s if deadline_s is None else deadline_s
         back: list[str] = []
-        async with anyio.create_task_group() as tg:
+        seen: set[str] = set()
+        # Again while runs appear (one a decision or a start launched meanwhile).
+        while runs := [r for r in self._active.values() if r.id not in seen]:
+            seen.update(r.id for r in runs)
             for run in runs:
-                tg.start_soon(self._hand_back, run, deadline, back)
+                run.hand_back()
+            async with anyio.create_task_group() as tg:
+                for run in runs:
+                    tg.start_soon(self._hand_back, run, deadline, back)
         if back:
             log.info("handed back %d unfinished executions", len(back))
         return back

@@ -10,6 +10,7 @@ at all, and the executions it hands back continue elsewhere at once.
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import time
@@ -100,6 +101,8 @@ class Cluster:
         ]
         self.stops = 0
         self.stopped_pids: list[int] = []
+        self.stopped_names: list[str] = []
+        self.another_stop = anyio.Event()
 
     @property
     def processes(self) -> list[Process]:
@@ -120,6 +123,10 @@ class Cluster:
         ids: list[str] = []
         async with httpx.AsyncClient(timeout=30) as client:
             for index in range(EXECUTIONS):
+                # The work spans the chaos: the last stop comes before the last
+                # submissions, so that every stop meets work under way.
+                while self.stops < index * KILLS // EXECUTIONS:
+                    await self.another_stop.wait()
                 key = f"chaos-{index}"
                 for attempt in range(200):
                     api = self.apis[(index + attempt) % 2]
@@ -147,21 +154,34 @@ class Cluster:
         return ids
 
     async def chaos(self, kind: str, submitted: anyio.Event, seed: int) -> None:
-        """Stop a random process every ~2 s (`kind`: kill or term) and start it
-        again, at least KILLS times and until every execution is submitted."""
+        """Stop a random running process every ~2 s (`kind`: kill or term) and start
+        it again meanwhile, at least KILLS times and until every execution is
+        submitted."""
         rng = random.Random(seed)
-        while self.stops < KILLS or not submitted.is_set():
-            # The chaos's own pace (not a wait for a condition).
-            await anyio.sleep(rng.uniform(1.5, 2.5))
-            process = rng.choice(self.processes)
-            assert process.process is not None
-            self.stopped_pids.append(process.process.pid)
-            if kind == "kill":
-                await anyio.to_thread.run_sync(process.kill)
-            else:
-                await anyio.to_thread.run_sync(process.stop)
-            self.stops += 1
+        up = list(self.processes)
+
+        async def restart(process: Process) -> None:
             await anyio.to_thread.run_sync(process.start)
+            up.append(process)
+
+        async with anyio.create_task_group() as restarts:
+            while self.stops < KILLS or not submitted.is_set():
+                # The chaos's own pace (not a wait for a condition).
+                await anyio.sleep(rng.uniform(1.5, 2.5))
+                if not up:
+                    continue
+                process = up.pop(rng.randrange(len(up)))
+                assert process.process is not None
+                self.stopped_pids.append(process.process.pid)
+                self.stopped_names.append(process.log_path.stem)
+                if kind == "kill":
+                    await anyio.to_thread.run_sync(process.kill)
+                else:
+                    await anyio.to_thread.run_sync(process.stop)
+                self.stops += 1
+                self.another_stop.set()
+                self.another_stop = anyio.Event()
+                restarts.start_soon(restart, process)
 
     def close(self) -> None:
         for process in self.processes:
@@ -185,7 +205,7 @@ async def run_chaos(
     finally:
         await conn.close()
     cluster = Cluster(url, tmp_path, lease_s=lease_s)
-    seed = random.randrange(1_000_000)
+    seed = int(os.environ.get("CHAOS_SEED") or random.randrange(1_000_000))
     print(f"chaos seed {seed}")
     try:
         await cluster.start()
@@ -243,6 +263,7 @@ async def run_chaos(
         "stored": stored,
         "stops": cluster.stops,
         "stopped_pids": cluster.stopped_pids,
+        "stopped_names": cluster.stopped_names,
         "logs": cluster.logs(),
     }
 
@@ -293,6 +314,7 @@ async def test_sigkilled_processes_lose_nothing_and_repeat_no_finished_step(
     again = sum(n - 1 for n in runs.values())
     resumed = sum(r.resumes > 0 for r in found["records"])
     print(
+        f"stopped {found['stopped_names']}; "
         f"{found['stops']} kills; {resumed} executions resumed elsewhere; "
         f"{again} attempts cut off by a kill ran again"
     )
