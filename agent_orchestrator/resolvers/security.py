@@ -9,7 +9,13 @@ import strawberry
 from ..schema.context import Info
 from ..schema.enums import Role
 from ..schema.types.relay import Connection
-from ..schema.types.security import ApiKey, AuditLog, AuditLogFilter, CreatedApiKey
+from ..schema.types.security import (
+    ApiKey,
+    AuditLog,
+    AuditLogFilter,
+    CreatedApiKey,
+    Viewer,
+)
 
 
 @strawberry.type
@@ -18,6 +24,17 @@ class SecurityQuery:
 
     # Strawberry types its decorators called with arguments as returning Any (one
     # overload also serves `x: int = strawberry.field(...)`), hence these ignores.
+    @strawberry.field(description="The key this request authenticated with.")  # type: ignore[untyped-decorator]
+    def viewer(self, info: Info) -> Viewer:
+        caller = info.context.caller
+        key_id = caller.principal.key_id
+        return Viewer(
+            key_id=strawberry.ID(key_id) if key_id is not None else None,
+            name=caller.principal.key_name,
+            role=info.context.services.access.role(caller),
+            tenant_id=caller.tenant_id,
+        )
+
     @strawberry.field(description="The tenant's API keys (admins).")  # type: ignore[untyped-decorator]
     async def api_keys(self, info: Info) -> list[ApiKey]:
         keys = await info.context.services.api_keys.list(info.context.caller)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 import strawberry
 
 from ...core.graph import parent_step
 from ...core.protocols import ExecutionEvent as Event
 from ...core.protocols import ExecutionRecord, StepRecord
+from ...service.step_details import StepDetails
 from ..context import Info  # noqa: TC001 (Strawberry reads annotations at run time)
 from ..enums import EventType, ExecutionStatus, StepStatus
 from ..scalars import JSON
@@ -39,12 +42,34 @@ class StepRun:
         default_factory=list,
         description="Its elements (a for-each) or steps (a sub-workflow), in order.",
     )
+    _details: strawberry.Private[StepDetails | None] = None
+
+    # Strawberry types its decorators called with arguments as returning Any (one
+    # overload also serves `x: int = strawberry.field(...)`), hence these ignores.
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The graph's steps it waits for: its `depends_on` and every step "
+        "its inputs, `for_each` or `when` refer to (none for an element or a "
+        "sub-workflow's step)."
+    )
+    def depends_on(self) -> list[str]:
+        return self._details.depends_on(self.step_id) if self._details else []
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The inputs it ran with, resolved from the graph as the engine "
+        "resolves them (before the agent's defaults); null before it started, for a "
+        "for-each step itself and inside a sub-workflow."
+    )
+    def inputs(self) -> JSON | None:
+        found = self._details.inputs(self.step_id) if self._details else None
+        return JSON(found) if found is not None else None
 
     @classmethod
-    def of(cls, step: StepRecord) -> StepRun:
-        """The GraphQL view of a step."""
+    def of(cls, step: StepRecord, details: StepDetails | None = None) -> StepRun:
+        """The GraphQL view of a step (with `details`, its dependencies and inputs
+        can be told)."""
         parent, index = parent_step(step.step_id)
         return cls(
+            _details=details,
             parent_step_id=parent,
             index=index,
             step_id=step.step_id,
@@ -87,6 +112,53 @@ class ExecutionEvent:
         )
 
 
+@strawberry.type(description="The copilot command an execution was planned from.")
+class ExecutionCopilot:
+    """What an execution keeps of the copilot request that started it (its
+    ``metadata.copilot``, written by `service.copilot`)."""
+
+    command: str = strawberry.field(description="The command as the person wrote it.")
+    explanation: str = strawberry.field(
+        description="What the plan does, in the command's language."
+    )
+    planner: str | None = strawberry.field(description="openai or offline.")
+    language: str | None = strawberry.field(description="fi, en or sv.")
+    warnings: list[str]
+    reference_date: dt.date | None = strawberry.field(
+        description="'Today' for the command's period words."
+    )
+
+    @classmethod
+    def of(cls, metadata: Mapping[str, Any]) -> ExecutionCopilot | None:
+        """The copilot part of an execution's metadata; None when it has none."""
+        kept = metadata.get("copilot")
+        if not isinstance(kept, Mapping) or not isinstance(kept.get("command"), str):
+            return None
+        day = kept.get("reference_date")
+        try:
+            reference = dt.date.fromisoformat(day) if isinstance(day, str) else None
+        except ValueError:
+            reference = None
+        text = _text_or_none
+        return cls(
+            command=kept["command"],
+            explanation=text(kept.get("explanation")) or "",
+            planner=text(kept.get("planner")),
+            language=text(kept.get("language")),
+            warnings=[w for w in kept.get("warnings") or () if isinstance(w, str)],
+            reference_date=reference,
+        )
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _mapping(value: JSON) -> Mapping[str, Any]:
+    """A JSON object field of `Execution` (always an object) as a mapping."""
+    return value if isinstance(value, Mapping) else {}
+
+
 @strawberry.type
 class Execution:
     """One run of a workflow."""
@@ -118,7 +190,8 @@ class Execution:
         records = self._steps
         if records is None:
             records = tuple(await info.context.loaders.steps.load(str(self.id)))
-        runs = [StepRun.of(s) for s in records]
+        details = StepDetails(_mapping(self.graph), _mapping(self.variables), records)
+        runs = [StepRun.of(s, details) for s in records]
         if flat:
             return runs
         by_id = {run.step_id: run for run in runs}
@@ -130,6 +203,13 @@ class Execution:
             else:
                 parent.children.append(run)
         return top
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The copilot command and its explanation, when the execution was "
+        "started from a copilot plan (copilotExecute, the REST route or the CLI)."
+    )
+    def copilot(self) -> ExecutionCopilot | None:
+        return ExecutionCopilot.of(_mapping(self.metadata))
 
     @strawberry.field(description="Stored events after `afterSeq`, in order.")  # type: ignore[untyped-decorator]
     async def events(self, info: Info, after_seq: int = 0) -> list[ExecutionEvent]:

@@ -42,6 +42,21 @@ class ApiKey:
         )
 
 
+@strawberry.type(description="Who the request's API key is (`viewer`).")
+class Viewer:
+    """The caller as its key makes it: pages use it to offer only what it may do."""
+
+    key_id: strawberry.ID | None = strawberry.field(
+        description="The key's id (what `Approval.requestedBy` names); null when API "
+        "keys are switched off."
+    )
+    name: str | None = strawberry.field(description="The key's name.")
+    role: Role = strawberry.field(
+        description="The role rights are checked against (ADMIN when RBAC is off)."
+    )
+    tenant_id: str
+
+
 @strawberry.type
 class CreatedApiKey:
     """A new key: `key` is shown this once and never again."""
