@@ -56,6 +56,8 @@ def _is_public(scope: Scope, *, metrics_public: bool = False) -> bool:
     path: str = scope["path"]
     if path in ("/health", "/workflows/metrics") or path.startswith("/static/"):
         return True
+    if path.startswith("/workflows/executions/"):
+        return True  # the page alone; its script reads the data with the key
     if path == "/metrics":
         return metrics_public
     if path == "/graphql" and scope["method"] == "GET":
@@ -85,6 +87,7 @@ def create_app(settings: Settings) -> Starlette:
     ``"status": "disabled"``); everything else is HTTP 503 with the reason.
     """
     from .web.dashboard import dashboard_html
+    from .web.execution_view import execution_view_html
     from .web.graphiql import STATIC_DIR, local_graphiql_html
 
     configure_sentry(settings.sentry_dsn, environment=settings.agent_default_region)
@@ -190,6 +193,12 @@ def create_app(settings: Settings) -> Starlette:
     async def dashboard(request: Request) -> HTMLResponse:
         return HTMLResponse(dashboard_html())
 
+    async def execution_view(request: Request) -> HTMLResponse:
+        execution_id: str = request.path_params["execution_id"]
+        if not 0 < len(execution_id) <= 128:
+            return HTMLResponse("Ei löydy · Not found", status_code=404)
+        return HTMLResponse(execution_view_html(execution_id))
+
     routes: Sequence[BaseRoute]
     middleware: list[Middleware] = []
     if enabled:
@@ -200,6 +209,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/health", health),
             Route("/metrics", prometheus),
             Route("/workflows/metrics", dashboard),
+            Route("/workflows/executions/{execution_id}", execution_view),
             *rest_routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ]
