@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.datastructures import QueryParams
 from starlette.middleware import Middleware
@@ -23,6 +24,7 @@ from .core.errors import Forbidden
 from .observability.prometheus import CONTENT_TYPE
 from .observability.requests import RequestLogFields
 from .observability.sentry import configure_sentry
+from .observability.tracing import open_tracing
 from .resolvers.access import record_authentication_failure
 from .resolvers.files import UPLOAD_LIMIT_BYTES
 from .resolvers.rest import rest_routes
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from starlette.types import Scope
 
     from .config import Settings
+    from .observability.spans import Tracing
 
 log = logging.getLogger("agent_orchestrator")
 
@@ -80,17 +83,27 @@ class _Running:
     failures: AuthFailures | None = None
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlette:
     """The ASGI application; its lifespan owns every long-lived resource.
 
     With ``AGENT_ORCHESTRATOR_ENABLED=false`` only ``/health`` answers (200, with
     ``"status": "disabled"``); everything else is HTTP 503 with the reason.
+
+    Args:
+        settings: The configuration.
+        tracing: Where the spans of requests, executions and attempts go (tests
+            hand one with an in-memory exporter); by default the OTLP exporter of
+            ``OTEL_EXPORTER_OTLP_ENDPOINT`` (`open_tracing`), shut down with the
+            app, or none when it is unset.
     """
     from .web.dashboard import dashboard_html
     from .web.execution_view import execution_view_html
     from .web.graphiql import STATIC_DIR, local_graphiql_html
 
     configure_sentry(settings.sentry_dsn, environment=settings.agent_default_region)
+    owns_tracing = tracing is None
+    if tracing is None:
+        tracing = open_tracing(settings)
     enabled = settings.agent_orchestrator_enabled
     if not settings.agent_api_key_enabled:
         log.warning(
@@ -100,12 +113,13 @@ def create_app(settings: Settings) -> Starlette:
     schema = create_schema(
         introspection=settings.agent_graphql_introspection,
         suggestions=settings.agent_graphql_suggestions,
+        traced=tracing is not None,
     )
     running = _Running()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_services(settings) as services:
+        async with open_services(settings, tracing=tracing) as services:
             app.state.services = services
             running.services = services
             running.limiter = RateLimiter(
@@ -131,6 +145,9 @@ def create_app(settings: Settings) -> Starlette:
                 yield
             finally:
                 gc.unfreeze()
+                if owns_tracing and tracing is not None:
+                    # The spans still queued, sent before the process ends.
+                    await anyio.to_thread.run_sync(tracing.shutdown)
 
     view = GraphQLView(
         schema, settings, local_graphiql_html() if settings.agent_graphiql else None
@@ -247,6 +264,11 @@ def create_app(settings: Settings) -> Starlette:
                 allow_credentials=False,
             ),
         )
+    if tracing is not None:
+        from .observability.request_spans import TraceRequests
+
+        # Outermost: refused requests (401, 429, preflights) have spans too.
+        middleware.insert(0, Middleware(TraceRequests, tracing=tracing))
     return Starlette(routes=list(routes), middleware=middleware, lifespan=lifespan)
 
 

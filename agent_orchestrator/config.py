@@ -173,6 +173,27 @@ class Settings(BaseSettings):
         "stderr is a terminal.",
     )
     sentry_dsn: str | None = None
+    # Traces (OpenTelemetry's own variable names; `observability.tracing`). The
+    # exporter reads its other OTEL_EXPORTER_OTLP_* variables (timeout, compression,
+    # certificates) and the SDK OTEL_TRACES_SAMPLER* and OTEL_BSP_* from the
+    # environment itself.
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318); "
+        "spans go to <it>/v1/traces. Unset (and no traces endpoint): traces are off.",
+    )
+    otel_exporter_otlp_traces_endpoint: str | None = Field(
+        None, description="The full URL spans are sent to; overrides the base URL."
+    )
+    otel_exporter_otlp_headers: SecretStr | None = Field(
+        None,
+        description="Headers of the export requests: key=value pairs, comma-separated "
+        "(URL-encoded values), e.g. an authorization header.",
+    )
+    otel_service_name: str = Field(
+        "agent-orchestrator", min_length=1, description="The spans' service.name."
+    )
+    otel_sdk_disabled: bool = Field(False, description="true: no traces at all.")
     agent_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     agent_rate_limit: str = "600/minute"
     # Failed authentications per client address; over it: 429 before any key lookup.
@@ -326,6 +347,9 @@ class Settings(BaseSettings):
         "agent_smtp_password",
         "agent_smtp_sender",
         "agent_webhook_secret",
+        "otel_exporter_otlp_endpoint",
+        "otel_exporter_otlp_traces_endpoint",
+        "otel_exporter_otlp_headers",
         mode="before",
     )
     @classmethod
@@ -411,9 +435,34 @@ class Settings(BaseSettings):
             allowed_hosts=tuple(self.agent_webhook_allowed_hosts),
         )
 
+    @property
+    def otlp_traces_endpoint(self) -> str | None:
+        """Where spans are sent (``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``, else
+        ``OTEL_EXPORTER_OTLP_ENDPOINT`` + ``/v1/traces``, as the OTLP specification
+        says); None: traces are off (also when ``OTEL_SDK_DISABLED=true``)."""
+        if self.otel_sdk_disabled:
+            return None
+        if self.otel_exporter_otlp_traces_endpoint:
+            return self.otel_exporter_otlp_traces_endpoint
+        if self.otel_exporter_otlp_endpoint:
+            return self.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
+        return None
+
+    def otlp_headers(self) -> dict[str, str]:
+        """``OTEL_EXPORTER_OTLP_HEADERS`` as a dict (values URL-decoded)."""
+        if self.otel_exporter_otlp_headers is None:
+            return {}
+        headers = {}
+        for pair in self.otel_exporter_otlp_headers.get_secret_value().split(","):
+            name, equals, value = pair.partition("=")
+            if equals and name.strip():
+                headers[unquote(name.strip()).lower()] = unquote(value.strip())
+        return headers
+
     def secret_values(self) -> list[str]:
         """The configured secrets in plain text, for the log redactor: the OpenAI
-        key, the SMTP password, the webhook secret and the database password."""
+        key, the SMTP password, the webhook secret, the database password and the
+        values of the OTLP export headers."""
         secrets = [
             s.get_secret_value()
             for s in (
@@ -423,6 +472,7 @@ class Settings(BaseSettings):
             )
             if s is not None
         ]
+        secrets += self.otlp_headers().values()
         try:
             password = urlsplit(self.database_url).password
         except ValueError:  # a malformed URL is the database's to report

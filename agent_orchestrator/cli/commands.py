@@ -676,23 +676,33 @@ def worker(database_url: DatabaseOption = None) -> None:
         import anyio
 
         from ..observability.sentry import configure_sentry
+        from ..observability.tracing import open_tracing
 
         # A worker fires schedules too: a slot that cannot start goes to Sentry.
         configure_sentry(settings.sentry_dsn, environment=settings.agent_default_region)
-        # Signals are caught before anything is claimed: a SIGTERM during start-up
-        # then drains like any other instead of ending the process mid-step.
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async with open_checked_services(settings, resume=True) as services:
-                console.print(
-                    f"Worker {services.runner.owner} running; Ctrl-C stops it."
-                )
-                async for _ in signals:
-                    break
-                console.print(
-                    "Stopping: no new steps start; the ones under way end (at most "
-                    f"{settings.agent_drain_seconds:g} s), then the executions are "
-                    "handed back to the other workers."
-                )
+        tracing = open_tracing(settings)
+        try:
+            # Signals are caught before anything is claimed: a SIGTERM during
+            # start-up then drains like any other instead of ending the process
+            # mid-step.
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async with open_checked_services(
+                    settings, resume=True, tracing=tracing
+                ) as services:
+                    console.print(
+                        f"Worker {services.runner.owner} running; Ctrl-C stops it."
+                    )
+                    async for _ in signals:
+                        break
+                    console.print(
+                        "Stopping: no new steps start; the ones under way end (at "
+                        f"most {settings.agent_drain_seconds:g} s), then the "
+                        "executions are handed back to the other workers."
+                    )
+        finally:
+            if tracing is not None:
+                # The spans of the last attempts, sent before the process ends.
+                await anyio.to_thread.run_sync(tracing.shutdown)
 
     run(main, settings.database_url)
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from ..agents.registry import AgentRegistry
     from ..config import Settings
+    from ..observability.spans import Tracing
     from ..service.container import AdminServices, Services
     from ..store.migrate import Migration, SchemaStatus
 
@@ -95,14 +96,14 @@ async def open_admin_services(settings: Settings) -> AsyncIterator[AdminServices
 
 @asynccontextmanager
 async def open_checked_services(
-    settings: Settings, *, resume: bool
+    settings: Settings, *, resume: bool, tracing: Tracing | None = None
 ) -> AsyncIterator[Services]:
     """Every service (database, registry, planner, runner), once the database is
-    checked."""
+    checked; `tracing`: the spans of the executions it runs (None: none)."""
     await ready_database(settings)
     from ..wiring.services import open_services
 
-    async with open_services(settings, resume=resume) as services:
+    async with open_services(settings, resume=resume, tracing=tracing) as services:
         yield services
 
 

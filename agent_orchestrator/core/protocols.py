@@ -1,7 +1,8 @@
 """The Protocols concrete parts plug into, and the records they pass each other.
 
-The engine is handed an `AgentCatalogue`, a `RunStore` and an `EventSink`; it never
-learns which database, web framework or agent implementation sits behind them.
+The engine is handed an `AgentCatalogue`, a `RunStore` and an `EventSink` (and, when
+traces are on, a `RunTracer`); it never learns which database, web framework, agent
+implementation or tracing library sits behind them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from .approvals import ApprovalRequest
 from .enums import EventType, ExecutionStatus, Role, StepStatus
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from pydantic import BaseModel
 
     from .records import AuditEntry
@@ -437,6 +440,47 @@ class EventSink(Protocol):
 
     def publish(self, events: Sequence[ExecutionEvent]) -> None:
         """Hand stored events to subscribers without waiting for them."""
+        ...
+
+
+# --- traces ------------------------------------------------------------------------
+
+
+class AttemptTrace(Protocol):
+    """The span of one step attempt, open while its agent runs (`RunTracer`)."""
+
+    def failed(self, error: BaseException, *, retrying: bool) -> None:
+        """The attempt ended with `error`; `retrying`: another attempt follows."""
+        ...
+
+
+class ExecutionTrace(Protocol):
+    """The span of an execution while this process drives it (`RunTracer`)."""
+
+    def attempt(
+        self, step_id: str, agent_id: str | None, attempt: int
+    ) -> AbstractContextManager[AttemptTrace]:
+        """The span of one attempt of a step, a child of the execution's."""
+        ...
+
+    def ended(self, outcome: str, error: str | None = None) -> None:
+        """How this process's part of the run ended (`ExecutionRun.outcome`), with
+        the failure's message when the execution failed."""
+        ...
+
+
+class RunTracer(Protocol):
+    """Spans of the executions a runner drives and of their step attempts.
+
+    A runner is handed one only when traces are on; without one it makes no span and
+    calls nothing per step.
+    """
+
+    def execution(
+        self, record: ExecutionRecord
+    ) -> AbstractContextManager[ExecutionTrace]:
+        """The span of `record`'s run in this process, in the trace that the
+        execution's metadata names (`observability.spans`)."""
         ...
 
 

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 
     from anyio.abc import TaskGroup
 
+    from ..core.protocols import ExecutionTrace, RunTracer
     from .writer import BatchWriter
 
 log = logging.getLogger("agent_orchestrator.engine")
@@ -77,6 +78,8 @@ class ExecutionRun:
         catalogue: AgentCatalogue,
         writer: BatchWriter,
         settings: EngineSettings,
+        *,
+        tracer: RunTracer | None = None,
     ) -> None:
         self.id = record.id
         self.record = record
@@ -102,6 +105,8 @@ class ExecutionRun:
         self.started_at = record.started_at
         self._scope: anyio.CancelScope | None = None
         self._tg: TaskGroup | None = None
+        self.tracer = tracer
+        self._trace: ExecutionTrace | None = None
 
         self.steps = {step.id: step for step in self.graph.steps}
         self.record_steps = frozenset(self.steps)  # the graph's own, not expanded
@@ -190,9 +195,31 @@ class ExecutionRun:
                 # Every line logged while the execution runs (its steps' tasks
                 # inherit the fields) names it.
                 with log_fields(tenant_id=self.record.tenant_id, execution_id=self.id):
-                    await self._run()
+                    if self.tracer is None:
+                        await self._run()
+                    else:
+                        await self._traced_run(self.tracer)
         finally:
             self.finished.set()
+
+    @property
+    def outcome(self) -> str:
+        """How this process's part of the run ended: the final status in lower case,
+        ``waiting_approval`` (parked), ``handed_back``, ``abandoned``, or ``stopped``
+        (it ended otherwise, e.g. the database went away)."""
+        if self.final_status is not None:
+            return self.final_status.value.lower()
+        if self.parked:
+            return "waiting_approval"
+        if self.abandoned:
+            return "abandoned"
+        return "handed_back" if self.handed_back else "stopped"
+
+    async def _traced_run(self, tracer: RunTracer) -> None:
+        """`_run` inside the execution's span; its attempts' spans are children."""
+        with tracer.execution(self.record) as self._trace:
+            await self._run()
+            self._trace.ended(self.outcome, self.failure[1] if self.failure else None)
 
     async def _run(self) -> None:
         batch = WriteBatch()
@@ -466,7 +493,10 @@ class ExecutionRun:
         backoff = Backoff.for_step(step.retry, self.settings)
         while True:
             with log_fields(attempt=self.attempts[step_id]):
-                output, error = await self._attempt(step, agent)
+                if self._trace is None:
+                    output, error = await self._attempt(step, agent)
+                else:
+                    output, error = await self._traced_attempt(step, agent, backoff)
             if error is None:
                 launch = await self._succeed(step_id, output or {})
                 assert self._tg is not None
@@ -513,6 +543,21 @@ class ExecutionRun:
                 continue
             await self._fail(step_id, error)
             return None
+
+    async def _traced_attempt(
+        self, step: StepSpec, agent: Agent | None, backoff: Backoff
+    ) -> tuple[dict[str, Any] | None, AgentError | None]:
+        """`_attempt` inside a span of its own, a child of the execution's."""
+        assert self._trace is not None
+        with self._trace.attempt(step.id, step.agent, self.attempts[step.id]) as span:
+            output, error = await self._attempt(step, agent)
+            if error is not None:
+                # What `_run_step_attempts` decides next, this failure counted.
+                retrying = (
+                    error.retryable and self.failures[step.id] < backoff.max_retries
+                )
+                span.failed(error, retrying=retrying)
+        return output, error
 
     async def _attempt(
         self, step: StepSpec, agent: Agent | None

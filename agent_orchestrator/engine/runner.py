@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         ExecutionRecord,
         NewExecution,
         RunStore,
+        RunTracer,
     )
     from ..core.records import AuditEntry
     from .settings import EngineSettings
@@ -120,6 +121,7 @@ class Runner:
         *,
         owner: str | None = None,
         on_finished: Callable[[ExecutionRun], None] | None = None,
+        tracer: RunTracer | None = None,
     ) -> None:
         self.store = store
         self.catalogue = catalogue
@@ -138,6 +140,8 @@ class Runner:
         self._more_waiting = False
         self._draining = False
         self._host_prefix = f"{socket.gethostname()}:"
+        #: Spans of the executions and attempts run here (None: traces are off).
+        self.tracer = tracer
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -363,7 +367,9 @@ class Runner:
         if record.id in self._active or record.status.is_final:
             return
         assert self._tg is not None, "use the runner inside `async with`"
-        run = ExecutionRun(record, self.catalogue, self.writer, self.settings)
+        run = ExecutionRun(
+            record, self.catalogue, self.writer, self.settings, tracer=self.tracer
+        )
         self._active[record.id] = run
         self._tg.start_soon(self._drive, run, name=f"execution {record.id}")
 

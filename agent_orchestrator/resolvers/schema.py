@@ -174,9 +174,13 @@ class Schema(strawberry.Schema):
                 log.error("GraphQL operation failed", exc_info=original)
 
 
-def create_schema(*, introspection: bool = True, suggestions: bool = True) -> Schema:
+def create_schema(
+    *, introspection: bool = True, suggestions: bool = True, traced: bool = False
+) -> Schema:
     """The schema with its limits; introspection and field suggestions can be switched
-    off for production."""
+    off for production; `traced` names each HTTP request's span after its operation
+    (`resolvers.tracing`; only when traces are on: an extension costs every
+    operation)."""
     rules: list[type[ASTValidationRule]] = [
         *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
         *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
@@ -189,6 +193,10 @@ def create_schema(*, introspection: bool = True, suggestions: bool = True) -> Sc
         partial(ParserCache, maxsize=DOCUMENT_CACHE),
         partial(OperationGuard, tuple(rules), hide_suggestions=not suggestions),
     ]
+    if traced:
+        from .tracing import OperationSpanName
+
+        extensions.append(OperationSpanName)
     return Schema(
         query=Query,
         mutation=Mutation,

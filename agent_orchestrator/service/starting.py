@@ -2,8 +2,11 @@
 variables, freeze it into a new execution and hand it to the runner.
 
 This is the building block of the use cases that start executions
-(`Executions.start`, `Copilot.execute`); it checks no rights and writes no audit entry
-of its own (the request carries the entry the new execution's transaction writes).
+(`Executions.start`, `Copilot.execute`, schedules); it checks no rights and writes no
+audit entry of its own (the request carries the entry the new execution's transaction
+writes). When traces are on, an execution is stored inside a span whose W3C context it
+keeps in its metadata, so that the engine's spans join that trace wherever and
+whenever they run (`observability.spans`).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..core.enums import Role
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from ..core.graph import WorkflowGraph
     from ..core.templates import WorkflowTemplate
     from ..engine.runner import Runner
+    from ..observability.spans import Tracing
     from .stores import WorkflowRepository
 
 MAX_IDEMPOTENCY_KEY = 200
@@ -110,6 +114,7 @@ class ExecutionStarter:
         max_foreach_items: ``AGENT_MAX_FOREACH_ITEMS``.
         workflows: The saved workflows sub-workflow steps may name.
         require_approval_for: ``AGENT_REQUIRE_APPROVAL_FOR``.
+        tracing: The process's spans; None: traces are off.
     """
 
     def __init__(
@@ -123,6 +128,7 @@ class ExecutionStarter:
         max_foreach_items: int = MAX_FOREACH_ITEMS,
         workflows: WorkflowRepository | None = None,
         require_approval_for: Collection[str] = (),
+        tracing: Tracing | None = None,
     ) -> None:
         self.runner = runner
         self.catalogue = catalogue
@@ -133,6 +139,7 @@ class ExecutionStarter:
         self.subworkflows = SubworkflowSource(templates, workflows)
         #: ``AGENT_REQUIRE_APPROVAL_FOR``: whatever the graph's source.
         self.require_approval_for = frozenset(require_approval_for)
+        self.tracing = tracing
 
     def template(self, template_id: str) -> WorkflowTemplate:
         """The shipped template with this id.
@@ -242,7 +249,13 @@ class ExecutionStarter:
             role=request.role,
             metadata=request.metadata,
         )
-        return await self.runner.submit(new, audit=request.audit)
+        if self.tracing is None:
+            return await self.runner.submit(new, audit=request.audit)
+        with self.tracing.submitting(new) as submission:
+            new = replace(new, metadata=submission.metadata(new.metadata))
+            record, created = await self.runner.submit(new, audit=request.audit)
+            submission.stored(record.id, created)
+        return record, created
 
 
 def _hash(value: Any) -> str:

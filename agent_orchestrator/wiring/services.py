@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 
     from ..agents.registry import AgentRegistry
     from ..config import Settings
+    from ..observability.spans import Tracing
 
 log = logging.getLogger("agent_orchestrator")
 
@@ -125,7 +126,7 @@ def scheduler_clock(settings: Settings) -> SchedulerClock:
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, resume: bool | None = None
+    settings: Settings, *, resume: bool | None = None, tracing: Tracing | None = None
 ) -> AsyncIterator[Services]:
     """Open the database, the registry, the templates, the planner and the runner, and
     make the use cases.
@@ -141,6 +142,9 @@ async def open_services(
             ``AGENT_WORKER_ENABLED`` (a server with workers off then runs no workflow
             at all, not even those it is asked to start: they wait for a worker).
             Given explicitly (the CLI's commands), the process runs what it starts.
+        tracing: Spans of starting executions, executions and step attempts
+            (`observability.tracing.open_tracing`); None: traces are off. The caller
+            shuts it down.
     """
     configure_logging(
         settings.log_level, settings.log_format, secrets=settings.secret_values()
@@ -181,6 +185,7 @@ async def open_services(
             registry,
             Fanout(bus, prometheus, failures),
             engine_settings(settings, resume=resume, run_submitted=run_submitted),
+            tracer=tracing,
         )
         if enabled:
             await stack.enter_async_context(runner)
@@ -199,6 +204,7 @@ async def open_services(
             max_foreach_items=settings.agent_max_foreach_items,
             workflows=saved,
             require_approval_for=settings.agent_require_approval_for,
+            tracing=tracing,
         )
         schedule_store = ScheduleStore(database)
         clock = scheduler_clock(settings)
