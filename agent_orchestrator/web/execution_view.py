@@ -116,7 +116,7 @@ def execution_view_html(
     <section class="graph" aria-labelledby="graph-title">
       <h2 id="graph-title">Työnkulku <small lang="en">Workflow</small></h2>
       <ul class="legend" id="legend"></ul>
-      <div id="graph" class="graph-box" role="img"
+      <div id="graph" class="graph-box" role="group"
         aria-label="Työnkulun kaavio · Workflow graph"></div>
     </section>
     <section aria-labelledby="timeline-title">

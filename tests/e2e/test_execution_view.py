@@ -24,7 +24,7 @@ from tests.web.browser import TIMEOUT_S, Traffic, open_page
 from tests.web.charts import PHONE, WIDE
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from playwright.sync_api import Locator, Page
 
@@ -75,10 +75,16 @@ class Site:
             assert time.monotonic() < deadline, (step_id, now)
             anyio.run(anyio.sleep, 0.05)
 
-    def open(self, page: Page, execution_id: str, who: str = "starter") -> None:
+    def open(
+        self, page: Page, traffic: Traffic, execution_id: str, who: str = "starter"
+    ) -> None:
         """The view of `execution_id`, connected with `who`'s key as a person would:
         the key typed once into the form."""
-        page.goto(f"{self.url}/workflows/executions/{execution_id}")
+        url = f"{self.url}/workflows/executions/{execution_id}"
+        if page.url == "about:blank":
+            page.goto(url)
+        else:
+            navigate(page, traffic, lambda: page.goto(url))
         page.fill("#key", self.keys[who])
         page.click("#key-form button[type=submit]")
 
@@ -119,6 +125,19 @@ def shots(tmp_path: Path) -> Path:
     folder = Path(chosen)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def navigate(page: Page, traffic: Traffic, go: Callable[[], object]) -> None:
+    """Leave the page by `go` (a click on a link, a `goto`) once its requests are
+    answered; a request it starts in between is cancelled by the browser, as any
+    navigation cancels them, and is not counted as a failure."""
+    traffic.settle(page)
+    before = len(traffic.failures)
+    go()
+    page.wait_for_load_state()
+    left = traffic.failures[before:]
+    assert all("net::ERR_ABORTED" in f for f in left), left
+    del traffic.failures[before:]
 
 
 def node(page: Page, step_id: str) -> Locator:
@@ -174,7 +193,7 @@ def test_the_view_follows_a_running_execution_live(site: Site, tmp_path: Path) -
     traffic = Traffic()
     with open_page(traffic) as page:
         page.set_viewport_size({"width": WIDE[0], "height": WIDE[1]})
-        site.open(page, execution_id)
+        site.open(page, traffic, execution_id)
         expect(node(page, "hold")).to_have_attribute("data-status", "RUNNING")
         expect(node(page, "fetch")).to_have_attribute("data-status", "SUCCEEDED")
         expect(node(page, "book")).to_have_attribute("data-status", "PENDING")
@@ -222,12 +241,9 @@ def test_the_view_follows_a_running_execution_live(site: Site, tmp_path: Path) -
             "/workflows/executions/" in r for r in traffic.requests[requests_before:]
         )
         # Green in the page's colours, the arrows into it drawn as done.
-        fill = (
-            node(page, "hold")
-            .locator("rect.box")
-            .evaluate("(r) => getComputedStyle(r).fill")
+        expect(node(page, "hold").locator("rect.box")).to_have_css(
+            "fill", "rgb(218, 251, 225)"
         )
-        assert fill == "rgb(218, 251, 225)", fill
         expect(page.locator('#graph path.edge.done[data-to="book"]')).to_have_count(1)
         expect(page.locator("#cancel")).to_be_hidden()
         expect(page.locator("#events tr")).to_have_count(
@@ -306,12 +322,12 @@ def test_cancel_works_from_the_page(site: Site, tmp_path: Path) -> None:
     traffic = Traffic()
     with open_page(traffic) as page:
         # A viewer sees the execution but may not cancel it.
-        site.open(page, execution_id, "viewer")
+        site.open(page, traffic, execution_id, "viewer")
         expect(node(page, "long")).to_have_attribute("data-status", "RUNNING")
         expect(page.locator("#cancel")).to_be_disabled()
         expect(page.locator("#cancel-note")).to_contain_text("OPERATOR")
 
-        site.open(page, execution_id, "starter")
+        site.open(page, traffic, execution_id, "starter")
         cancel = page.locator("#cancel")
         expect(cancel).to_be_enabled()
         cancel.click()
@@ -353,7 +369,7 @@ def test_an_api_refusal_is_shown_on_the_page(site: Site) -> None:
     traffic = Traffic()
     try:
         with open_page(traffic) as page:
-            site.open(page, execution_id, "short")
+            site.open(page, traffic, execution_id, "short")
             expect(node(page, "w")).to_have_attribute("data-status", "RUNNING")
             expect(page.locator("#cancel")).to_be_enabled()
             site.data(
@@ -408,7 +424,7 @@ def test_approve_works_from_the_page_with_a_second_key(
     traffic = Traffic()
     with open_page(traffic) as page:
         # The key that started it may not decide it (four eyes): said, not offered.
-        site.open(page, execution_id, "starter")
+        site.open(page, traffic, execution_id, "starter")
         expect(page.locator("#approval")).to_be_visible()
         expect(page.locator("#approval-what")).to_contain_text("Maksa lasku 1 234,50 €")
         expect(page.locator("#approve")).to_be_disabled()
@@ -416,15 +432,17 @@ def test_approve_works_from_the_page_with_a_second_key(
         expect(node(page, "approve")).to_have_attribute(
             "data-status", "WAITING_APPROVAL"
         )
+        waiting = page.locator('#timeline .line[data-step-id="approve"] .segment')
+        expect(waiting).to_have_class("segment WAITING_APPROVAL open")
 
         # A viewer's role is below the step's approver role (ADMIN by default).
-        site.open(page, execution_id, "viewer")
+        site.open(page, traffic, execution_id, "viewer")
         expect(page.locator("#approval-note")).to_have_text(
             "Päätös vaatii roolin ADMIN · Deciding needs role ADMIN"
         )
         expect(page.locator("#reject")).to_be_disabled()
 
-        site.open(page, execution_id, "approver")
+        site.open(page, traffic, execution_id, "approver")
         expect(page.locator("#approve")).to_be_enabled()
         expect(page.locator("#approval-note")).to_have_text("")
         page.screenshot(path=str(shots(tmp_path) / "approval-1280.png"), full_page=True)
@@ -438,7 +456,7 @@ def test_approve_works_from_the_page_with_a_second_key(
         )
         expect(page.locator("#approval")).to_be_hidden()
         line = page.locator('#timeline .line[data-step-id="approve"]')
-        expect(line.locator(".segment.SUCCEEDED")).to_have_count(1)
+        expect(line.locator(".segment.WAITING_APPROVAL.approved")).to_have_count(1)
         expect(page.locator("#events")).to_contain_text("APPROVAL_DECIDED")
         page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
         assert_fits(page, PHONE[0])
@@ -451,6 +469,19 @@ def test_approve_works_from_the_page_with_a_second_key(
     )["approvals"]
     assert [a["status"] for a in approval] == ["APPROVED"]
     assert approval[0]["comment"] == "Tarkistettu"
+
+
+INNER = {
+    "steps": [
+        {"id": "check", "agent": "wait_agent", "inputs": {"seconds": 0}},
+        {
+            "id": "note",
+            "agent": "wait_agent",
+            "inputs": {"seconds": 0},
+            "depends_on": ["check"],
+        },
+    ]
+}
 
 
 def test_a_for_each_is_drawn_with_its_elements_inside_its_box(
@@ -473,6 +504,14 @@ def test_a_for_each_is_drawn_with_its_elements_inside_its_box(
                 "inputs": {"seconds": 0},
                 "depends_on": ["each"],
             },
+            # A for-each of a sub-workflow, and a sub-workflow alone.
+            {
+                "id": "checks",
+                "for_each": [1, 2],
+                "workflow": {"graph": INNER},
+                "depends_on": ["list"],
+            },
+            {"id": "wrap", "workflow": {"graph": INNER}, "depends_on": ["checks"]},
         ]
     }
     execution_id = site.start(graph)
@@ -480,7 +519,7 @@ def test_a_for_each_is_drawn_with_its_elements_inside_its_box(
     traffic = Traffic()
     with open_page(traffic) as page:
         page.set_viewport_size({"width": WIDE[0], "height": WIDE[1]})
-        site.open(page, execution_id)
+        site.open(page, traffic, execution_id)
         expect(page.locator("#execution-status")).to_have_attribute(
             "data-status", "SUCCEEDED"
         )
@@ -501,7 +540,18 @@ def test_a_for_each_is_drawn_with_its_elements_inside_its_box(
             assert inner["x"] + inner["width"] <= outer["x"] + outer["width"]
             assert inner["y"] + inner["height"] <= outer["y"] + outer["height"]
         expect(group).to_contain_text("7/7")
-        assert arrows(page) == {("list", "each"), ("each", "sum")}
+        assert arrows(page) == {
+            ("list", "each"),
+            ("each", "sum"),
+            ("list", "checks"),
+            ("checks", "wrap"),
+        }
+        # An element that runs a sub-workflow shows its steps as dots; a
+        # sub-workflow's box holds its steps.
+        expect(node(page, "checks").locator(".cell")).to_have_count(2)
+        expect(node(page, "checks[1]").locator(".dot.SUCCEEDED")).to_have_count(2)
+        expect(node(page, "wrap").locator(".cell")).to_have_count(2)
+        expect(node(page, "wrap.check")).to_have_attribute("data-status", "SUCCEEDED")
 
         # An element's own inputs: its item.
         node(page, "each[4]").click()
@@ -525,7 +575,7 @@ def test_an_execution_from_the_copilot_shows_its_command(
     execution_id = made["execution"]["id"]
     traffic = Traffic()
     with open_page(traffic) as page:
-        site.open(page, execution_id)
+        site.open(page, traffic, execution_id)
         expect(page.locator("#copilot")).to_be_visible()
         expect(page.locator("#copilot-command")).to_have_text(command)
         expect(page.locator("#copilot-explanation")).to_have_text(
@@ -557,14 +607,17 @@ def test_the_dashboard_links_each_execution_to_its_view(site: Site) -> None:
         page.goto(site.url + "/workflows/metrics")
         page.fill("#key", site.keys["starter"])
         page.click("#key-form button[type=submit]")
-        page.locator(f'#executions a[title="{execution_id}"]').click()
+        link = page.locator(f'#executions a[title="{execution_id}"]')
+        expect(link).to_be_visible()
+        navigate(page, traffic, link.click)
         page.wait_for_url(f"**/workflows/executions/{execution_id}")
         expect(node(page, "w")).to_have_attribute("data-status", "SUCCEEDED")
         expect(page.locator("#status")).to_have_text(
             "Suoritus on päättynyt · The execution has ended"
         )
 
-        page.goto(f"{site.url}/workflows/executions/{execution_id[:-4]}0000")
+        unknown = f"{site.url}/workflows/executions/{execution_id[:-4]}0000"
+        navigate(page, traffic, lambda: page.goto(unknown))
         expect(page.locator("#status")).to_contain_text(
             "Suoritusta ei löydy tältä avaimelta · No such execution for this key"
         )

@@ -316,6 +316,11 @@ function showApproval() {
 }
 
 function showGraph() {
+  // Drawn anew only when a box would change (a redraw loses the keyboard focus).
+  const signature = JSON.stringify([state.specs, [...state.steps.values()].map((s) =>
+    [s.stepId, s.status, s.attempts, s.dependsOn])]);
+  if (signature === state.graphDrawn) return;
+  state.graphDrawn = signature;
   window.executionGraph.draw($("graph"), state, openStep);
 }
 
@@ -382,6 +387,11 @@ function stepCard(step, spec) {
 }
 
 function showSteps() {
+  // Drawn anew only when something in them changed: a person may be reading an
+  // opened JSON tree while events arrive.
+  const signature = JSON.stringify([[...state.steps.values()], state.execution.result]);
+  if (signature === state.stepsDrawn) return;
+  state.stepsDrawn = signature;
   const cards = state.specs.map((spec) => {
     const step = state.steps.get(spec.id) || { stepId: spec.id, agentId: spec.agent,
       status: "PENDING", attempts: 0 };
@@ -398,6 +408,8 @@ function openStep(stepId) {
   let id = stepId;
   while (id) {
     state.open.add(id);
+    const card = document.getElementById(`step-${id}`);
+    if (card) card.open = true;
     id = parentOf(id)[0];
   }
   showSteps();
@@ -433,11 +445,27 @@ function eventRow(event) {
     h("td", {}, data));
 }
 
+/** The newest events first; a long run's oldest are left out of the table. */
+const EVENT_ROWS = 500;
+
 function showEvents() {
-  const rows = state.events.slice().reverse().map(eventRow);
-  $("events").replaceChildren(...(rows.length ? rows
-    : [h("tr", {}, h("td", { colspan: "6" }, "Ei tapahtumia · No events"))]));
-  $("event-count").textContent = `(${state.events.length})`;
+  const shown = $("events").querySelectorAll("tr[data-seq]");
+  const newest = shown.length ? Number(shown[0].dataset.seq) : 0;
+  const fresh = state.events.filter((e) => e.seq > newest);
+  if (!shown.length || fresh.length > EVENT_ROWS) {
+    const rows = state.events.slice(-EVENT_ROWS).reverse().map(eventRow);
+    $("events").replaceChildren(...(rows.length ? rows
+      : [h("tr", {}, h("td", { colspan: "6" }, "Ei tapahtumia · No events"))]));
+  } else if (fresh.length) {
+    // Only the new ones are added: the rows a person opened stay as they are.
+    $("events").prepend(...fresh.reverse().map(eventRow));
+    const rows = $("events").querySelectorAll("tr[data-seq]");
+    for (let i = EVENT_ROWS; i < rows.length; i++) rows[i].remove();
+  }
+  const left = Math.max(0, state.events.length - EVENT_ROWS);
+  $("event-count").textContent = left
+    ? `(${state.events.length}; vanhimmat ${left} piilotettu · oldest ${left} hidden)`
+    : `(${state.events.length})`;
 }
 
 /** Each step's attempts, backoff waits and approval waits on one time axis. */
@@ -469,9 +497,13 @@ function timelineSegments() {
         start(id, at, "BACKOFF", e.attempt);
         break;
       case "APPROVAL_REQUESTED": start(id, at, "WAITING_APPROVAL", e.attempt); break;
-      case "APPROVAL_DECIDED":
-        close(id, at, e.data && e.data.approved ? "SUCCEEDED" : "FAILED");
+      case "APPROVAL_DECIDED": {
+        // The wait stays a wait on the timeline, marked with its decision.
+        const waiting = open.get(id);
+        if (waiting) waiting.decision = e.data && e.data.approved ? "approved" : "rejected";
+        close(id, at);
         break;
+      }
       case "STEP_SUCCEEDED": close(id, at, "SUCCEEDED"); break;
       case "STEP_FAILED": close(id, at, "FAILED"); break;
       case "STEP_SKIPPED": row(id).push({ start: at, end: at, kind: "SKIPPED" }); break;
@@ -495,6 +527,8 @@ const SEGMENT_NAMES = {
   SKIPPED: "ohitettu · skipped",
 };
 
+const DECISIONS = { approved: "hyväksytty · approved", rejected: "hylätty · rejected" };
+
 function showTimeline() {
   const { rows, ended } = timelineSegments();
   const first = state.events.length ? Date.parse(state.events[0].at) : Date.now();
@@ -507,9 +541,11 @@ function showTimeline() {
     const segments = rows.get(id);
     segments.forEach((s) => {
       const end = s.end ?? last;
-      const bar = h("span", { className: `segment ${s.kind}${s.end == null ? " open" : ""}`,
+      const decided = s.decision ? ` ${s.decision}` : "";
+      const bar = h("span", { className: `segment ${s.kind}${decided}${s.end == null ? " open" : ""}`,
         title: `${id}${s.attempt ? ` · ${s.attempt}. yritys · attempt ${s.attempt}` : ""}: `
-          + `${SEGMENT_NAMES[s.kind] || s.kind}, ${duration(end - s.start)}` });
+          + `${SEGMENT_NAMES[s.kind] || s.kind}, ${duration(end - s.start)}`
+          + (s.decision ? ` · ${DECISIONS[s.decision]}` : "") });
       // Positions through the CSSOM: allowed by the page's style-src 'self'.
       bar.style.left = `${((s.start - first) / span) * 100}%`;
       bar.style.width = `max(3px, ${((end - s.start) / span) * 100}%)`;
@@ -562,6 +598,7 @@ async function load(conn) {
   const data = await query(conn.key, LOAD, { id: EXECUTION_ID });
   if (live !== conn) return;
   state.viewer = data.viewer;
+  state.loadedWith = conn.key;
   state.events = data.execution.events;
   state.lastSeq = state.events.reduce((m, e) => Math.max(m, e.seq), 0);
   takeExecution(data.execution, data.approvals);
@@ -631,7 +668,6 @@ function connect(key, attempt = 0) {
         try {
           if (!state.execution || state.loadedWith !== key) {
             await load(conn);
-            state.loadedWith = key;
           } else {
             refreshSoon(conn); // a reconnect: the subscription resumes after lastSeq
           }

@@ -124,8 +124,7 @@
     });
     const layout = window.executionLayout.layered(nodes, edges);
     const svg = el("svg", { viewBox: `0 0 ${layout.width} ${layout.height}`,
-      width: layout.width, height: layout.height, class: "graph-svg",
-      "aria-hidden": "true" });
+      width: layout.width, height: layout.height, class: "graph-svg" });
     svg.append(el("defs", {}, el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9,
       refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
     el("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow-head" }))));
@@ -141,7 +140,8 @@
       const status = run ? run.status : "PENDING";
       const group = el("g", { class: `node ${status}${box.cells ? " group" : ""}`,
         "data-step-id": id, "data-status": status,
-        transform: `translate(${at.x},${at.y})`, tabindex: "0", role: "button" });
+        transform: `translate(${at.x},${at.y})`, tabindex: "0", role: "button",
+        "aria-label": `${id}: ${(STATUS[status] || [status]).join(" · ")}` });
       const attempts = run && run.attempts > 1 ? ` (${run.attempts}.)` : "";
       group.append(
         el("title", {}, `${id} · ${kindText(box.spec, box.children)}`),
