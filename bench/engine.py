@@ -9,6 +9,10 @@ loading the final record.
     python bench/engine.py --shape chain --n 1000 --persist postgres --repeat 3 \
         --warmup 1
 
+``--trace`` turns traces on (`observability.spans`): each execution and step attempt
+makes its span, batched as for OTLP and then dropped, so the figures show what spans
+cost; without it traces are off, as without ``OTEL_EXPORTER_OTLP_ENDPOINT``.
+
 ``--shape foreach`` compares two runs of our engine instead: a for-each over N
 elements, each a one-step sub-workflow (``each[i]`` and ``each[i].s``, at most 100 at
 a time), against the plain fan-out of N steps; ``ratio`` is the for-each's time per
@@ -59,7 +63,9 @@ from agent_orchestrator.store.migrate import upgrade_async  # noqa: E402
 from agent_orchestrator.store.runs import SqlRunStore  # noqa: E402
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
+    from collections.abc import Callable, Coroutine, Sequence
+
+    from agent_orchestrator.observability.spans import Tracing
 
 
 class NoInput(BaseModel):
@@ -123,7 +129,29 @@ def steps_run(shape: str, n: int) -> int:
 # --- our engine ----------------------------------------------------------------------
 
 
-async def engine_once(store: RunStore, shape: str, n: int) -> float:
+def discarding_tracing() -> Tracing:
+    """Traces on, with spans batched as for OTLP and then dropped."""
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+
+    from agent_orchestrator.observability.spans import Tracing
+
+    class Discard(SpanExporter):
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Discard()))
+    return Tracing(provider)
+
+
+async def engine_once(
+    store: RunStore, shape: str, n: int, tracing: Tracing | None = None
+) -> float:
     # BaseAgent declares the protocol's attributes as class variables, which mypy
     # does not take for the protocol's instance attributes.
     registry = AgentRegistry([cast("Agent", NoopAgent())])
@@ -131,9 +159,11 @@ async def engine_once(store: RunStore, shape: str, n: int) -> float:
         max_concurrent_executions=10, lease_s=60, max_foreach_items=max(n, 1)
     )
     graph = make_graph(shape, n)
-    async with Runner(store, registry, EventBus(), settings) as runner:
+    async with Runner(store, registry, EventBus(), settings, tracer=tracing) as runner:
         # Graphs larger than AGENT_MAX_STEPS' default are what this measures.
-        service = ExecutionStarter(runner, registry, {}, max_steps=steps_run(shape, n))
+        service = ExecutionStarter(
+            runner, registry, {}, max_steps=steps_run(shape, n), tracing=tracing
+        )
         start = time.perf_counter()
         record, _ = await service.execute(
             ExecuteRequest(tenant_id="bench", graph=graph)
@@ -260,11 +290,13 @@ async def main(args: argparse.Namespace) -> None:
         else:
             url = ""
 
+        tracing = discarding_tracing() if args.trace else None
+
         async def ours() -> float:
             if not url:
-                return await engine_once(MemoryRunStore(), args.shape, args.n)
+                return await engine_once(MemoryRunStore(), args.shape, args.n, tracing)
             async with create_database(url) as db:
-                return await engine_once(SqlRunStore(db), args.shape, args.n)
+                return await engine_once(SqlRunStore(db), args.shape, args.n, tracing)
 
         async def floor() -> float:
             if args.persist == "sqlite":
@@ -332,6 +364,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="traces on (spans made and batched, then dropped)",
+    )
     return parser.parse_args()
 
 
