@@ -1,12 +1,13 @@
 """Finding the document in a photo before Tesseract reads it (OpenCV).
 
 A phone photo of a receipt on a table holds the table too: Tesseract then drops the
-price column and whole regions. So: find the paper (the largest bright quadrilateral
-among the contours of a thresholded, downscaled copy), straighten it with a
-perspective transform, scale it so that letters are tall enough, and binarise it with
-an adaptive (local) threshold, which copes with light falling off across the slip and
-with soft shadows. A scan or a photo already cropped to the paper has no such outline
-and is only scaled and binarised.
+price column and whole regions. So: find the paper (the largest quadrilateral among
+the bright blobs and the long edge curves of a downscaled copy, each side then fitted
+to the sheet's edge, which a shadow does not move: `agents.paper_edges`), straighten
+it with a perspective transform, scale it so that letters are tall enough, and
+binarise it with an adaptive (local) threshold, which copes with light falling off
+across the slip and with soft shadows. A scan or a photo already cropped to the paper
+has no such outline and is only scaled and binarised.
 
 OpenCV (``cv2``) and numpy are imported when an image is prepared, not at start-up.
 """
@@ -115,19 +116,27 @@ def find_paper(gray: NDArray[np.uint8]) -> NDArray[np.float32] | None:
     """The four corners of the sheet (top-left, top-right, bottom-right,
     bottom-left, in `gray`'s pixels), or None when no sheet stands out.
 
-    The sheet is the bright blob the image's Otsu threshold separates from the
-    table. Where a shadow darkens part of the sheet below that threshold, a lower
-    one, just above the brightest of the table along the frame, takes the shadowed
-    part in too; of the outlines that pass as a sheet, the largest is taken (a
-    threshold that lets the table in makes a blob that fails the checks).
+    Rough outlines come from two places: the bright blob the image's Otsu threshold
+    separates from the table (where a shadow darkens part of the sheet below that
+    threshold, a lower one, just above the brightest of the table along the frame,
+    takes the shadowed part in too), and the long edge curves of the image's
+    logarithm, where a shadow dims paper and table alike and the sheet's edge stays
+    (`agents.paper_edges`; that finds a sheet no threshold separates, under light
+    that makes the table's bright side brighter than the paper's shadowed one).
+    Each side of a rough outline is then moved onto the sheet's edge, so a shadow
+    that made the blob lose a corner does not cut it off; of the outlines that pass
+    as a sheet, the largest is taken.
     """
     import cv2
     import numpy as np
+
+    from .paper_edges import fit_sides, log_light, outlines
 
     height, width = gray.shape
     factor = _SEARCH_SIDE / max(height, width)
     resized = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     small: NDArray[np.uint8] = cv2.GaussianBlur(resized, (5, 5), 0).astype(np.uint8)
+    light = log_light(small)
     otsu, _ = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     edge = 12
     frame = np.concatenate(
@@ -142,24 +151,54 @@ def find_paper(gray: NDArray[np.uint8]) -> NDArray[np.float32] | None:
     lower = float(np.percentile(frame, 99)) + 8
     if lower < otsu - 5:
         thresholds.append(lower)
-    found = [
-        sheet
-        for threshold in thresholds
-        if (sheet := _sheet(small, threshold)) is not None
-    ]
+    found = []
+    for threshold in thresholds:
+        sheet = _sheet(small, threshold)
+        if sheet is not None:
+            # A blob's outline stands even where no side finds its edge.
+            fitted = fit_sides(light, sheet, required=0)
+            found.append(sheet if fitted is None else fitted)
+    for rough in outlines(light, _MIN_AREA):
+        # An edge curve's outline stands only when all four sides found theirs.
+        fitted = fit_sides(light, rough, required=4)
+        if fitted is not None:
+            found.append(fitted)
+    found = [corners for corners in found if _passes(small, corners)]
     if not found:
         return None
-    _, corners = max(found, key=lambda sheet: sheet[0])
-    return _order(corners) / np.float32(factor)
+    best = max(found, key=lambda corners: float(cv2.contourArea(corners)))
+    # A search pixel's centre lies half a pixel in from its corner at either scale.
+    return (best + np.float32(0.5)) / np.float32(factor) - np.float32(0.5)
 
 
-def _sheet(
-    small: NDArray[np.uint8], threshold: float
-) -> tuple[float, NDArray[np.float32]] | None:
-    """The blob brighter than `threshold` that passes as a sheet: its area and its
-    four corners (in `small`'s pixels), or None."""
+def _passes(small: NDArray[np.uint8], corners: NDArray[np.float32]) -> bool:
+    """Whether four corners can outline a sheet lying on a table: a share of the
+    photo between `_MIN_AREA` and `_MAX_AREA`, inside the frame but for one side."""
+    import cv2
+
+    height, width = small.shape
+    area = float(cv2.contourArea(corners)) / (height * width)
+    if not _MIN_AREA <= area <= _MAX_AREA:
+        return False
+    x0, y0 = corners.min(axis=0)
+    x1, y1 = corners.max(axis=0)
+    edge = 3
+    touching = (
+        int(x0 <= edge)
+        + int(y0 <= edge)
+        + int(x1 >= width - edge)
+        + int(y1 >= height - edge)
+    )
+    return touching < 2
+
+
+def _sheet(small: NDArray[np.uint8], threshold: float) -> NDArray[np.float32] | None:
+    """The four corners (in `small`'s pixels) of the blob brighter than `threshold`
+    that passes as a sheet, or None."""
     import cv2
     import numpy as np
+
+    from .paper_edges import quadrilateral
 
     _, bright = cv2.threshold(small, threshold, 255, cv2.THRESH_BINARY)
     # Close the printed lines' gaps so the sheet is one blob; open away specks.
@@ -193,22 +232,13 @@ def _sheet(
     outside = cv2.mean(small, mask=cv2.bitwise_not(mask))[0]
     if inside - outside < 40:
         return None
-    hull = cv2.convexHull(sheet)
-    perimeter = cv2.arcLength(hull, True)
-    corners = None
-    for share in (0.02, 0.03, 0.05, 0.08):
-        approx = cv2.approxPolyDP(hull, share * perimeter, True)
-        if len(approx) == 4:
-            corners = approx.reshape(4, 2).astype(np.float32)
-            break
-    if corners is None:
-        corners = cv2.boxPoints(cv2.minAreaRect(hull)).astype(np.float32)
+    corners = quadrilateral(cv2.convexHull(sheet))
     # Four corners that leave out much of the blob, or take in much that is not in
     # it, do not outline a sheet.
     quad_area = cv2.contourArea(corners)
     if not 0.85 <= blob / max(quad_area, 1.0) <= 1.1:
         return None
-    return blob, corners
+    return corners
 
 
 def straighten(gray: NDArray[np.uint8], quad: NDArray[np.float32]) -> NDArray[np.uint8]:
@@ -239,23 +269,6 @@ def straighten(gray: NDArray[np.uint8], quad: NDArray[np.float32]) -> NDArray[np
         borderMode=cv2.BORDER_REPLICATE,
     )
     return out.astype(np.uint8)
-
-
-def _order(points: NDArray[np.float32]) -> NDArray[np.float32]:
-    """Corners as top-left, top-right, bottom-right, bottom-left."""
-    import numpy as np
-
-    total = points.sum(axis=1)
-    diff = np.diff(points, axis=1).ravel()
-    return np.array(
-        [
-            points[np.argmin(total)],
-            points[np.argmin(diff)],
-            points[np.argmax(total)],
-            points[np.argmax(diff)],
-        ],
-        dtype=np.float32,
-    )
 
 
 def _scale(gray: NDArray[np.uint8], *, straightened: bool) -> NDArray[np.uint8]:

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from agent_orchestrator.agents.builtin import create_agent_registry
-from agent_orchestrator.agents.ocr import OcrInput, OcrOutput
+from agent_orchestrator.agents.ocr import OcrAgent, OcrInput, OcrOutput, PageText
 from agent_orchestrator.agents.receipts import parse_receipt
 from agent_orchestrator.config import Settings
 from agent_orchestrator.core.enums import ExecutionStatus, StepStatus
@@ -155,6 +155,42 @@ async def test_words_read_with_low_confidence_are_listed(
     words = result.text.split()
     assert all(word in words for word in result.uncertain)
     assert not any(doc.merchant.startswith(word) for word in result.uncertain)
+
+
+async def test_a_date_the_two_readings_disagree_on_is_held_for_review(
+    ocr: Agent, area: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first reading's items do not add up (a 9 read as a 4), so the page is
+    # read a second way; that reading agrees with itself but reads the date's 12 as
+    # 17, a valid date too. It is kept, and the figures the readings disagree on
+    # are listed as uncertain: the date is left empty for review.
+    first = "\n".join(
+        [
+            "Kioski Testi",
+            "Y-tunnus: 3366316-9",
+            "12.04.2026 10:15",
+            "Kahvi 3,50",
+            "Pulla 2,40",
+            "YHTEENSÄ 6,40",
+            "ALV 14% 0,79",
+        ]
+    )
+    second = first.replace("12.04.2026", "17.04.2026").replace("2,40", "2,90")
+    readings = iter([first, second])
+
+    def read_words(image: object, language: str, config: str) -> PageText:
+        del image, language, config
+        return PageText(next(readings), "tesseract", 0.9)
+
+    assert isinstance(ocr, OcrAgent)
+    monkeypatch.setattr(ocr, "_tesseract_once", read_words)
+    Image.new("L", (400, 300), 255).save(area / "kuitti.png")
+    result = await read(ocr, "kuitti.png")
+    assert result.text == second
+    assert "17.04.2026" in result.uncertain
+    parsed = parse_receipt(result.text, result.uncertain)
+    assert parsed.receipt.date is None
+    assert parsed.receipt.needs_review
 
 
 async def test_pdf_text_layer_is_read_without_ocr(ocr: Agent, area: Path) -> None:

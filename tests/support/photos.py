@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import io
 import random
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from tests.support.scans import font_file
 
 if TYPE_CHECKING:
-    from numpy.typing import NDArray
-
     from tests.support.documents import Document
 
 KINDS = ("scan", "cropped", "table")
@@ -124,12 +124,15 @@ def cropped(doc: Document, rng: random.Random) -> Image.Image:
     return _finish(lit[..., None] * tint, rng)
 
 
-def _table(shape: tuple[int, int], rng: random.Random) -> NDArray[np.float32]:
-    """A table top: a wood, laminate or dark stone colour with grain."""
+def _table(
+    shape: tuple[int, int], rng: random.Random, colour: tuple[int, int, int] | None
+) -> NDArray[np.float32]:
+    """A table top: a wood, laminate or dark stone colour (or `colour`) with grain."""
     height, width = shape
     base = rng.choice(
         [(150, 105, 70), (90, 70, 55), (60, 60, 65), (175, 160, 140), (40, 45, 50)]
     )
+    base = colour or base
     noise = np.random.default_rng(rng.randrange(2**32))
     raw = noise.normal(0, 1, (height, 1)).astype(np.float32)
     grain = np.asarray(cv2.GaussianBlur(raw, (1, 0), 3), np.float32).reshape(height, 1)
@@ -139,9 +142,52 @@ def _table(shape: tuple[int, int], rng: random.Random) -> NDArray[np.float32]:
     return np.stack([surface + channel for channel in base], axis=-1)
 
 
-def on_table(doc: Document, rng: random.Random) -> Image.Image:
+@dataclass(frozen=True)
+class Shadow:
+    """A soft shadow over a phone photo (a hand, the phone): an ellipse's centre and
+    half-axes as shares of the frame's width and height, and the share of the light
+    it takes at its middle."""
+
+    x: float
+    y: float
+    rx: float
+    ry: float
+    depth: float
+
+    def shade(self, shape: tuple[int, int]) -> NDArray[np.float32]:
+        """The light left under the shadow, 1 outside it, for a frame of `shape`."""
+        # Worked out on a small grid and enlarged, as `_lighting` does.
+        height, width = max(8, shape[0] // 8), max(8, shape[1] // 8)
+        mask = np.zeros((height, width), np.float32)
+        centre = (round(self.x * width), round(self.y * height))
+        axes = (round(self.rx * width), round(self.ry * height))
+        cv2.ellipse(mask, centre, axes, 0, 0, 360, 1.0, -1)
+        blurred = cv2.GaussianBlur(mask, (0, 0), width / 30)
+        small = 1 - self.depth * blurred
+        large = cv2.resize(small, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+        return np.asarray(large, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class TablePhoto:
+    """A phone photo of a slip on a table and where the slip's corners are in it
+    (top-left, top-right, bottom-right, bottom-left, in pixels)."""
+
+    image: Image.Image
+    corners: NDArray[np.float32]
+
+
+def table_photo(
+    doc: Document,
+    rng: random.Random,
+    *,
+    table: tuple[int, int, int] | None = None,
+    shadow: Shadow | None = None,
+) -> TablePhoto:
     """A phone photo of the slip on a table: the paper fills half to four fifths of
-    the frame's height, turned a little, seen at a slight angle."""
+    the frame's height, turned a little, seen at a slight angle. `table` sets the
+    table's colour; `shadow` lays a shadow over the photo besides the usual light
+    (neither changes the other random choices)."""
     gray = np.asarray(paper(doc, rng), np.float32)
     ph, pw = gray.shape
     height, width = 2000, 1500
@@ -163,19 +209,28 @@ def on_table(doc: Document, rng: random.Random) -> Image.Image:
     corners[0][0] += squeeze
     corners[1][0] -= squeeze
     src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], dtype=np.float32)
-    matrix = cv2.getPerspectiveTransform(src, np.array(corners, dtype=np.float32))
+    placed = np.array(corners, dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(src, placed)
     sheet = cv2.warpPerspective(gray, matrix, (width, height), flags=cv2.INTER_AREA)
     mask = cv2.warpPerspective(
         np.ones_like(gray), matrix, (width, height), flags=cv2.INTER_LINEAR
     )
-    table = _table((height, width), rng)
+    surface = _table((height, width), rng, table)
     tint = np.array(
         [1.0, rng.uniform(0.96, 1.0), rng.uniform(0.88, 0.96)], dtype=np.float32
     )
     composed = (
-        table * (1 - mask[..., None]) + (sheet[..., None] * tint) * mask[..., None]
+        surface * (1 - mask[..., None]) + (sheet[..., None] * tint) * mask[..., None]
     )
-    return _finish(composed * _lighting((height, width), rng)[..., None], rng)
+    light = _lighting((height, width), rng)
+    if shadow is not None:
+        light = light * shadow.shade((height, width))
+    return TablePhoto(_finish(composed * light[..., None], rng), placed)
+
+
+def on_table(doc: Document, rng: random.Random) -> Image.Image:
+    """A phone photo of the slip on a table (`table_photo`)."""
+    return table_photo(doc, rng).image
 
 
 def photograph(doc: Document, kind: str, seed: int) -> Image.Image:
