@@ -100,6 +100,29 @@ def binarise(found: Page, *, variant: int = 0) -> Prepared:
     return Prepared(Images.fromarray(binary), found.found_paper)
 
 
+def word_image(found: Page, box: tuple[int, int, int, int]) -> Image:
+    """The place of one word (`box`: left, top, width, height in `found`'s pixels)
+    cut from the grey page with a little room round it, on a border of the paper's
+    own grey: what Tesseract reads as one line for a second look at the word (its
+    own threshold, worked out on so small a piece, is a local one)."""
+    import cv2
+    import numpy as np
+    from PIL import Image as Images
+
+    left, top, width, height = box
+    rows, columns = found.gray.shape
+    across, up = height // 2, (2 * height) // 5
+    piece = found.gray[
+        max(0, top - up) : min(rows, top + height + up),
+        max(0, left - across) : min(columns, left + width + across),
+    ]
+    paper = int(np.percentile(piece, 90)) if piece.size else 255
+    framed = cv2.copyMakeBorder(
+        piece, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=(paper,)
+    )
+    return Images.fromarray(framed)
+
+
 def _uneven(gray: NDArray[np.uint8]) -> bool:
     """Whether the paper's brightness varies across the image (light falling off,
     a shadow): the background, with the print blurred away, spans 40+ grey levels."""

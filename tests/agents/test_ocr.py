@@ -13,8 +13,16 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from agent_orchestrator.agents.builtin import create_agent_registry
-from agent_orchestrator.agents.ocr import OcrAgent, OcrInput, OcrOutput, PageText
+from agent_orchestrator.agents.ocr import (
+    SECOND_LOOK_CONFIG,
+    OcrAgent,
+    OcrInput,
+    OcrOutput,
+    PageText,
+)
+from agent_orchestrator.agents.paper import binarise, page
 from agent_orchestrator.agents.receipts import parse_receipt
+from agent_orchestrator.agents.tesseract import read_words
 from agent_orchestrator.config import Settings
 from agent_orchestrator.core.enums import ExecutionStatus, StepStatus
 from agent_orchestrator.core.errors import NonRetryableAgentError
@@ -178,12 +186,12 @@ async def test_a_date_the_two_readings_disagree_on_is_held_for_review(
     second = first.replace("12.04.2026", "17.04.2026").replace("2,40", "2,90")
     readings = iter([first, second])
 
-    def read_words(image: object, language: str, config: str) -> PageText:
+    def tesseract(image: object, language: str, config: str) -> PageText:
         del image, language, config
         return PageText(next(readings), "tesseract", 0.9)
 
     assert isinstance(ocr, OcrAgent)
-    monkeypatch.setattr(ocr, "_tesseract_once", read_words)
+    monkeypatch.setattr(ocr, "_tesseract_once", tesseract)
     Image.new("L", (400, 300), 255).save(area / "kuitti.png")
     result = await read(ocr, "kuitti.png")
     assert result.text == second
@@ -191,6 +199,93 @@ async def test_a_date_the_two_readings_disagree_on_is_held_for_review(
     parsed = parse_receipt(result.text, result.uncertain)
     assert parsed.receipt.date is None
     assert parsed.receipt.needs_review
+
+
+def slip_with_a_date() -> Image.Image:
+    """A clean slip whose date Tesseract reads surely."""
+    font = ImageFont.truetype(font_file("DejaVu Sans Mono"), 28)
+    image = Image.new("L", (640, 260), 250)
+    draw = ImageDraw.Draw(image)
+    for row, line in enumerate(["Kioski Testi", "12.04.2026 10:15", "YHTEENSÄ 6,40"]):
+        draw.text((40, 40 + 60 * row), line, font=font, fill=30)
+    return image
+
+
+@pytest.mark.parametrize(
+    ("claimed", "sure"),
+    [("12.04.2026", True), ("17.04.2026", False), ("6,40", True), ("6,90", False)],
+)
+def test_an_unsure_date_or_total_is_sure_only_when_a_second_look_reads_it_so(
+    ocr: Agent, claimed: str, sure: bool
+) -> None:
+    # The page's reading is said to have been unsure of the word at the date's (or
+    # the total's) place. Read alone, that place gives the printed word surely:
+    # the same word is then no longer unsure; another one (a 2 read as a 7) stays.
+    assert isinstance(ocr, OcrAgent)
+    found = page(slip_with_a_date())
+    words = read_words(binarise(found).image, "fin+eng", "--psm 4", 30)
+    printed = "12.04.2026" if "." in claimed else "6,40"
+    at = words["text"].index(printed)
+    box = (
+        int(words["left"][at]),
+        int(words["top"][at]),
+        int(words["width"][at]),
+        int(words["height"][at]),
+    )
+    date, total = (claimed, "6,40") if "." in claimed else ("12.04.2026", claimed)
+    text = f"Kioski Testi\n{date} 10:15\nYHTEENSÄ {total}"
+    read = PageText(
+        text, "tesseract", 0.8, uncertain=(claimed,), unsure_at=((claimed, box),)
+    )
+    looked = ocr._second_look(read, found, "fin+eng")
+    assert (claimed not in looked.uncertain) is sure
+
+
+async def test_a_figure_the_readings_disagree_on_stays_unsure_after_a_second_look(
+    ocr: Agent, area: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As above, but the second reading was also unsure of its date, and a look at
+    # the date's place alone reads it the same, surely: the first reading still
+    # disagrees, so the date stays unsure.
+    first = "\n".join(
+        [
+            "Kioski Testi",
+            "12.04.2026 10:15",
+            "Kahvi 3,50",
+            "Pulla 2,40",
+            "YHTEENSÄ 6,40",
+        ]
+    )
+    second = first.replace("12.04.2026", "17.04.2026").replace("2,40", "2,90")
+    box = (40, 100, 180, 30)
+    readings = iter(
+        [
+            PageText(first, "tesseract", 0.8),
+            PageText(
+                second,
+                "tesseract",
+                0.8,
+                uncertain=("17.04.2026",),
+                unsure_at=(("17.04.2026", box),),
+            ),
+        ]
+    )
+    looks: list[str] = []
+
+    def tesseract(image: Image.Image, language: str, config: str) -> PageText:
+        del image, language
+        if config == SECOND_LOOK_CONFIG:
+            looks.append(config)
+            return PageText("17.04.2026", "tesseract", 0.96)
+        return next(readings)
+
+    assert isinstance(ocr, OcrAgent)
+    monkeypatch.setattr(ocr, "_tesseract_once", tesseract)
+    Image.new("L", (400, 300), 255).save(area / "kuitti.png")
+    result = await read(ocr, "kuitti.png")
+    assert result.text == second
+    assert looks == [SECOND_LOOK_CONFIG]
+    assert result.uncertain == ["17.04.2026", "2,90"]
 
 
 async def test_pdf_text_layer_is_read_without_ocr(ocr: Agent, area: Path) -> None:
