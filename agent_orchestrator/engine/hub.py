@@ -267,15 +267,21 @@ class EventHub:
                         continue  # it ended meanwhile: a new one
                     newest = stored[-1].seq if stored else feed.seen
                     if follower.last < feed.seen:
-                        # The feed handed out events after the backlog was read.
+                        # The feed handed out events after the backlog was read. They
+                        # are given under the lock, which holds up the feed: a
+                        # follower that takes longer than the feed would wait for it
+                        # reads them outside the lock instead (round again).
                         self._read_backs += 1
                         missed = await self.store.events_after(
                             execution_id, follower.last
                         )
-                        for event in missed:
-                            await follower.take(event)
-                            if follower.ended:
-                                return None
+                        with anyio.move_on_after(self.deliver_wait_s) as bounded:
+                            for event in missed:
+                                await follower.take(event)
+                                if follower.ended:
+                                    return None
+                        if bounded.cancelled_caught:
+                            continue
                         newest = max(newest, follower.last)
                     elif not stored and follower.last > feed.seen:
                         # A claim past what the feed has seen: is it past the end?

@@ -175,6 +175,45 @@ async def test_a_slow_follower_does_not_hold_up_the_others(engine: Engine) -> No
     assert slow == list(range(1, last + 1))
 
 
+async def test_a_follower_stalling_as_it_joins_does_not_hold_up_the_feed(
+    engine: Engine,
+) -> None:
+    """A follower whose client stops reading just as it joins the feed, on events the
+    feed handed out while it replayed the backlog: the others still get every event."""
+    execution_id = await start(engine, SLOWER)
+    released = anyio.Event()
+    fast: list[int] = []
+    slow: list[int] = []
+    stall_after: list[int] = []  # the last seq stored when it replayed its first
+
+    async def deliver_stalling(event: ExecutionEvent) -> None:
+        if not stall_after:
+            last = await engine.store.last_event(execution_id)
+            assert last is not None and not last.type.is_final
+            stall_after.append(last.seq)
+            # Its backlog (up to there) goes on only once the feed is past it ...
+            await until(lambda: bool(fast) and fast[-1] > stall_after[0])
+        elif event.seq > stall_after[0]:
+            await released.wait()  # ... and it stops reading at what the feed added
+        slow.append(event.seq)
+
+    async def follow_fast() -> None:
+        async with hub.follow(execution_id) as events:
+            async for event in events:
+                fast.append(event.seq)
+        released.set()
+
+    async with EventHub(engine.store, engine.bus, deliver_wait_s=0.05) as hub:
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(follow_fast)
+                await until(lambda: len(fast) >= 2)
+                tg.start_soon(hub.push, execution_id, 0, deliver_stalling)
+    last = (await engine.runner.wait_finished(execution_id)).last_seq
+    assert fast == list(range(1, last + 1))
+    assert slow == list(range(1, last + 1))
+
+
 async def test_events_stored_elsewhere_arrive_by_notification(engine: Engine) -> None:
     """A hub on another bus sees none of the runner's announcements, as a hub in
     another process would: a notification (`remote_event`) brings the events."""
