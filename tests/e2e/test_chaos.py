@@ -34,7 +34,10 @@ if TYPE_CHECKING:
 
     from tests.support.databases import DatabaseFactory
 
-pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+# The chaos lasts at least KILLS stops (~2 s apart, each process started again), and
+# the wait for the executions to end has its own deadline (240 s, with the processes'
+# logs): on a busy machine the whole takes longer than the suite's usual 120 s.
+pytestmark = [pytest.mark.anyio, pytest.mark.slow, pytest.mark.timeout(480)]
 
 EXECUTIONS = 200
 KILLS = 12

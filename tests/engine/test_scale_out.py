@@ -163,15 +163,21 @@ async def test_one_tenants_burst_does_not_keep_another_waiting(
 
 @pytest.mark.parametrize("cap", [1, 2])
 async def test_a_tenant_cap_holds_across_the_runners_room(
-    engine: Engine, cap: int
+    engine: Engine, cap: int, tmp_path: Path
 ) -> None:
+    gate = tmp_path / "open"
     here = Running(
         engine, settings(max_concurrent_executions=10, tenant_max_concurrent=cap)
     )
     ids: dict[str, list[str]] = defaultdict(list)
     async with here.runner:
         for tenant in ("a", "a", "a", "a", "b", "b", "b"):
-            ids[tenant].append(await here.start(tenant, waiting(0.05)))
+            ids[tenant].append(await here.start(tenant, gated(gate)))
+        # Each tenant's first `cap` run and wait at the gate, side by side.
+        with anyio.fail_after(30):
+            while len(here.active_at_start) < 2 * cap:
+                await anyio.sleep(0.01)
+        gate.touch()
         await here.all_final([i for found in ids.values() for i in found])
     together = {
         tenant: most_at_once(list((await spans(engine.store, found)).values()))
