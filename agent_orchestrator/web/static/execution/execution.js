@@ -529,14 +529,23 @@ const SEGMENT_NAMES = {
 
 const DECISIONS = { approved: "hyväksytty · approved", rejected: "hylätty · rejected" };
 
+/** Lines of for-each elements and inner steps on the timeline at most. */
+const TIMELINE_NESTED = 100;
+
 function showTimeline() {
   const { rows, ended } = timelineSegments();
   const first = state.events.length ? Date.parse(state.events[0].at) : Date.now();
   const last = ended || Date.now();
   const span = Math.max(last - first, 1);
   // The graph's steps first, in graph order; elements and inner steps after each.
-  const order = [...rows.keys()].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, "fi", { numeric: true }));
-  const lines = order.slice(0, 120).map((id) => {
+  const sorted = [...rows.keys()].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, "fi", { numeric: true }));
+  // Every step of the graph has its line; of the elements and inner steps, the first
+  // TIMELINE_NESTED (a for-each over a month's receipts has hundreds).
+  const nested = sorted.filter((id) => parentOf(id)[0] !== null);
+  const kept = new Set(nested.slice(0, TIMELINE_NESTED));
+  const order = sorted.filter((id) => parentOf(id)[0] === null || kept.has(id));
+  const hidden = nested.length - kept.size;
+  const lines = order.map((id) => {
     const track = h("div", { className: "track" });
     const segments = rows.get(id);
     segments.forEach((s) => {
@@ -559,6 +568,11 @@ function showTimeline() {
   });
   const axis = h("div", { className: "axis" }, h("span", {}, clock(new Date(first).toISOString())),
     h("span", {}, `${duration(span)}${ended ? "" : " …"}`));
+  if (hidden > 0) {
+    lines.push(h("p", { className: "note", id: "timeline-hidden" },
+      `+${hidden} alkiota tai alivaihetta lisää (vaiheluettelossa) · `
+      + `${hidden} more elements or inner steps (in the list of steps)`));
+  }
   $("timeline").replaceChildren(...(lines.length ? [...lines, axis]
     : [h("p", { className: "note" }, "Ei vielä yrityksiä · No attempts yet")]));
 }

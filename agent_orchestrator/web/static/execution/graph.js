@@ -9,8 +9,11 @@
   const NODE = { width: 220, height: 58 };
   const CELL = { width: 54, height: 34, gap: 6, pad: 10, header: 56, columns: 6 };
   const INNER = { width: 124, height: 26, columns: 2 };
-  /** Cells drawn inside one box at most; the rest are counted in a last cell. */
-  const MAX_CELLS = 48;
+  /** Cells drawn inside one box at most (a month's receipts fit); the rest are
+   * counted in a last cell. Past `WIDE_FROM` cells the box gets more columns. */
+  const MAX_CELLS = 200;
+  const WIDE_FROM = 48;
+  const WIDE_COLUMNS = 10;
   // Short enough for a box: Finnish, then the English word.
   const STATUS = {
     PENDING: ["Odottaa", "pending"],
@@ -41,7 +44,8 @@
     const size = inner ? INNER : CELL;
     const shown = children.length > MAX_CELLS ? children.slice(0, MAX_CELLS - 1) : children;
     const count = shown.length + (shown.length < children.length ? 1 : 0);
-    const columns = Math.max(1, Math.min(count, inner ? INNER.columns : CELL.columns));
+    const most = inner ? INNER.columns : count > WIDE_FROM ? WIDE_COLUMNS : CELL.columns;
+    const columns = Math.max(1, Math.min(count, most));
     const rows = Math.max(1, Math.ceil(count / columns));
     const width = Math.max(NODE.width,
       2 * CELL.pad + columns * size.width + (columns - 1) * CELL.gap);
