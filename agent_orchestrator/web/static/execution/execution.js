@@ -619,13 +619,19 @@ async function load(conn) {
   showAll();
 }
 
+/** Step runs above which the execution is read again at most once a second. */
+const LARGE_EXECUTION = 100;
+
 /** Read the execution again soon (several events in a row make one reading). */
 function refreshSoon(conn) {
   if (conn.refreshTimer || conn.refreshing) {
     conn.refreshAgain = true;
     return;
   }
-  conn.refreshTimer = setTimeout(() => refresh(conn), 150);
+  // A large execution (a for-each over a month's receipts) is read at most once a
+  // second: events alone keep its statuses current meanwhile.
+  const wait = state.steps.size > LARGE_EXECUTION ? 1000 : 150;
+  conn.refreshTimer = setTimeout(() => refresh(conn), wait);
 }
 
 async function refresh(conn) {
