@@ -57,7 +57,9 @@ _GRAPHQL_PARAMETERS = ("query", "operationName", "variables", "extensions")
 
 def _is_public(scope: Scope, *, metrics_public: bool = False) -> bool:
     path: str = scope["path"]
-    if path in ("/health", "/workflows/metrics") or path.startswith("/static/"):
+    if path in ("/health", "/workflows/metrics", "/workflows/copilot") or (
+        path.startswith("/static/")
+    ):
         return True
     if path.startswith("/workflows/executions/"):
         return True  # the page alone; its script reads the data with the key
@@ -99,6 +101,7 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
     from .web.dashboard import dashboard_html
     from .web.execution_view import execution_view_html
     from .web.graphiql import STATIC_DIR, local_graphiql_html
+    from .web.plan_view import plan_view_html
 
     configure_sentry(settings.sentry_dsn, environment=settings.agent_default_region)
     owns_tracing = tracing is None
@@ -216,6 +219,9 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
             return HTMLResponse("Ei löydy · Not found", status_code=404)
         return HTMLResponse(execution_view_html(execution_id))
 
+    async def plan_view(request: Request) -> HTMLResponse:
+        return HTMLResponse(plan_view_html())
+
     routes: Sequence[BaseRoute]
     middleware: list[Middleware] = []
     if enabled:
@@ -227,6 +233,7 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
             Route("/metrics", prometheus),
             Route("/workflows/metrics", dashboard),
             Route("/workflows/executions/{execution_id}", execution_view),
+            Route("/workflows/copilot", plan_view),
             *rest_routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ]

@@ -84,6 +84,8 @@ def dashboard_html(
 <body data-graphql-path="{escape(graphql_path)}">
   <header>
     <h1>Työnkulkujen mittaristo <small lang="en">Workflow metrics</small></h1>
+    <p class="links"><a href="/workflows/copilot">Avustaja: komento työnkuluksi
+      <small lang="en">Copilot: a command to a workflow</small></a></p>
     <form id="key-form" autocomplete="off">
       <label for="key">API-avain <small lang="en">API key</small></label>
       <input id="key" name="key" type="password" placeholder="ao_..."

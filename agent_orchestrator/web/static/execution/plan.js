@@ -1,0 +1,272 @@
+// The copilot's plan preview: a command goes to `copilotPlan` (nothing runs), the plan's
+// graph is drawn with the execution view's layout and drawing (layout.js, graph.js),
+// and "Suorita" sends the same command, with the same reference date, to
+// `copilotExecute`, then opens the new execution's view. The API key is the
+// dashboard's (this tab's sessionStorage); it travels only in the X-API-Key header.
+"use strict";
+
+const GRAPHQL_PATH = document.body.dataset.graphqlPath || "/graphql";
+const KEY_STORAGE = "agentOrchestrator.apiKey";
+
+const PLAN_FIELDS = `templateId variables graph explanation planner warnings language
+  modelCalls schedule { cron timezone description }`;
+const PLAN = `query Plan($c: String!, $ctx: CopilotContextInput) {
+  copilotPlan(command: $c, context: $ctx) { ${PLAN_FIELDS} } }`;
+const RUN = `mutation Run($c: String!, $ctx: CopilotContextInput) {
+  copilotExecute(command: $c, context: $ctx) { plan { graph }
+    execution { id } schedule { id name nextRunAt } } }`;
+
+// Finnish first, English after the dot, as on the dashboard.
+const MESSAGES = {
+  UNAUTHENTICATED: "API-avain ei kelpaa · The API key was refused",
+  FORBIDDEN: "Avaimella ei ole oikeutta tähän · The key may not do this",
+  RATE_LIMITED: "Liikaa pyyntöjä, odota hetki · Too many requests, wait a moment",
+  PLANNING_FAILED: "Komentoa ei voitu suunnitella · The command could not be planned",
+  VALIDATION_FAILED: "Komento ei kelpaa · The command is not valid",
+  SERVICE_DISABLED: "Avustaja ei ole käytössä · The copilot is switched off",
+};
+const PLANNERS = { offline: "paikallinen · offline", openai: "OpenAI" };
+/** The longest command the page sends (the API refuses longer ones too). */
+const MAX_COMMAND = 2000;
+
+const $ = (id) => document.getElementById(id);
+
+/** What the page shows: the last plan and what it was made from. */
+const state = { plan: null, command: null, referenceDate: null, busy: false };
+
+function h(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value == null || value === false) continue;
+    if (key === "className") node.className = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  node.append(...children.filter((c) => c != null));
+  return node;
+}
+
+function say(id, text, isError = false) {
+  $(id).textContent = text;
+  $(id).className = isError ? "error" : "ok";
+}
+
+function errorText(errors) {
+  const first = errors[0] || {};
+  const code = first.extensions && first.extensions.code;
+  // The server's own message says what happened and what to do (for a command, in
+  // the command's language): shown after the code's words.
+  const told = first.message ? `: ${first.message}` : "";
+  return MESSAGES[code] ? `${MESSAGES[code]}${told}` : `Virhe · Error${told || ` ${code}`}`;
+}
+
+/** POST a query with the key in X-API-Key; throws an Error with a readable message. */
+async function query(key, text, variables = {}) {
+  let response;
+  try {
+    response = await fetch(GRAPHQL_PATH, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-API-Key": key },
+      body: JSON.stringify({ query: text, variables }),
+    });
+  } catch {
+    throw new Error("Palvelimeen ei saada yhteyttä · Cannot reach the server");
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // Not JSON (a proxy's error page): the status code is all there is.
+  }
+  if (body && body.errors && body.errors.length) throw new Error(errorText(body.errors));
+  if (!response.ok || !body || !body.data) {
+    throw new Error(`Palvelin vastasi ${response.status} · The server answered ${response.status}`);
+  }
+  return body.data;
+}
+
+function key() {
+  return sessionStorage.getItem(KEY_STORAGE) || "";
+}
+
+/** Today in this browser's calendar, as YYYY-MM-DD. */
+function today() {
+  const now = new Date();
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+// --- the plan's drawing -----------------------------------------------------------
+
+/** The steps a step waits for: its depends_on and every step its inputs, for_each or
+ * when refer to (`${steps.x...}`, `steps.x...`), as the engine reads them. */
+function waitsFor(spec, ids) {
+  const found = new Set(spec.depends_on || []);
+  const text = JSON.stringify([spec.inputs || {}, spec.for_each ?? null, spec.when ?? null]);
+  for (const match of text.matchAll(/\bsteps\.([A-Za-z0-9_-]+)/g)) {
+    if (ids.has(match[1]) && match[1] !== spec.id) found.add(match[1]);
+  }
+  return [...found];
+}
+
+function showPlan() {
+  const plan = state.plan;
+  $("plan-section").hidden = $("graph-section").hidden = !plan;
+  $("variables-section").hidden = !plan || !Object.keys(plan.variables || {}).length;
+  if (!plan) return;
+  $("plan-explanation").textContent = plan.explanation;
+  $("plan-warnings").replaceChildren(...plan.warnings.map((w) => h("li", {}, w)));
+  const planner = PLANNERS[plan.planner] || plan.planner;
+  const template = plan.templateId ? ` · pohja · template ${plan.templateId}` : "";
+  const calls = plan.modelCalls ? ` · mallikutsuja · model calls ${plan.modelCalls}` : "";
+  $("plan-meta").textContent = `Suunnittelija · Planner: ${planner}${template}${calls}`
+    + ` · päivä · reference date ${state.referenceDate}`;
+  $("plan-schedule").hidden = !plan.schedule;
+  if (plan.schedule) {
+    $("plan-schedule").textContent = `Toistuu · Repeats: ${plan.schedule.description}`
+      + ` (${plan.schedule.cron}, ${plan.schedule.timezone})`;
+  }
+  $("run-note").textContent = plan.schedule
+    ? "Suorita luo ajastuksen · Run creates a schedule" : "";
+  $("plan-variables").textContent = JSON.stringify(plan.variables, null, 2);
+  const specs = (plan.graph && plan.graph.steps) || [];
+  const ids = new Set(specs.map((s) => s.id));
+  // Nothing has run: every step PENDING, its arrows from what it waits for.
+  const steps = new Map(specs.map((spec) => [spec.id, { stepId: spec.id,
+    agentId: spec.agent || null, status: "PENDING", attempts: 0,
+    dependsOn: waitsFor(spec, ids), parentStepId: null }]));
+  window.executionGraph.draw($("graph"), { specs, steps }, showStep);
+  showStep(specs.length ? specs[0].id : null);
+}
+
+/** One step of the plan as JSON (what it runs and with what). */
+function showStep(stepId) {
+  const specs = (state.plan && state.plan.graph && state.plan.graph.steps) || [];
+  const spec = specs.find((s) => s.id === stepId);
+  if (!spec) {
+    $("plan-step").replaceChildren();
+    return;
+  }
+  $("plan-step").replaceChildren(h("details", { open: true, className: "step",
+    "data-step-id": spec.id }, h("summary", {}, h("code", {}, spec.id),
+    ` · ${spec.agent || (spec.workflow ? "alityönkulku · sub-workflow" : "")}`),
+  h("pre", { className: "json-block" }, JSON.stringify(spec, null, 2))));
+}
+
+// --- planning and running ---------------------------------------------------------
+
+function context() {
+  return { referenceDate: state.referenceDate };
+}
+
+function busy(on) {
+  state.busy = on;
+  $("plan").disabled = on;
+  $("run").disabled = on || !state.plan;
+}
+
+async function plan(command) {
+  const reference = $("reference-date").value || today();
+  busy(true);
+  say("plan-status", "Suunnitellaan… · Planning…");
+  say("action-status", "");
+  try {
+    state.referenceDate = reference;
+    const data = await query(key(), PLAN, { c: command, ctx: { referenceDate: reference } });
+    state.plan = data.copilotPlan;
+    state.command = command;
+    say("plan-status", "Suunnitelma valmis, mitään ei ole vielä ajettu · "
+      + "Plan ready, nothing has run yet");
+  } catch (error) {
+    state.plan = null;
+    state.command = null;
+    say("plan-status", error.message, true);
+  } finally {
+    showPlan();
+    busy(false);
+  }
+}
+
+async function run() {
+  if (!state.plan || state.busy) return;
+  busy(true);
+  say("action-status", "Käynnistetään… · Starting…");
+  try {
+    const data = await query(key(), RUN, { c: state.command, ctx: context() });
+    const result = data.copilotExecute;
+    if (result.execution) {
+      const view = `/workflows/executions/${encodeURIComponent(result.execution.id)}`;
+      if (JSON.stringify(result.plan.graph) === JSON.stringify(state.plan.graph)) {
+        say("action-status", "Käynnistetty · Started");
+        location.assign(view);
+        return;
+      }
+      // Planned again by a model, the plan came out otherwise: said, not hidden.
+      say("action-status", "Käynnistetty, mutta suunnitelma poikkesi esikatselusta · "
+        + "Started, but the plan differed from the preview: ", true);
+      $("action-status").append(h("a", { href: view }, "katso suoritus · see the execution"));
+      return;
+    }
+    if (result.schedule) {
+      say("action-status", `Ajastus luotu · Schedule created: ${result.schedule.name}`);
+    }
+  } catch (error) {
+    say("action-status", error.message, true);
+  } finally {
+    busy(false);
+  }
+}
+
+$("command-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const command = $("command").value.trim();
+  if (!key()) {
+    say("status", "Anna ensin API-avain · Enter an API key first", true);
+    $("key").focus();
+    return;
+  }
+  if (!command) {
+    say("plan-status", "Kirjoita komento, esim. \"Luo talousraportti viime kuulta\" · "
+      + "Type a command, e.g. \"Create a financial report for last month\"", true);
+    return;
+  }
+  if (command.length > MAX_COMMAND) {
+    say("plan-status", `Komento on liian pitkä (enintään ${MAX_COMMAND} merkkiä) · `
+      + `The command is too long (at most ${MAX_COMMAND} characters)`, true);
+    return;
+  }
+  plan(command);
+});
+
+// Enter plans (Shift+Enter starts a new line), as in a chat.
+$("command").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) {
+    event.preventDefault();
+    $("command-form").requestSubmit();
+  }
+});
+
+$("run").addEventListener("click", run);
+
+$("key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const typed = $("key").value.trim();
+  if (!typed) {
+    say("status", "Anna API-avain · Enter an API key", true);
+    return;
+  }
+  sessionStorage.setItem(KEY_STORAGE, typed);
+  say("status", "Avain tallennettu tälle välilehdelle · Key kept for this tab");
+});
+
+$("forget").addEventListener("click", () => {
+  sessionStorage.removeItem(KEY_STORAGE);
+  $("key").value = "";
+  say("status", "Avain unohdettu · Key forgotten");
+});
+
+$("reference-date").value = today();
+busy(false);
+if (key()) {
+  $("key").value = key();
+  say("status", "Avain tallennettu tälle välilehdelle · Key kept for this tab");
+}
