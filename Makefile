@@ -7,14 +7,14 @@ PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed-stamp
-CODE   := agent_orchestrator tests bench migrations
+CODE   := agent_orchestrator tests bench migrations scripts
 
 # Python keeps compiled modules (__pycache__, ignored by git) even where the environment
 # turns that off: the suite starts about two hundred processes, and without the cache
 # each of them compiles the package again (a third of a second each).
 export PYTHONDONTWRITEBYTECODE =
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench screenshots clean
 
 install: $(STAMP)
 
@@ -47,6 +47,10 @@ bench: install
 	bash scripts/ensure-postgres.sh
 	$(PY) bench/engine.py --shape chain --n 1000 --persist sqlite --repeat 3 --warmup 1
 	$(PY) bench/engine.py --shape fanout --n 1000 --persist sqlite --repeat 3 --warmup 1
+
+# The README's pictures (docs/images): a real server and a headless Chromium.
+screenshots: install
+	$(PY) scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info
