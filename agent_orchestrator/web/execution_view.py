@@ -21,8 +21,9 @@ from .graphiql import STATIC_PREFIX
 
 __all__ = ["SCRIPTS", "execution_view_html"]
 
-#: The page's own scripts below ``static/execution``, in load order.
-SCRIPTS = ("layout.js", "graph.js", "execution.js")
+#: The page's scripts below ``static/execution``, in load order (common.js: what it
+#: shares with the plan preview).
+SCRIPTS = ("common.js", "layout.js", "graph.js", "execution.js")
 
 
 def execution_view_html(

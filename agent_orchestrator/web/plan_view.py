@@ -20,9 +20,9 @@ from .graphiql import STATIC_PREFIX
 
 __all__ = ["SCRIPTS", "plan_view_html"]
 
-#: The page's scripts below ``static/execution``, in load order (the first two are
-#: the execution view's drawing, shared).
-SCRIPTS = ("layout.js", "graph.js", "plan.js")
+#: The page's scripts below ``static/execution``, in load order (common.js and the
+#: execution view's drawing, shared).
+SCRIPTS = ("common.js", "layout.js", "graph.js", "plan.js")
 
 
 def plan_view_html(

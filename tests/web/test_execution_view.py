@@ -47,6 +47,7 @@ def test_every_file_the_page_loads_is_served_from_the_static_folder() -> None:
     assert [a.url for a in loaded] == [
         "/static/graphiql/favicon.svg",
         "/static/execution/execution.css",
+        "/static/execution/common.js",
         "/static/execution/layout.js",
         "/static/execution/graph.js",
         "/static/execution/execution.js",
@@ -129,7 +130,7 @@ def test_the_events_follow_on_from_the_last_one_read() -> None:
 
 
 def test_the_key_travels_only_in_connection_init_and_the_header() -> None:
-    script = SCRIPT.read_text()
+    script = SCRIPT.read_text() + (FOLDER / "common.js").read_text()
 
     assert '"graphql-transport-ws"' in script
     assert 'type: "connection_init", payload: { "X-API-Key": key }' in script

@@ -44,6 +44,7 @@ def test_it_draws_with_the_execution_views_files() -> None:
     assert [a.url for a in loaded] == [
         "/static/graphiql/favicon.svg",
         "/static/execution/execution.css",
+        "/static/execution/common.js",
         "/static/execution/layout.js",
         "/static/execution/graph.js",
         "/static/execution/plan.js",
@@ -91,7 +92,7 @@ def test_the_operations_are_valid_against_the_real_schema(name: str) -> None:
 
 
 def test_the_key_travels_only_in_the_header() -> None:
-    script = SCRIPT.read_text()
+    script = SCRIPT.read_text() + (FOLDER / "common.js").read_text()
 
     assert '"X-API-Key": key' in script
     assert 'const KEY_STORAGE = "agentOrchestrator.apiKey";' in script

@@ -8,9 +8,7 @@
 // only in the X-API-Key header and the connection_init payload, never in a URL.
 "use strict";
 
-const GRAPHQL_PATH = document.body.dataset.graphqlPath || "/graphql";
 const EXECUTION_ID = document.body.dataset.executionId;
-const KEY_STORAGE = "agentOrchestrator.apiKey";
 
 const STEP_FIELDS = `stepId agentId status attempts startedAt completedAt durationMs error
   output inputs dependsOn parentStepId index`;
@@ -35,9 +33,7 @@ const DECIDE = `mutation Decide($e: ID!, $s: String!, $a: Boolean!, $c: String) 
 
 // Finnish first, English after the dot, as on the dashboard.
 const MESSAGES = {
-  UNAUTHENTICATED: "API-avain ei kelpaa · The API key was refused",
-  FORBIDDEN: "Avaimella ei ole oikeutta tähän · The key may not do this",
-  RATE_LIMITED: "Liikaa pyyntöjä, odota hetki · Too many requests, wait a moment",
+  ...COMMON_MESSAGES,
   NOT_FOUND: "Suoritusta ei löydy tältä avaimelta · No such execution for this key",
 };
 const FINAL_CLOSES = {
@@ -88,7 +84,6 @@ const EXECUTION_STATUS_OF = {
 };
 const ROLES = ["VIEWER", "OPERATOR", "ADMIN"];
 
-const $ = (id) => document.getElementById(id);
 const number = new Intl.NumberFormat("fi-FI", { maximumFractionDigits: 1 });
 const duration = (ms) =>
   ms == null ? "–" : ms >= 1000 ? `${number.format(ms / 1000)} s` : `${Math.round(ms)} ms`;
@@ -125,56 +120,8 @@ function actionStatus(text, isError = false) {
   $("action-status").className = isError ? "error" : "done";
 }
 
-function h(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attributes)) {
-    if (value == null || value === false) continue;
-    if (key === "className") node.className = value;
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  node.append(...children.filter((c) => c != null));
-  return node;
-}
-
 function english(text) {
   return h("small", { lang: "en" }, text);
-}
-
-function errorText(errors) {
-  const first = errors[0] || {};
-  const code = first.extensions && first.extensions.code;
-  // The server's own message says what happened and what to do: shown with the code.
-  const told = first.message ? `: ${first.message}` : "";
-  return MESSAGES[code] ? `${MESSAGES[code]}${told}` : `Virhe · Error${told || ` ${code}`}`;
-}
-
-/** POST a query with the key in X-API-Key; throws an Error with a readable message. */
-async function query(key, text, variables = {}) {
-  let response;
-  try {
-    response = await fetch(GRAPHQL_PATH, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-API-Key": key },
-      body: JSON.stringify({ query: text, variables }),
-    });
-  } catch {
-    throw new Error("Palvelimeen ei saada yhteyttä · Cannot reach the server");
-  }
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    // Not JSON (a proxy's error page): the status code is all there is.
-  }
-  if (body && body.errors && body.errors.length) {
-    const error = new Error(errorText(body.errors));
-    error.code = body.errors[0].extensions && body.errors[0].extensions.code;
-    throw error;
-  }
-  if (!response.ok || !body || !body.data) {
-    throw new Error(`Palvelin vastasi ${response.status} · The server answered ${response.status}`);
-  }
-  return body.data;
 }
 
 // --- the state --------------------------------------------------------------------

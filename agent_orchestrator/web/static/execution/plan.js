@@ -5,9 +5,6 @@
 // dashboard's (this tab's sessionStorage); it travels only in the X-API-Key header.
 "use strict";
 
-const GRAPHQL_PATH = document.body.dataset.graphqlPath || "/graphql";
-const KEY_STORAGE = "agentOrchestrator.apiKey";
-
 const PLAN_FIELDS = `templateId variables graph explanation planner warnings language
   modelCalls schedule { cron timezone description }`;
 const PLAN = `query Plan($c: String!, $ctx: CopilotContextInput) {
@@ -18,9 +15,7 @@ const RUN = `mutation Run($c: String!, $ctx: CopilotContextInput) {
 
 // Finnish first, English after the dot, as on the dashboard.
 const MESSAGES = {
-  UNAUTHENTICATED: "API-avain ei kelpaa · The API key was refused",
-  FORBIDDEN: "Avaimella ei ole oikeutta tähän · The key may not do this",
-  RATE_LIMITED: "Liikaa pyyntöjä, odota hetki · Too many requests, wait a moment",
+  ...COMMON_MESSAGES,
   PLANNING_FAILED: "Komentoa ei voitu suunnitella · The command could not be planned",
   VALIDATION_FAILED: "Komento ei kelpaa · The command is not valid",
   SERVICE_DISABLED: "Avustaja ei ole käytössä · The copilot is switched off",
@@ -29,59 +24,12 @@ const PLANNERS = { offline: "paikallinen · offline", openai: "OpenAI" };
 /** The longest command the page sends (the API refuses longer ones too). */
 const MAX_COMMAND = 2000;
 
-const $ = (id) => document.getElementById(id);
-
 /** What the page shows: the last plan and what it was made from. */
 const state = { plan: null, command: null, referenceDate: null, busy: false };
-
-function h(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attributes)) {
-    if (value == null || value === false) continue;
-    if (key === "className") node.className = value;
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  node.append(...children.filter((c) => c != null));
-  return node;
-}
 
 function say(id, text, isError = false) {
   $(id).textContent = text;
   $(id).className = isError ? "error" : "ok";
-}
-
-function errorText(errors) {
-  const first = errors[0] || {};
-  const code = first.extensions && first.extensions.code;
-  // The server's own message says what happened and what to do (for a command, in
-  // the command's language): shown after the code's words.
-  const told = first.message ? `: ${first.message}` : "";
-  return MESSAGES[code] ? `${MESSAGES[code]}${told}` : `Virhe · Error${told || ` ${code}`}`;
-}
-
-/** POST a query with the key in X-API-Key; throws an Error with a readable message. */
-async function query(key, text, variables = {}) {
-  let response;
-  try {
-    response = await fetch(GRAPHQL_PATH, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-API-Key": key },
-      body: JSON.stringify({ query: text, variables }),
-    });
-  } catch {
-    throw new Error("Palvelimeen ei saada yhteyttä · Cannot reach the server");
-  }
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    // Not JSON (a proxy's error page): the status code is all there is.
-  }
-  if (body && body.errors && body.errors.length) throw new Error(errorText(body.errors));
-  if (!response.ok || !body || !body.data) {
-    throw new Error(`Palvelin vastasi ${response.status} · The server answered ${response.status}`);
-  }
-  return body.data;
 }
 
 function key() {
