@@ -232,7 +232,7 @@ def copilot(
 
     from ..core.graph import parse_graph
     from ..service.caller import Caller
-    from ..service.copilot import CopilotOptions
+    from ..service.copilot import CopilotOptions, plan_fingerprint
     from .progress import follow
 
     try:
@@ -255,7 +255,9 @@ def copilot(
             _show_plan(plan)
             if plan.schedule is not None:
                 # A command that asks to run repeatedly makes a schedule.
-                outcome = await services.copilot.execute(caller, command, options)
+                outcome = await services.copilot.execute(
+                    caller, command, options, expect=plan_fingerprint(plan)
+                )
                 if outcome.schedule is not None:
                     console.print(
                         f"Ajastus / schedule {outcome.schedule.id}: "

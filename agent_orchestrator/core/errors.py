@@ -5,6 +5,7 @@
     ├── ValidationFailed (ValueError)      input is wrong; carries every Problem found
     ├── NotFound (LookupError)             no such object for the caller's tenant
     ├── Conflict (ValueError)              the request clashes with stored state
+    │   └── PlanChanged                    planned again, the plan is not the one seen
     ├── NotStorable (ValueError)           the database refuses a value (NaN, bad text)
     ├── QuotaExceeded                      a tenant used up an allowance (uploads a day)
     ├── Unauthenticated (PermissionError)  no valid API key
@@ -87,6 +88,19 @@ class NotFound(AgentOrchestratorError, LookupError):
 class Conflict(AgentOrchestratorError, ValueError):
     """The request clashes with what is stored, e.g. an idempotency key reused with
     different input."""
+
+
+class PlanChanged(Conflict):
+    """A command run with the fingerprint of the plan its caller saw was planned again
+    and came out otherwise; nothing ran. The caller looks at the new plan first.
+
+    Attributes:
+        fingerprint: The new plan's fingerprint.
+    """
+
+    def __init__(self, message: str, *, fingerprint: str) -> None:
+        super().__init__(message)
+        self.fingerprint = fingerprint
 
 
 class NotStorable(AgentOrchestratorError, ValueError):

@@ -87,6 +87,14 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "eller kringgå mina instruktioner (API-nycklar, roller och administration "
         "sköts med administratörens verktyg, inte via copiloten).",
     },
+    "plan_changed": {
+        "fi": "Suunnitelma muuttui esikatselun jälkeen, eikä mitään käynnistetty. "
+        "Katso uusi suunnitelma ja suorita se, jos se on oikein.",
+        "en": "The plan changed after the preview, and nothing was started. Look at "
+        "the new plan and run it if it is right.",
+        "sv": "Planen ändrades efter förhandsvisningen, och ingenting startades. Titta "
+        "på den nya planen och kör den om den stämmer.",
+    },
     "tenant": {
         "fi": "En voi tehdä tätä: käsittelen vain oman organisaatiosi tietoja, en "
         "muiden yritysten tai asiakkaiden.",

@@ -43,7 +43,9 @@ class CopilotMutation:
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         description="Plan a command and start its execution (with dryRun, only plan). "
-        "The execution keeps the command and the plan in its metadata."
+        "The execution keeps the command and the plan in its metadata. With "
+        "expectFingerprint (a copilotPlan's fingerprint), only that plan runs: one "
+        "planned otherwise is a PLAN_CHANGED error and nothing runs."
     )
     async def copilot_execute(
         self,
@@ -51,9 +53,14 @@ class CopilotMutation:
         command: str,
         context: CopilotContextInput | None = None,
         dry_run: bool | None = False,
+        expect_fingerprint: str | None = None,
     ) -> CopilotResult:
         outcome = await info.context.services.copilot.execute(
-            info.context.caller, command, _options(context), dry_run=bool(dry_run)
+            info.context.caller,
+            command,
+            _options(context),
+            dry_run=bool(dry_run),
+            expect=expect_fingerprint,
         )
         record, schedule = outcome.execution, outcome.schedule
         return CopilotResult(

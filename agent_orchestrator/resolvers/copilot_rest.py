@@ -15,10 +15,10 @@ from ..planner.model import Plan
 from ..security.permissions import Permission
 from ..service.caller import Caller
 from ..service.container import Services
-from ..service.copilot import CopilotOptions
+from ..service.copilot import CopilotOptions, plan_fingerprint
 from .rest import PREFIX, endpoint, json_body
 
-_FIELDS = {"command", "context", "dry_run"}
+_FIELDS = {"command", "context", "dry_run", "expect_fingerprint"}
 _CONTEXT_FIELDS = {"tenant_id", "user_id", "reference_date", "timezone", "language"}
 
 
@@ -41,10 +41,11 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             "timezone": plan.schedule.timezone,
             "description": plan.schedule.description,
         },
+        "fingerprint": plan_fingerprint(plan),
     }
 
 
-def _read(body: dict[str, Any]) -> tuple[str, CopilotOptions, bool]:
+def _read(body: dict[str, Any]) -> tuple[str, CopilotOptions, bool, str | None]:
     problems: list[Problem] = []
     command = body.get("command")
     if not isinstance(command, str):
@@ -57,6 +58,12 @@ def _read(body: dict[str, Any]) -> tuple[str, CopilotOptions, bool]:
     dry_run = body.get("dry_run", False)
     if not isinstance(dry_run, bool):
         problems.append(Problem("dry_run", "must be true or false"))
+    expect = body.get("expect_fingerprint")
+    if expect is not None and not isinstance(expect, str):
+        problems.append(
+            Problem("expect_fingerprint", "must be the fingerprint of a plan, a string")
+        )
+        expect = None
     context = body.get("context") or {}
     if not isinstance(context, dict):
         problems.append(Problem("context", "must be a JSON object"))
@@ -96,7 +103,7 @@ def _read(body: dict[str, Any]) -> tuple[str, CopilotOptions, bool]:
         timezone=texts["timezone"],
         language=texts["language"],
     )
-    return str(command), options, dry_run
+    return str(command), options, dry_run, expect
 
 
 @endpoint
@@ -107,8 +114,10 @@ async def copilot_execute(
     await services.access.require(
         caller, Permission.COPILOT, "copilot.execute", resource_type="execution"
     )
-    command, options, dry_run = _read(await json_body(request))
-    outcome = await services.copilot.execute(caller, command, options, dry_run=dry_run)
+    command, options, dry_run, expect = _read(await json_body(request))
+    outcome = await services.copilot.execute(
+        caller, command, options, dry_run=dry_run, expect=expect
+    )
     record, schedule = outcome.execution, outcome.schedule
     status = record.status.value if record else "SCHEDULED" if schedule else "PLANNED"
     return JSONResponse(

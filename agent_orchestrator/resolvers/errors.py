@@ -14,6 +14,7 @@ from ..core.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    PlanChanged,
     PlanningFailed,
     QuotaExceeded,
     RateLimited,
@@ -40,6 +41,7 @@ def error_code(exc: BaseException) -> str | None:
         (RateLimited, "RATE_LIMITED"),
         (QuotaExceeded, "QUOTA_EXCEEDED"),
         (PlanningFailed, "PLANNING_FAILED"),
+        (PlanChanged, "PLAN_CHANGED"),
         (Conflict, "CONFLICT"),
         (ServiceDisabled, DISABLED_CODE),
     ):
@@ -58,6 +60,8 @@ def error_extensions(exc: BaseException) -> dict[str, object] | None:
         extensions["problems"] = [p.as_dict() for p in exc.problems]
     if isinstance(exc, RateLimited):
         extensions["retryAfter"] = round(exc.retry_after_s, 3)
+    if isinstance(exc, PlanChanged):
+        extensions["fingerprint"] = exc.fingerprint
     return extensions
 
 

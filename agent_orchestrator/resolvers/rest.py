@@ -34,6 +34,7 @@ _STATUS = {
     "QUOTA_EXCEEDED": 413,
     "PLANNING_FAILED": 422,
     "CONFLICT": 409,
+    "PLAN_CHANGED": 409,
     "SERVICE_DISABLED": 503,
 }
 _HOURS = re.compile(r"[0-9]{1,9}")

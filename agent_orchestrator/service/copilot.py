@@ -5,6 +5,11 @@ followed. Every command leaves one audit entry: ``copilot.execute`` in the same
 transaction as the execution it starts, ``copilot.plan`` for a dry run, a ``denied``
 ``copilot.plan`` for a command the copilot refused and a ``failed`` one for a bad
 command or context.
+
+A caller that shows a plan before running it (the plan preview, the CLI) passes the
+plan's fingerprint to `Copilot.execute`: what runs is then the plan the person saw, the
+one this process remembers from the preview or, planned again, one with the same
+fingerprint; a plan that came out otherwise is refused (`PlanChanged`) and nothing runs.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import time
 import zoneinfo
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import PlanningFailed, Problem, ValidationFailed
+from ..core.errors import PlanChanged, PlanningFailed, Problem, ValidationFailed
 from ..core.protocols import ExecutionRecord
 from ..core.schedules import ScheduleRecord
 from ..planner import messages
@@ -41,6 +48,9 @@ DEFAULT_TIMEZONE = "Europe/Helsinki"
 #: The reference dates a command may be planned against.
 EARLIEST_REFERENCE = dt.date(1900, 1, 1)
 LATEST_REFERENCE = dt.date(2999, 12, 31)
+#: How long, and how many, previewed plans a process remembers for running them.
+PLAN_MEMORY_S = 15 * 60
+PLAN_MEMORY_SIZE = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +192,53 @@ def graph_hash(graph: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def plan_fingerprint(plan: Plan) -> str:
+    """The SHA-256 of what running a plan does: its graph, variables and schedule."""
+    schedule = None
+    if plan.schedule is not None:
+        schedule = [plan.schedule.cron, plan.schedule.timezone]
+    return graph_hash(
+        {"graph": plan.graph, "variables": plan.variables, "schedule": schedule}
+    )
+
+
+#: Whose plan of what: tenant, actor, role, command, the options given, the day used.
+PlanKey = tuple[str, str | None, str, str, CopilotOptions, dt.date]
+
+
+class PlanMemory:
+    """The plans this process made lately, per caller, command and context, so that
+    running a previewed plan runs that plan without asking the model again.
+
+    Bounded: at most `size` plans, each for `ttl_s` seconds.
+    """
+
+    def __init__(
+        self, *, size: int = PLAN_MEMORY_SIZE, ttl_s: float = PLAN_MEMORY_S
+    ) -> None:
+        self.size = size
+        self.ttl_s = ttl_s
+        self._plans: OrderedDict[PlanKey, tuple[float, Plan]] = OrderedDict()
+
+    def keep(self, key: PlanKey, plan: Plan) -> None:
+        """Remember `plan` for `key` (the newest replaces an older one)."""
+        self._plans.pop(key, None)
+        self._plans[key] = (time.monotonic() + self.ttl_s, plan)
+        while len(self._plans) > self.size:
+            self._plans.popitem(last=False)
+
+    def find(self, key: PlanKey, fingerprint: str) -> Plan | None:
+        """The remembered plan for `key` when it has `fingerprint` and is fresh."""
+        found = self._plans.get(key)
+        if found is None:
+            return None
+        expires, plan = found
+        if time.monotonic() >= expires:
+            del self._plans[key]
+            return None
+        return plan if plan_fingerprint(plan) == fingerprint else None
+
+
 class Copilot:
     """The copilot use cases.
 
@@ -206,6 +263,7 @@ class Copilot:
         self.starter = starter
         self.enabled = enabled
         self.schedules = schedules
+        self.memory = PlanMemory()
 
     async def plan(
         self, caller: Caller, command: str, options: CopilotOptions | None = None
@@ -235,9 +293,14 @@ class Copilot:
         options: CopilotOptions | None = None,
         *,
         dry_run: bool = False,
+        expect: str | None = None,
     ) -> CopilotOutcome:
         """Plan a command and, unless `dry_run`, start the plan's execution, or
         create its schedule when the command asks to run repeatedly.
+
+        Args:
+            expect: The fingerprint (`plan_fingerprint`) of the plan the caller saw:
+                only that plan runs.
 
         Returns:
             The plan and the new execution or schedule (neither on a dry run).
@@ -247,10 +310,11 @@ class Copilot:
             ServiceDisabled: The service is switched off.
             ValidationFailed: A bad command or context, or a plan the engine refuses.
             PlanningFailed: The copilot cannot or may not plan the command.
+            PlanChanged: Planned again, the plan is not the one `expect` names.
         """
         if dry_run:
             return CopilotOutcome(await self.plan(caller, command, options))
-        plan, request = await self.prepare(caller, command, options)
+        plan, request = await self.prepare(caller, command, options, expect=expect)
         if plan.schedule is not None and self.schedules is not None:
             # The schedule's own audit entry (schedule.create) names the graph; the
             # copilot's entry keeps the command that made it.
@@ -272,23 +336,46 @@ class Copilot:
         return CopilotOutcome(plan, execution=record)
 
     async def prepare(
-        self, caller: Caller, command: str, options: CopilotOptions | None = None
+        self,
+        caller: Caller,
+        command: str,
+        options: CopilotOptions | None = None,
+        *,
+        expect: str | None = None,
     ) -> tuple[Plan, ExecuteRequest]:
         """Plan a command and make the request that runs it (for callers that show
         the plan first, then start it with ``starter.execute``), with the
         ``copilot.execute`` entry the new execution's transaction writes.
+
+        Args:
+            expect: The fingerprint of the plan the caller saw; the remembered plan
+                with it is taken without planning again.
 
         Raises:
             Forbidden: The caller may not use the copilot.
             ServiceDisabled: The service is switched off.
             ValidationFailed: A bad command or context.
             PlanningFailed: The copilot cannot or may not plan the command.
+            PlanChanged: Planned again, the plan is not the one `expect` names.
         """
         options = options or CopilotOptions()
         await self.access.require(
             caller, Permission.COPILOT, "copilot.execute", resource_type="execution"
         )
-        plan, context = await self._plan(caller, command, options)
+        plan, context = await self._plan(caller, command, options, expect=expect)
+        if expect is not None and plan_fingerprint(plan) != expect:
+            changed = PlanChanged(
+                messages.text("plan_changed", plan.language),
+                fingerprint=plan_fingerprint(plan),
+            )
+            await self.access.refused(
+                caller,
+                "copilot.execute",
+                changed,
+                resource_type="execution",
+                details=self._details(command, plan, options),
+            )
+            raise changed
         request = ExecuteRequest(
             tenant_id=caller.tenant_id,
             graph=plan.graph,
@@ -306,15 +393,35 @@ class Copilot:
         return plan, request
 
     async def _plan(
-        self, caller: Caller, command: str, options: CopilotOptions
+        self,
+        caller: Caller,
+        command: str,
+        options: CopilotOptions,
+        *,
+        expect: str | None = None,
     ) -> tuple[Plan, PlanContext]:
         ensure_enabled(self.enabled)
         try:
+            role = self.access.role(caller)
             context = dataclasses.replace(
-                plan_context(command, caller, options, self.access.role(caller)),
+                plan_context(command, caller, options, role),
                 require_approval_for=self.starter.require_approval_for,
             )
-            return await self.planner.plan(command, context), context
+            key: PlanKey = (
+                caller.tenant_id,
+                caller.actor,
+                role.value,
+                command,
+                options,
+                context.reference_date,
+            )
+            if expect is not None:
+                seen = self.memory.find(key, expect)
+                if seen is not None:
+                    return seen, context
+            plan = await self.planner.plan(command, context)
+            self.memory.keep(key, plan)
+            return plan, context
         except (PlanningFailed, ValidationFailed) as exc:
             # Refusals are kept too: they show what was tried (e.g. to widen rights).
             await self.access.refused(

@@ -296,15 +296,38 @@ async def test_the_rest_route(api: Api) -> None:
 
         bad = await http.post(
             REST,
-            json={"command": 5, "dry_run": "yes", "extra": 1, "context": {"x": 1}},
+            json={
+                "command": 5,
+                "dry_run": "yes",
+                "extra": 1,
+                "context": {"x": 1},
+                "expect_fingerprint": 7,
+            },
         )
         assert bad.status_code == 422
         paths = {p["path"] for p in bad.json()["error"]["problems"]}
-        assert paths == {"command", "dry_run", "extra", "context.x"}
+        assert paths == {
+            "command",
+            "dry_run",
+            "extra",
+            "context.x",
+            "expect_fingerprint",
+        }
 
         refused = await http.post(REST, json={"command": "Kirjoita runo kissoista"})
         assert refused.status_code == 422
         assert refused.json()["error"]["code"] == "PLANNING_FAILED"
+
+
+def openai_env(fake: FakeOpenAI, database_url: str, tmp_path: Path) -> dict[str, str]:
+    """A server process's settings: its planner talks to `fake`."""
+    return {
+        "DATABASE_URL": database_url,
+        "AGENT_FILES_DIR": str(tmp_path / "files"),
+        "AGENT_TIMEOUT_MS": "5000",
+        "AGENT_RATE_LIMIT": "100000/minute",
+        **fake.env(),
+    }
 
 
 @pytest.fixture
@@ -313,16 +336,8 @@ def openai_server(
 ) -> Iterator[tuple[FakeOpenAI, GraphQLClient]]:
     """A server whose planner talks to a fake OpenAI server."""
     with fake_openai() as fake:
-        env = {
-            "DATABASE_URL": database_url,
-            "AGENT_FILES_DIR": str(tmp_path / "files"),
-            "OPENAI_API_KEY": fake.api_key,
-            "OPENAI_BASE_URL": fake.base_url,
-            "OPENAI_MODEL": "gpt-4o-mini",
-            "AGENT_TIMEOUT_MS": "5000",
-            "AGENT_RATE_LIMIT": "100000/minute",
-        }
         key = make_key(database_url, "operator", "operator", "acme")
+        env = openai_env(fake, database_url, tmp_path)
         with ServerProcess(env, tmp_path / "server.log") as server:
             yield fake, GraphQLClient(server.url, key)
 
@@ -441,3 +456,86 @@ async def test_a_command_that_asks_to_run_monthly_makes_a_schedule(api: Api) -> 
     listed = (await client.data("{ schedules { id cron } }"))["schedules"]
     assert [s["id"] for s in listed] == [schedule["id"]]
     assert "joka kuun 1. päivä klo 8.00" in made["plan"]["explanation"]
+
+
+PREVIEW = """
+query($command: String!, $context: CopilotContextInput) {
+  copilotPlan(command: $command, context: $context) {
+    graph variables modelCalls fingerprint
+  }
+}"""
+RUN_PREVIEWED = """
+mutation($command: String!, $context: CopilotContextInput, $expect: String) {
+  copilotExecute(command: $command, context: $context, expectFingerprint: $expect) {
+    plan { graph modelCalls fingerprint }
+    execution { id graph }
+  }
+}"""
+COUNT = "{ executions(first: 100) { edges { node { id } } } }"
+
+
+async def test_running_a_previewed_plan_runs_that_plan(
+    openai_server: tuple[FakeOpenAI, GraphQLClient],
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    fake, client = openai_server
+    context = {"referenceDate": REFERENCE}
+    fake.reply(choice(template_id="vat_report", period_kind="previous_month"))
+    seen = (await client.data(PREVIEW, {"command": VAT_COMMAND, "context": context}))[
+        "copilotPlan"
+    ]
+    assert seen["variables"] == OCTOBER and len(seen["fingerprint"]) == 64
+
+    # Run with the preview's fingerprint: the plan seen runs, the model is not asked
+    # again (the process remembers the plan it showed).
+    ran = (
+        await client.data(
+            RUN_PREVIEWED,
+            {"command": VAT_COMMAND, "context": context, "expect": seen["fingerprint"]},
+        )
+    )["copilotExecute"]
+    assert len(fake.requests) == 1
+    assert ran["plan"]["fingerprint"] == seen["fingerprint"]
+    assert ran["execution"]["graph"] == seen["graph"]
+    before = len((await client.data(COUNT))["executions"]["edges"])
+
+    # Another API process on the same database has not seen the preview: it plans
+    # again, and the model answers otherwise. Nothing runs; the caller is told.
+    env = openai_env(fake, database_url, tmp_path)
+    with ServerProcess(env, tmp_path / "second.log") as second:
+        other = GraphQLClient(second.url, client.key)
+        fake.reply(choice(template_id="vat_report", period_kind="current_month"))
+        body = await other(
+            RUN_PREVIEWED,
+            {"command": VAT_COMMAND, "context": context, "expect": seen["fingerprint"]},
+        )
+        assert len(fake.requests) == 2
+        error = body["errors"][0]
+        assert error["extensions"]["code"] == "PLAN_CHANGED", body
+        assert "Suunnitelma muuttui" in error["message"]
+        changed = error["extensions"]["fingerprint"]
+        assert len(changed) == 64 and changed != seen["fingerprint"]
+        assert len((await client.data(COUNT))["executions"]["edges"]) == before
+
+        # Running the changed plan (as the preview page does after showing it)
+        # takes the plan that process made, with no further model call.
+        again = (
+            await other.data(
+                RUN_PREVIEWED,
+                {"command": VAT_COMMAND, "context": context, "expect": changed},
+            )
+        )["copilotExecute"]
+        assert len(fake.requests) == 2
+        assert again["plan"]["fingerprint"] == changed
+        assert again["execution"]["graph"] != seen["graph"]
+
+    admin = GraphQLClient(client.base_url, make_key(database_url, "a", "admin", "acme"))
+    refused = await admin.data(
+        """{ auditLogs(first: 20, filter: {action: "copilot.execute"})
+        { edges { node { details } } } }"""
+    )
+    reasons = [
+        e["node"]["details"].get("reason", "") for e in refused["auditLogs"]["edges"]
+    ]
+    assert sum("Suunnitelma muuttui" in r for r in reasons) == 1

@@ -4,7 +4,9 @@ drawn (the boxes and arrows are the plan the API gives, and the engine's reading
 what each step waits for), nothing runs until "Suorita", which opens the new
 execution's view where it is followed to its end; a command the copilot will not plan
 and an empty one are answered on the page; at 1,280 px and at phone width, with nothing
-leaving the machine and no console error."""
+leaving the machine and no console error. Behind a balancer, a run that reaches an API
+process which plans the command otherwise (a model, a fake OpenAI server here) starts
+nothing: the page draws the new plan, and only that one runs."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from playwright.sync_api import expect
 from agent_orchestrator.core.graph import WorkflowGraph
 from tests.api.conftest import make_keys
 from tests.e2e.test_execution_view import arrows, assert_fits, node, shots
+from tests.support.fake_openai import fake_openai
+from tests.support.intent_answers import answer
 from tests.support.server import ServerProcess
 from tests.web.browser import Traffic, open_page
 from tests.web.charts import PHONE, WIDE
@@ -25,7 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from playwright.sync_api import Page
+    from playwright.sync_api import Page, Route
 
     from tests.support.databases import DatabaseFactory
 
@@ -177,3 +181,60 @@ def test_a_command_it_will_not_plan_is_answered_on_the_page(site: Site) -> None:
         traffic.settle(page)
     traffic.assert_clean()
     assert site.executions() == before
+
+
+def test_a_plan_that_changed_before_the_run_is_shown_and_nothing_runs(
+    database_factory: DatabaseFactory, tmp_path: Path
+) -> None:
+    url = database_factory.sqlite(tmp_path)
+    keys = make_keys(url, {"operator": ("operator", "acme")})
+    command = "Tee ALV-laskelma viime kuulta"
+    with fake_openai() as fake:
+        env = {"DATABASE_URL": url, "AGENT_FILES_DIR": str(tmp_path), **fake.env()}
+        with (
+            ServerProcess(env, tmp_path / "first.log") as first,
+            ServerProcess(env, tmp_path / "second.log") as second,
+        ):
+            site = Site(first.url, keys)
+
+            def balance(route: Route) -> None:
+                """The balancer sends the runs to the second API process."""
+                if "copilotExecute" not in (route.request.post_data or ""):
+                    route.continue_()
+                    return
+                route.fulfill(response=route.fetch(url=second.url + "/graphql"))
+
+            # The preview's model answer; the second process's, otherwise; the
+            # page's new preview, as the second process planned it.
+            fake.reply(
+                answer(template_id="vat_report", period_kind="previous_month"),
+                answer(template_id="vat_report", period_kind="current_month"),
+                answer(template_id="vat_report", period_kind="current_month"),
+            )
+            traffic = Traffic()
+            with open_page(traffic) as page:
+                page.route("**/graphql", balance)
+                site.open(page)
+                site.plan(page, command)
+                expect(page.locator("#plan-variables")).to_contain_text("2026-10-01")
+                page.click("#run")
+                expect(page.locator("#action-status")).to_contain_text(
+                    "Suunnitelma muuttui"
+                )
+                expect(page.locator("#action-status")).to_have_class("error")
+                # Nothing ran; the page shows what the command now plans to.
+                expect(page.locator("#plan-variables")).to_contain_text("2026-11-01")
+                assert site.executions() == set()
+                assert len(fake.requests) == 3
+                page.click("#run")
+                page.wait_for_url("**/workflows/executions/*")
+                started = page.url.rsplit("/", 1)[1]
+                traffic.settle(page)
+            traffic.assert_clean()
+            # The run took the plan the second process had made: no model call more.
+            assert len(fake.requests) == 3
+            assert site.executions() == {started}
+            ran = site.data(
+                "query($id: ID!) { execution(id: $id) { variables } }", {"id": started}
+            )["execution"]["variables"]
+            assert ran["period_start"] == "2026-11-01", ran

@@ -223,6 +223,14 @@ class FakeOpenAI:
             ]
         )
 
+    def env(self, model: str = "gpt-4o-mini") -> dict[str, str]:
+        """The settings that point a server process at this fake."""
+        return {
+            "OPENAI_API_KEY": self.api_key,
+            "OPENAI_BASE_URL": self.base_url,
+            "OPENAI_MODEL": model,
+        }
+
     def reply(self, *replies: Reply) -> None:
         """Queue replies; each chat completion request takes the next one."""
         with self._lock:

@@ -7,7 +7,7 @@ import datetime as dt
 import strawberry
 
 from ...planner.model import Plan
-from ...service.copilot import CopilotOptions
+from ...service.copilot import CopilotOptions, plan_fingerprint
 from ..scalars import JSON
 from .execution import Execution
 from .schedule import Schedule
@@ -82,6 +82,10 @@ class CopilotPlan:
     repairs: list[list[str]] = strawberry.field(
         description="The validator's problems fed back to the model, per attempt."
     )
+    fingerprint: str = strawberry.field(
+        description="SHA-256 of the graph, variables and schedule: give it to "
+        "copilotExecute as expectFingerprint to run exactly this plan."
+    )
     schedule: PlanSchedule | None = strawberry.field(
         default=None,
         description="When the command asks to run repeatedly (copilotExecute then "
@@ -109,6 +113,7 @@ class CopilotPlan:
                 timezone=plan.schedule.timezone,
                 description=plan.schedule.description,
             ),
+            fingerprint=plan_fingerprint(plan),
         )
 
 

@@ -1,16 +1,18 @@
 // The copilot's plan preview: a command goes to `copilotPlan` (nothing runs), the plan's
 // graph is drawn with the execution view's layout and drawing (layout.js, graph.js),
-// and "Suorita" sends the same command, with the same reference date, to
-// `copilotExecute`, then opens the new execution's view. The API key is the
+// and "Suorita" sends the same command, with the same reference date and the plan's
+// fingerprint, to `copilotExecute`, which runs that plan and no other (a plan that came
+// out otherwise is refused and drawn here instead), then opens the new execution's
+// view. The API key is the
 // dashboard's (this tab's sessionStorage); it travels only in the X-API-Key header.
 "use strict";
 
 const PLAN_FIELDS = `templateId variables graph explanation planner warnings language
-  modelCalls schedule { cron timezone description }`;
+  modelCalls fingerprint schedule { cron timezone description }`;
 const PLAN = `query Plan($c: String!, $ctx: CopilotContextInput) {
   copilotPlan(command: $c, context: $ctx) { ${PLAN_FIELDS} } }`;
-const RUN = `mutation Run($c: String!, $ctx: CopilotContextInput) {
-  copilotExecute(command: $c, context: $ctx) { plan { graph }
+const RUN = `mutation Run($c: String!, $ctx: CopilotContextInput, $e: String) {
+  copilotExecute(command: $c, context: $ctx, expectFingerprint: $e) {
     execution { id } schedule { id name nextRunAt } } }`;
 
 // Finnish first, English after the dot, as on the dashboard.
@@ -19,6 +21,8 @@ const MESSAGES = {
   PLANNING_FAILED: "Komentoa ei voitu suunnitella · The command could not be planned",
   VALIDATION_FAILED: "Komento ei kelpaa · The command is not valid",
   SERVICE_DISABLED: "Avustaja ei ole käytössä · The copilot is switched off",
+  PLAN_CHANGED: "Suunnitelma muuttui, mitään ei käynnistetty · "
+    + "The plan changed, nothing was started",
 };
 const PLANNERS = { offline: "paikallinen · offline", openai: "OpenAI" };
 /** The longest command the page sends (the API refuses longer ones too). */
@@ -112,8 +116,7 @@ function busy(on) {
   $("run").disabled = on || !state.plan;
 }
 
-async function plan(command) {
-  const reference = $("reference-date").value || today();
+async function plan(command, reference) {
   busy(true);
   say("plan-status", "Suunnitellaan… · Planning…");
   say("action-status", "");
@@ -139,29 +142,28 @@ async function run() {
   busy(true);
   say("action-status", "Käynnistetään… · Starting…");
   try {
-    const data = await query(key(), RUN, { c: state.command, ctx: context() });
+    const data = await query(key(), RUN,
+      { c: state.command, ctx: context(), e: state.plan.fingerprint });
     const result = data.copilotExecute;
     if (result.execution) {
-      const view = `/workflows/executions/${encodeURIComponent(result.execution.id)}`;
-      if (JSON.stringify(result.plan.graph) === JSON.stringify(state.plan.graph)) {
-        say("action-status", "Käynnistetty · Started");
-        location.assign(view);
-        return;
-      }
-      // Planned again by a model, the plan came out otherwise: said, not hidden.
-      say("action-status", "Käynnistetty, mutta suunnitelma poikkesi esikatselusta · "
-        + "Started, but the plan differed from the preview: ", true);
-      $("action-status").append(h("a", { href: view }, "katso suoritus · see the execution"));
+      say("action-status", "Käynnistetty · Started");
+      location.assign(`/workflows/executions/${encodeURIComponent(result.execution.id)}`);
       return;
     }
     if (result.schedule) {
       say("action-status", `Ajastus luotu · Schedule created: ${result.schedule.name}`);
     }
   } catch (error) {
-    say("action-status", error.message, true);
-  } finally {
     busy(false);
+    if (error.code === "PLAN_CHANGED") {
+      // Planned again (by a model, in another process), the plan came out otherwise:
+      // nothing ran; the new plan is drawn for the person to look at and run.
+      await plan(state.command, state.referenceDate);
+    }
+    say("action-status", error.message, true);
+    return;
   }
+  busy(false);
 }
 
 $("command-form").addEventListener("submit", (event) => {
@@ -182,7 +184,7 @@ $("command-form").addEventListener("submit", (event) => {
       + `The command is too long (at most ${MAX_COMMAND} characters)`, true);
     return;
   }
-  plan(command);
+  plan(command, $("reference-date").value || today());
 });
 
 // Enter plans (Shift+Enter starts a new line), as in a chat.
