@@ -44,6 +44,9 @@ class ScheduleRecord:
         last_error: Why the last slot failed to start, or None.
         created_by: The API key (or ``cli``) that made it; its executions are started
             in that name.
+        origin: What made it, given to each execution it fires as metadata:
+            ``{"copilot": {...}}`` (the command and its plan) when the copilot
+            made it from a command; None otherwise.
         role: The role of its maker: graphs are validated against it at fire time.
         created_at: When it was made.
         updated_at: When it last changed.
@@ -67,6 +70,14 @@ class ScheduleRecord:
     last_execution_id: str | None = None
     last_error: str | None = None
     created_by: str | None = None
+    origin: Mapping[str, Any] | None = None
+
+    @property
+    def command(self) -> str | None:
+        """The copilot command that made the schedule, if one did."""
+        copilot = (self.origin or {}).get("copilot")
+        command = copilot.get("command") if isinstance(copilot, Mapping) else None
+        return command if isinstance(command, str) else None
 
     def as_json(self) -> dict[str, Any]:
         """The schedule as the REST API and ``schedules list --json`` show it
@@ -91,6 +102,7 @@ class ScheduleRecord:
             "last_error": self.last_error,
             "created_by": self.created_by,
             "created_at": self.created_at.isoformat(),
+            "command": self.command,
         }
 
 

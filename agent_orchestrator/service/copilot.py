@@ -326,6 +326,7 @@ class Copilot:
                     timezone=plan.schedule.timezone,
                     graph=plan.graph,
                     variables=dict(plan.variables),
+                    origin={"copilot": request.metadata["copilot"]},
                 ),
             )
             if request.audit is not None:

@@ -81,6 +81,8 @@ class NewSchedule:
         graph: A workflow document.
         variables: The executions' variables; may use ``${period.<name>.start}``
             and ``${period.<name>.end}``.
+        origin: What makes it, for its executions' metadata (the copilot's command
+            and plan); set by the product, never by an API's input.
     """
 
     name: str
@@ -90,6 +92,7 @@ class NewSchedule:
     workflow_id: str | None = None
     graph: Any = None
     variables: Any = None
+    origin: Mapping[str, Any] | None = None
 
     def problems(self) -> list[Problem]:
         """Everything wrong with the request's shape, every problem at once."""
@@ -213,6 +216,7 @@ class Schedules:
                 variables=variables,
                 next_run_at=table.next_after(now),
                 created_by=caller.actor,
+                origin=request.origin,
             )
             await self.store.create(
                 record,

@@ -265,6 +265,8 @@ class Scheduler:
             actor=schedule.created_by,
             role=schedule.role,
             metadata={
+                # The copilot's command and plan, when the copilot made the schedule.
+                **(schedule.origin or {}),
                 "source": "schedule",
                 "schedule_id": schedule.id,
                 "slot": slot.isoformat(),

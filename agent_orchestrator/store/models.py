@@ -417,6 +417,8 @@ class ScheduleRow(Base):
     last_run_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     last_execution_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: What made it: ``{"copilot": {...}}`` for a command the copilot planned.
+    origin: Mapped[dict[str, Any] | None] = mapped_column(JsonColumn)
     created_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp)

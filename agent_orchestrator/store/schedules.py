@@ -211,6 +211,7 @@ def _row(record: ScheduleRecord) -> dict[str, Any]:
         "last_execution_id": record.last_execution_id,
         "last_error": record.last_error,
         "created_by": record.created_by,
+        "origin": dict(record.origin) if record.origin is not None else None,
         "role": record.role.value,
         "created_at": record.created_at,
         "updated_at": record.updated_at,
@@ -240,4 +241,5 @@ def _record(row: StoredRow) -> ScheduleRecord:
         last_execution_id=row["last_execution_id"],
         last_error=row["last_error"],
         created_by=row["created_by"],
+        origin=row["origin"],
     )

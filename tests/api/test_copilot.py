@@ -399,7 +399,7 @@ mutation($command: String!, $context: CopilotContextInput, $dryRun: Boolean) {
   copilotExecute(command: $command, context: $context, dryRun: $dryRun) {
     plan { templateId explanation schedule { cron timezone description } }
     execution { id }
-    schedule { id cron timezone enabled variables }
+    schedule { id cron timezone enabled variables command }
   }
 }"""
 
@@ -451,6 +451,7 @@ async def test_a_command_that_asks_to_run_monthly_makes_a_schedule(api: Api) -> 
     assert made["execution"] is None
     schedule = made["schedule"]
     assert schedule["cron"] == "0 8 1 * *" and schedule["enabled"] is True
+    assert schedule["command"] == command
     # Each run reports its own month: the period is resolved when a slot fires.
     assert schedule["variables"]["period_start"] == "${period.previous_month.start}"
     listed = (await client.data("{ schedules { id cron } }"))["schedules"]

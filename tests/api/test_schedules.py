@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 BASE = "/api/v1/agent-orchestrator"
 FIELDS = (
-    "id name cron timezone enabled nextRunAt lastRunAt templateId workflowId variables"
+    "id name cron timezone enabled nextRunAt lastRunAt templateId workflowId variables "
+    "command"
 )
 CREATE = f"""mutation($input: CreateScheduleInput!) {{
   createSchedule(input: $input) {{ {FIELDS} }} }}"""
@@ -52,6 +53,7 @@ async def test_graphql_schedules(api: Api) -> None:
     # 08:00 on the 1st in Helsinki is 05:00 or 06:00 UTC.
     assert made["nextRunAt"][8:10] == "01" and made["nextRunAt"][11:13] in ("05", "06")
     assert made["variables"] == MONTHLY["variables"]
+    assert made["command"] is None  # made by hand, not from a copilot command
     listed = (await viewer.data(LIST))["schedules"]
     assert [s["id"] for s in listed] == [made["id"]]
     assert (await other.data(LIST))["schedules"] == []
@@ -125,12 +127,18 @@ async def test_rest_schedules(api: Api) -> None:
         assert refused.status_code == 403
         bad = await http.post(
             f"{BASE}/schedules",
-            json={**body, "cron": "every day", "extra": 1},
+            json={
+                **body,
+                "cron": "every day",
+                "extra": 1,
+                # What made a schedule is the product's to say, not the client's.
+                "origin": {"copilot": {"command": "Tee ALV-laskelma"}},
+            },
             headers=headers("operator"),
         )
         assert bad.status_code == 422
         paths = {p["path"] for p in bad.json()["error"]["problems"]}
-        assert paths == {"extra"}
+        assert paths == {"extra", "origin"}
         bad = await http.post(
             f"{BASE}/schedules",
             json={**body, "cron": "every day"},
@@ -144,6 +152,7 @@ async def test_rest_schedules(api: Api) -> None:
         assert made.status_code == 201, made.text
         schedule = made.json()
         assert schedule["enabled"] is True and schedule["next_run_at"]
+        assert schedule["command"] is None
         one = f"{BASE}/schedules/{schedule['id']}"
         listed = await http.get(f"{BASE}/schedules", headers=headers("viewer"))
         assert [s["id"] for s in listed.json()["schedules"]] == [schedule["id"]]

@@ -111,8 +111,9 @@ async def executions(services: Services) -> list[dict[str, Any]]:
             (
                 await conn.execute(
                     text(
-                        "select id, idempotency_key, variables, created_by, tenant_id "
-                        "from agent_workflow_executions order by idempotency_key"
+                        "select id, idempotency_key, variables, created_by, "
+                        "tenant_id, metadata from agent_workflow_executions "
+                        "order by idempotency_key"
                     )
                 )
             )
@@ -474,13 +475,15 @@ async def test_a_monthly_copilot_command_fires_each_month_for_its_own_month(
             services.starter,
             schedules=rig.schedules,
         )
-        outcome = await copilot.execute(
-            caller(),
+        command = (
             "Joka kuun ensimmäisenä päivänä klo 8 tee ALV-laskelma edelliseltä "
-            "kuukaudelta",
-            CopilotOptions(reference_date=dt.date(2026, 11, 24)),
+            "kuukaudelta"
+        )
+        outcome = await copilot.execute(
+            caller(), command, CopilotOptions(reference_date=dt.date(2026, 11, 24))
         )
         assert outcome.execution is None and outcome.schedule is not None
+        assert outcome.schedule.command == command
         assert outcome.schedule.cron == "0 8 1 * *"
         # 08:00 in Helsinki on 1 December is 06:00 UTC; 1 January, 06:00 UTC too.
         assert outcome.schedule.next_run_at == dt.datetime(2026, 12, 1, 6, tzinfo=UTC)
@@ -496,6 +499,15 @@ async def test_a_monthly_copilot_command_fires_each_month_for_its_own_month(
             ("2026-11-01", "2026-11-30"),
             ("2026-12-01", "2026-12-31"),
         ]
+        # Each execution it fires says which command made it, and what the plan was.
+        for row in rows:
+            metadata = _json(row["metadata"])
+            assert metadata["source"] == "schedule"
+            assert metadata["schedule_id"] == outcome.schedule.id
+            assert metadata["copilot"]["command"] == command
+            assert metadata["copilot"]["explanation"] == outcome.plan.explanation
+        stored = await rig.schedules.get(caller(), outcome.schedule.id)
+        assert stored.command == command
         made = [
             r for r in await audit_rows(services) if r["action"] == "copilot.execute"
         ]

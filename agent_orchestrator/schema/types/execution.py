@@ -206,7 +206,8 @@ class Execution:
 
     @strawberry.field(  # type: ignore[untyped-decorator]
         description="The copilot command and its explanation, when the execution was "
-        "started from a copilot plan (copilotExecute, the REST route or the CLI)."
+        "started from a copilot plan (copilotExecute, the REST route or the CLI) or "
+        "fired by a schedule the copilot made from a command."
     )
     def copilot(self) -> ExecutionCopilot | None:
         return ExecutionCopilot.of(_mapping(self.metadata))

@@ -38,6 +38,10 @@ class Schedule:
     )
     created_by: str | None
     created_at: dt.datetime
+    command: str | None = strawberry.field(
+        description="The copilot command that made the schedule (its executions "
+        "keep it, with the plan, in their metadata), or null."
+    )
 
     @classmethod
     def of(cls, record: ScheduleRecord) -> Schedule:
@@ -64,6 +68,7 @@ class Schedule:
             last_error=record.last_error,
             created_by=record.created_by,
             created_at=record.created_at,
+            command=record.command,
         )
 
 
