@@ -216,6 +216,7 @@ def dashboard_html(
   <noscript>Mittaristo tarvitsee JavaScriptin. <small lang="en">The dashboard needs
     JavaScript.</small></noscript>
   <script src={uplot_js}></script>
+  <script src="{static}/common.js"></script>
   <script src="{static}/dashboard/charts.js"></script>
   <script src="{static}/dashboard/dashboard.js"></script>
 </body>

@@ -21,9 +21,13 @@ from .graphiql import STATIC_PREFIX
 
 __all__ = ["SCRIPTS", "execution_view_html"]
 
-#: The page's scripts below ``static/execution``, in load order (common.js: what it
-#: shares with the plan preview).
-SCRIPTS = ("common.js", "layout.js", "graph.js", "execution.js")
+#: The page's scripts below ``static``, in load order (common.js: what the pages share).
+SCRIPTS = (
+    "common.js",
+    "execution/layout.js",
+    "execution/graph.js",
+    "execution/execution.js",
+)
 
 
 def execution_view_html(
@@ -40,7 +44,7 @@ def execution_view_html(
     """
     static = escape(static_prefix)
     scripts = "\n".join(
-        f'  <script src="{static}/execution/{name}"></script>' for name in SCRIPTS
+        f'  <script src="{static}/{name}"></script>' for name in SCRIPTS
     )
     return f"""<!doctype html>
 <html lang="fi">

@@ -20,9 +20,14 @@ from .graphiql import STATIC_PREFIX
 
 __all__ = ["SCRIPTS", "plan_view_html"]
 
-#: The page's scripts below ``static/execution``, in load order (common.js and the
-#: execution view's drawing, shared).
-SCRIPTS = ("common.js", "layout.js", "graph.js", "plan.js")
+#: The page's scripts below ``static``, in load order (common.js and the execution
+#: view's drawing, shared).
+SCRIPTS = (
+    "common.js",
+    "execution/layout.js",
+    "execution/graph.js",
+    "execution/plan.js",
+)
 
 
 def plan_view_html(
@@ -36,7 +41,7 @@ def plan_view_html(
     """
     static = escape(static_prefix)
     scripts = "\n".join(
-        f'  <script src="{static}/execution/{name}"></script>' for name in SCRIPTS
+        f'  <script src="{static}/{name}"></script>' for name in SCRIPTS
     )
     return f"""<!doctype html>
 <html lang="fi">

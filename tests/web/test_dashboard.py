@@ -46,6 +46,7 @@ def test_the_page_and_its_files_name_no_external_address() -> None:
         dashboard_html(),
         SCRIPT.read_text(),
         CHARTS.read_text(),
+        (STATIC_DIR / "common.js").read_text(),
         STYLE.read_text(),
     ):
         assert external_addresses(text) == []
@@ -59,6 +60,7 @@ def test_every_file_the_page_loads_is_served_from_the_static_folder() -> None:
         "/static/vendor/uplot/uPlot.min.css",
         "/static/dashboard/dashboard.css",
         "/static/vendor/uplot/uPlot.iife.min.js",
+        "/static/common.js",
         "/static/dashboard/charts.js",
         "/static/dashboard/dashboard.js",
     }
@@ -83,6 +85,7 @@ def test_uplot_loads_before_the_scripts_that_draw_with_it() -> None:
 
     assert scripts == [
         "/static/vendor/uplot/uPlot.iife.min.js",
+        "/static/common.js",
         "/static/dashboard/charts.js",
         "/static/dashboard/dashboard.js",
     ]
@@ -116,6 +119,7 @@ def test_the_page_follows_the_static_prefix_and_graphql_path() -> None:
     html = dashboard_html("/assets", graphql_path="/api/graphql")
 
     assert {a.url.rsplit("/", 1)[0] for a in assets(html)} == {
+        "/assets",
         "/assets/graphiql",
         "/assets/vendor/uplot",
         "/assets/dashboard",
@@ -181,7 +185,7 @@ def test_the_review_section_is_finnish_first() -> None:
 
 
 def test_the_key_travels_only_in_connection_init_and_the_header() -> None:
-    script = SCRIPT.read_text()
+    script = SCRIPT.read_text() + (STATIC_DIR / "common.js").read_text()
 
     assert '"graphql-transport-ws"' in script
     assert 'type: "connection_init", payload: { "X-API-Key": key }' in script

@@ -32,7 +32,8 @@ def operations() -> dict[str, str]:
 
 def test_the_page_and_its_files_name_no_external_address() -> None:
     texts = [plan_view_html()]
-    texts += [(FOLDER / name).read_text() for name in (*SCRIPTS, "execution.css")]
+    texts += [(STATIC_DIR / name).read_text() for name in SCRIPTS]
+    texts.append((FOLDER / "execution.css").read_text())
     for text in texts:
         text = text.replace('"http://www.w3.org/2000/svg"', "")  # a name, not fetched
         assert external_addresses(text) == []
@@ -44,7 +45,7 @@ def test_it_draws_with_the_execution_views_files() -> None:
     assert [a.url for a in loaded] == [
         "/static/graphiql/favicon.svg",
         "/static/execution/execution.css",
-        "/static/execution/common.js",
+        "/static/common.js",
         "/static/execution/layout.js",
         "/static/execution/graph.js",
         "/static/execution/plan.js",
@@ -92,7 +93,7 @@ def test_the_operations_are_valid_against_the_real_schema(name: str) -> None:
 
 
 def test_the_key_travels_only_in_the_header() -> None:
-    script = SCRIPT.read_text() + (FOLDER / "common.js").read_text()
+    script = SCRIPT.read_text() + (STATIC_DIR / "common.js").read_text()
 
     assert '"X-API-Key": key' in script
     assert 'const KEY_STORAGE = "agentOrchestrator.apiKey";' in script

@@ -2,11 +2,9 @@
 // protocol of the graphql-ws library, its PROTOCOL.md), with the series of the chosen
 // window for the charts (charts.js), and recent executions over HTTP. The API key
 // stays in this tab's sessionStorage and travels only in the connection_init payload
-// and the X-API-Key header, never in a URL.
+// and the X-API-Key header (common.js), never in a URL.
 "use strict";
 
-const GRAPHQL_PATH = document.body.dataset.graphqlPath || "/graphql";
-const KEY_STORAGE = "agentOrchestrator.apiKey";
 const WINDOW_STORAGE = "agentOrchestrator.window";
 const METRICS = `subscription Metrics($hoursBack: Int!, $window: String!) {
   metricsUpdates(hoursBack: $hoursBack) {
@@ -37,11 +35,7 @@ const DECIDE = `mutation Decide($e: ID!, $s: String!, $a: Boolean!, $c: String) 
   decideApproval(executionId: $e, stepId: $s, approve: $a, comment: $c) { status } }`;
 
 // Finnish first, English after the dot, as everywhere on the page.
-const MESSAGES = {
-  UNAUTHENTICATED: "API-avain ei kelpaa · The API key was refused",
-  FORBIDDEN: "Avaimella ei ole oikeutta tähän · The key may not do this",
-  RATE_LIMITED: "Liikaa pyyntöjä, odota hetki · Too many requests, wait a moment",
-};
+const MESSAGES = { ...COMMON_MESSAGES };
 // Close codes after which reconnecting cannot help (graphql-transport-ws and Strawberry).
 const FINAL_CLOSES = {
   4400: "Palvelin hylkäsi viestin · The server refused a message",
@@ -60,7 +54,6 @@ const STATUS = {
   CANCELLED: "Peruttu",
 };
 
-const $ = (id) => document.getElementById(id);
 const percent = new Intl.NumberFormat("fi-FI", { style: "percent", maximumFractionDigits: 1 });
 const number = new Intl.NumberFormat("fi-FI", { maximumFractionDigits: 2 });
 const pct = (x) => (x == null ? "–" : percent.format(x));
@@ -89,12 +82,6 @@ function row(...cells) {
   const tr = document.createElement("tr");
   tr.append(...cells);
   return tr;
-}
-
-function errorText(errors) {
-  const first = errors[0] || {};
-  const code = first.extensions && first.extensions.code;
-  return MESSAGES[code] || `Virhe · Error: ${first.message || code || "?"}`;
 }
 
 function showMetrics(m) {
@@ -138,31 +125,6 @@ function showExecutions(edges) {
     tr.firstChild.replaceChildren(link);
   });
   $("executions").replaceChildren(...(rows.length ? rows : [row(emptyCell(5))]));
-}
-
-/** POST a query with the key in X-API-Key; throws an Error with a readable message. */
-async function query(key, text, variables = {}) {
-  let response;
-  try {
-    response = await fetch(GRAPHQL_PATH, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-API-Key": key },
-      body: JSON.stringify({ query: text, variables }),
-    });
-  } catch {
-    throw new Error("Palvelimeen ei saada yhteyttä · Cannot reach the server");
-  }
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    // Not JSON (a proxy's error page): the status code is all there is.
-  }
-  if (body && body.errors && body.errors.length) throw new Error(errorText(body.errors));
-  if (!response.ok || !body || !body.data) {
-    throw new Error(`Palvelin vastasi ${response.status} · The server answered ${response.status}`);
-  }
-  return body.data;
 }
 
 async function refreshExecutions(conn) {

@@ -1,7 +1,8 @@
-// What the execution view and the plan preview share: the GraphQL endpoint, the
-// dashboard's key in this tab's sessionStorage, making elements, and a POST to the API
-// with the key in the X-API-Key header (never in a URL). Loaded before the page's own
-// script, which defines MESSAGES (its error codes' words, COMMON_MESSAGES included).
+// What the dashboard, the execution view and the plan preview share: the GraphQL
+// endpoint, the dashboard's key in this tab's sessionStorage, making elements, and a
+// POST to the API with the key in the X-API-Key header (never in a URL). Loaded before
+// the page's own script, which defines MESSAGES (its error codes' words,
+// COMMON_MESSAGES included).
 "use strict";
 
 const GRAPHQL_PATH = document.body.dataset.graphqlPath || "/graphql";
