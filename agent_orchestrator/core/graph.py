@@ -361,6 +361,29 @@ def step_dependencies(step: StepSpec) -> frozenset[str]:
 _NO_ITEM: Any = object()
 
 
+class PrefixedOutputs(Mapping[str, "Mapping[str, Any] | None"]):
+    """The outputs of one sub-workflow instance's steps, by their ids in its graph
+    (``ocr`` for the step run ``each[3].ocr``)."""
+
+    __slots__ = ("_outputs", "_prefix")
+
+    def __init__(
+        self, outputs: Mapping[str, Mapping[str, Any] | None], prefix: str
+    ) -> None:
+        self._outputs = outputs
+        self._prefix = prefix
+
+    def __getitem__(self, key: str) -> Mapping[str, Any] | None:
+        return self._outputs[self._prefix + key]
+
+    def __iter__(self) -> Iterator[str]:
+        cut = len(self._prefix)
+        return (k[cut:] for k in self._outputs if k.startswith(self._prefix))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 class Scope:
     """Values references resolve against: the variables, finished steps' outputs and,
     inside a for-each element, the element and its index."""

@@ -25,13 +25,12 @@ ended: a finished element never runs again.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..core.enums import EventType, StepStatus
 from ..core.errors import NonRetryableAgentError, ValidationFailed
-from ..core.graph import Scope, StepSpec, parse_condition
+from ..core.graph import PrefixedOutputs, Scope, StepSpec, parse_condition
 from ..core.protocols import NewStepRun, StepRecord, StepUpdate
 from ..core.text import clean_text
 from ..core.validation import resolve_variables
@@ -41,29 +40,6 @@ if TYPE_CHECKING:
 
     from ..core.protocols import WriteBatch
     from .run import ExecutionRun
-
-
-class PrefixedOutputs(Mapping[str, "Mapping[str, Any] | None"]):
-    """The outputs of one sub-workflow instance's steps, by their ids in its graph
-    (``ocr`` for the step run ``each[3].ocr``)."""
-
-    __slots__ = ("_outputs", "_prefix")
-
-    def __init__(
-        self, outputs: Mapping[str, Mapping[str, Any] | None], prefix: str
-    ) -> None:
-        self._outputs = outputs
-        self._prefix = prefix
-
-    def __getitem__(self, key: str) -> Mapping[str, Any] | None:
-        return self._outputs[self._prefix + key]
-
-    def __iter__(self) -> Iterator[str]:
-        cut = len(self._prefix)
-        return (k[cut:] for k in self._outputs if k.startswith(self._prefix))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
 
 
 @dataclass(slots=True)

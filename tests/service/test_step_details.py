@@ -86,7 +86,7 @@ def test_no_inputs_are_told_where_none_were_used() -> None:
     assert details.inputs("each") is None  # a for-each: its elements have theirs
     assert details.inputs("sum") is None  # not started
     assert details.inputs("later") is None  # skipped
-    assert details.inputs("sub.vat") is None  # inside a sub-workflow
+    assert details.inputs("sub.vat") is None  # not started
     assert details.inputs("each[7]") is None  # no such element
     assert details.inputs("nothing") is None
 
@@ -107,3 +107,50 @@ def test_a_literal_list_and_a_graph_that_no_longer_parses() -> None:
 
     broken = StepDetails({"steps": "?"}, {}, [step("a", StepStatus.RUNNING)])
     assert broken.inputs("a") is None and broken.depends_on("a") == []
+
+
+def test_the_steps_of_a_sub_workflow_in_each_element_have_their_inputs() -> None:
+    inner = {
+        "variables": {"file": {"type": "string", "required": True}},
+        "steps": [
+            {"id": "read", "agent": "echo_agent", "inputs": {"value": "${vars.file}"}},
+            {
+                "id": "tell",
+                "agent": "echo_agent",
+                "inputs": {"value": "${steps.read.value}!", "text": "${vars.file}"},
+            },
+        ],
+    }
+    graph = {
+        "steps": [
+            {
+                "id": "each",
+                "for_each": ["a.jpg", "b.jpg"],
+                # Pinned, as the service stores a sub-workflow when it starts.
+                "workflow": {"graph": inner},
+                "inputs": {"file": "${item}"},
+            }
+        ]
+    }
+    runs = [
+        step("each", StepStatus.RUNNING),
+        step("each[0]", StepStatus.SUCCEEDED),
+        step("each[0].read", StepStatus.SUCCEEDED, {"value": "A"}),
+        step("each[0].tell", StepStatus.SUCCEEDED, {"value": "A!"}),
+        step("each[1]", StepStatus.RUNNING),
+        step("each[1].read", StepStatus.SUCCEEDED, {"value": "B"}),
+        step("each[1].tell", StepStatus.RETRYING, attempts=2),
+    ]
+    details = StepDetails(graph, {}, runs)
+
+    assert details.inputs("each[1]") == {"file": "b.jpg"}
+    assert details.inputs("each[0].read") == {"value": "a.jpg"}
+    # Each element's steps see their own sibling's output, not another element's.
+    assert details.inputs("each[0].tell") == {"value": "A!", "text": "a.jpg"}
+    assert details.inputs("each[1].tell") == {"value": "B!", "text": "b.jpg"}
+    assert details.depends_on("each[1].tell") == []
+    assert details.inputs("each[1].nothing") is None
+
+    # Inputs that do not fit the sub-workflow: it never started its steps.
+    unfit = {"steps": [{**graph["steps"][0], "inputs": {"other": 1}}]}
+    assert StepDetails(unfit, {}, runs).inputs("each[0].read") is None

@@ -56,8 +56,9 @@ class StepRun:
 
     @strawberry.field(  # type: ignore[untyped-decorator]
         description="The inputs it ran with, resolved from the graph as the engine "
-        "resolves them (before the agent's defaults); null before it started, for a "
-        "for-each step itself and inside a sub-workflow."
+        "resolves them (before the agent's defaults), at every level (a for-each's "
+        "elements, a sub-workflow's steps); null before it started and for a "
+        "for-each step itself."
     )
     def inputs(self) -> JSON | None:
         found = self._details.inputs(self.step_id) if self._details else None
