@@ -159,6 +159,15 @@ def test_a_months_receipts_are_watched_and_approved_in_the_browser(
         element = page.locator('details.step[data-step-id="each[7]"]')
         expect(element).to_have_attribute("open", "")
         expect(element).to_contain_text("docs/")
+        # Its receipt_processing's steps inside it, each with the inputs it ran
+        # with: the OCR step read that file, the parser got the OCR's text.
+        ocr = page.locator('details.step[data-step-id="each[7].ocr"]')
+        ocr.locator("summary").first.click()
+        inputs = ocr.locator(".io > .json-block").first
+        expect(inputs).to_contain_text("file: ")
+        expect(inputs).to_contain_text("docs/")
+        parse = page.locator('details.step[data-step-id="each[7].parse"]')
+        expect(parse.locator(".io > .json-block").first).to_contain_text("text: ")
 
         page.locator("#approve").click()
         expect(page.locator("#action-status")).to_have_text("Hyväksytty · Approved")
