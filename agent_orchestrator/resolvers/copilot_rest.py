@@ -15,7 +15,7 @@ from ..planner.model import Plan
 from ..security.permissions import Permission
 from ..service.caller import Caller
 from ..service.container import Services
-from ..service.copilot import CopilotOptions, plan_fingerprint
+from ..service.copilot import CopilotOptions, fingerprint_problem, plan_fingerprint
 from .rest import PREFIX, endpoint, json_body
 
 _FIELDS = {"command", "context", "dry_run", "expect_fingerprint"}
@@ -59,11 +59,13 @@ def _read(body: dict[str, Any]) -> tuple[str, CopilotOptions, bool, str | None]:
     if not isinstance(dry_run, bool):
         problems.append(Problem("dry_run", "must be true or false"))
     expect = body.get("expect_fingerprint")
-    if expect is not None and not isinstance(expect, str):
-        problems.append(
-            Problem("expect_fingerprint", "must be the fingerprint of a plan, a string")
+    if expect is not None:
+        wrong = fingerprint_problem(
+            expect if isinstance(expect, str) else "", "expect_fingerprint"
         )
-        expect = None
+        if wrong is not None:
+            problems.append(wrong)
+            expect = None
     context = body.get("context") or {}
     if not isinstance(context, dict):
         problems.append(Problem("context", "must be a JSON object"))

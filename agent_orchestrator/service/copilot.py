@@ -18,6 +18,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import re
 import time
 import zoneinfo
 from collections import OrderedDict
@@ -48,6 +49,7 @@ DEFAULT_TIMEZONE = "Europe/Helsinki"
 #: The reference dates a command may be planned against.
 EARLIEST_REFERENCE = dt.date(1900, 1, 1)
 LATEST_REFERENCE = dt.date(2999, 12, 31)
+_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 #: How long, and how many, previewed plans a process remembers for running them.
 PLAN_MEMORY_S = 15 * 60
 PLAN_MEMORY_SIZE = 256
@@ -203,6 +205,18 @@ def plan_fingerprint(plan: Plan) -> str:
 
 
 #: Whose plan of what: tenant, actor, role, command, the options given, the day used.
+def fingerprint_problem(value: str, path: str) -> Problem | None:
+    """Why `value` cannot be a plan's fingerprint (None when it can)."""
+    if _FINGERPRINT.fullmatch(value):
+        return None
+    return Problem(
+        path,
+        "must be a plan's fingerprint, the 64 lower-case hexadecimal characters "
+        "copilotPlan gives in `fingerprint`",
+        "bad_request",
+    )
+
+
 PlanKey = tuple[str, str | None, str, str, CopilotOptions, dt.date]
 
 
@@ -403,6 +417,10 @@ class Copilot:
     ) -> tuple[Plan, PlanContext]:
         ensure_enabled(self.enabled)
         try:
+            if expect is not None:
+                wrong = fingerprint_problem(expect, "expectFingerprint")
+                if wrong is not None:
+                    raise ValidationFailed([wrong])
             role = self.access.role(caller)
             context = dataclasses.replace(
                 plan_context(command, caller, options, role),

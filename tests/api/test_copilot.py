@@ -265,6 +265,21 @@ async def test_refusals_and_bad_context(api: Api) -> None:
     paths = {p["path"] for p in error["extensions"]["problems"]}
     assert paths == {"command", "context.timezone", "context.language"}
 
+    # A fingerprint that no plan can have is refused before anything is planned.
+    before = await client.data(LATEST)
+    for wrong in ("abc", "A" * 64, "0" * 63 + "g"):
+        body = await client(
+            """mutation($c: String!, $e: String) { copilotExecute(command: $c,
+              expectFingerprint: $e) { execution { id } } }""",
+            {"c": VAT_COMMAND, "e": wrong},
+        )
+        error = body["errors"][0]
+        assert error["extensions"]["code"] == "VALIDATION_FAILED", body
+        assert [p["path"] for p in error["extensions"]["problems"]] == [
+            "expectFingerprint"
+        ]
+    assert await client.data(LATEST) == before
+
 
 async def test_the_rest_route(api: Api) -> None:
     headers = {"X-API-Key": api.keys["operator"]}
