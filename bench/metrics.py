@@ -107,11 +107,8 @@ def rows(
                     "step_id": f"s{position}",
                     "agent_id": agent,
                     "position": position,
-                    "status": "FAILED"
-                    if status == "FAILED" and position
-                    else status
-                    if final
-                    else "PENDING",
+                    # An ended execution's steps ended as it did; an open one's wait.
+                    "status": status if final else "PENDING",
                     "attempts": 1,
                 }
             )

@@ -204,7 +204,6 @@ def plan_fingerprint(plan: Plan) -> str:
     )
 
 
-#: Whose plan of what: tenant, actor, role, command, the options given, the day used.
 def fingerprint_problem(value: str, path: str) -> Problem | None:
     """Why `value` cannot be a plan's fingerprint (None when it can)."""
     if _FINGERPRINT.fullmatch(value):
@@ -217,6 +216,7 @@ def fingerprint_problem(value: str, path: str) -> Problem | None:
     )
 
 
+#: Whose plan of what: tenant, actor, role, command, the options given, the day used.
 PlanKey = tuple[str, str | None, str, str, CopilotOptions, dt.date]
 
 
@@ -232,12 +232,14 @@ class PlanMemory:
     ) -> None:
         self.size = size
         self.ttl_s = ttl_s
-        self._plans: OrderedDict[PlanKey, tuple[float, Plan]] = OrderedDict()
+        # key -> (when it is forgotten, its fingerprint, the plan)
+        self._plans: OrderedDict[PlanKey, tuple[float, str, Plan]] = OrderedDict()
 
     def keep(self, key: PlanKey, plan: Plan) -> None:
         """Remember `plan` for `key` (the newest replaces an older one)."""
         self._plans.pop(key, None)
-        self._plans[key] = (time.monotonic() + self.ttl_s, plan)
+        expires = time.monotonic() + self.ttl_s
+        self._plans[key] = (expires, plan_fingerprint(plan), plan)
         while len(self._plans) > self.size:
             self._plans.popitem(last=False)
 
@@ -246,11 +248,11 @@ class PlanMemory:
         found = self._plans.get(key)
         if found is None:
             return None
-        expires, plan = found
+        expires, kept, plan = found
         if time.monotonic() >= expires:
             del self._plans[key]
             return None
-        return plan if plan_fingerprint(plan) == fingerprint else None
+        return plan if kept == fingerprint else None
 
 
 class Copilot:
@@ -378,10 +380,9 @@ class Copilot:
             caller, Permission.COPILOT, "copilot.execute", resource_type="execution"
         )
         plan, context = await self._plan(caller, command, options, expect=expect)
-        if expect is not None and plan_fingerprint(plan) != expect:
+        if expect is not None and (made := plan_fingerprint(plan)) != expect:
             changed = PlanChanged(
-                messages.text("plan_changed", plan.language),
-                fingerprint=plan_fingerprint(plan),
+                messages.text("plan_changed", plan.language), fingerprint=made
             )
             await self.access.refused(
                 caller,

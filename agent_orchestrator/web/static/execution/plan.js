@@ -3,8 +3,8 @@
 // and "Suorita" sends the same command, with the same reference date and the plan's
 // fingerprint, to `copilotExecute`, which runs that plan and no other (a plan that came
 // out otherwise is refused and drawn here instead), then opens the new execution's
-// view. The API key is the
-// dashboard's (this tab's sessionStorage); it travels only in the X-API-Key header.
+// view. The API key is the dashboard's (this tab's sessionStorage); it travels only in
+// the X-API-Key header.
 "use strict";
 
 const PLAN_FIELDS = `templateId variables graph explanation planner warnings language
